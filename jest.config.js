@@ -1,0 +1,13 @@
+// Three suites: unit (synth assertions, no root), lab (network namespaces, needs root),
+// e2e (real AWS, run by the pipeline only). Type checking is `npm run typecheck`;
+// ts-jest only transpiles so that each test file starts fast.
+const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...common, displayName: 'lab', testMatch: ['<rootDir>/test/lab/**/*.test.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+  ],
+};

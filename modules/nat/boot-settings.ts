@@ -1,0 +1,87 @@
+import { Fn, Token } from 'cdktf';
+
+/**
+ * The contract between the NatInstance construct and the boot script
+ * (`boot/nat-instance.sh`): the settings file the script reads, once, at every boot.
+ *
+ * Format: one `KEY=value` per line, no quoting, `#` comments; the script parses it
+ * without sourcing it, rejects unknown keys and validates every value before it
+ * changes anything. `NAT_PORT_FORWARD` may repeat (one line per forward).
+ *
+ * | key | value |
+ * |---|---|
+ * | NAT_MODE | `single` (one interface) or `dual` (public + private interface) |
+ * | NAT_PRIVATE_CIDRS | comma-separated IPv4 CIDRs whose traffic is translated |
+ * | NAT_FORWARDING_SUBNET_CIDR | dual only: the private subnet holding the forwarding interface |
+ * | NAT_INTERFACE_WAIT_SECONDS | how long to wait for a late-attached secondary interface |
+ * | NAT_CONNTRACK_MAX | connection-tracking table size |
+ * | NAT_ROUTE_MODE | `terraform` (routes managed by Terraform) or `self-claim` (the script claims them) |
+ * | NAT_ROUTE_TABLE_IDS | self-claim only: comma-separated route-table IDs to point at this instance |
+ * | NAT_PORT_FORWARD | `<tcp/udp> <public port> <target ip> <target port> <preserve/masquerade> <cidr,cidr…>` |
+ */
+export const SETTINGS_PATH = '/etc/nat-instance/settings';
+/** Per-boot scripts run on every boot, first boot included (cloud-init `scripts_per_boot`). */
+export const BOOT_SCRIPT_PATH = '/var/lib/cloud/scripts/per-boot/nat-instance.sh';
+export const LOG_PATH = '/var/log/nat-instance.log';
+
+export type NatMode = 'single' | 'dual';
+export type RouteMode = 'terraform' | 'self-claim';
+export type ForwardProtocol = 'tcp' | 'udp';
+
+/** One inbound port forward as the boot script applies it. */
+export interface PortForwardSetting {
+  readonly protocol: ForwardProtocol;
+  readonly publicPort: number;
+  readonly targetIp: string;
+  readonly targetPort: number;
+  /** true: the target sees the client's address; false: the NAT's private address. */
+  readonly preserveClientIp: boolean;
+  readonly allowedCidrs: string[];
+}
+
+/** Everything the boot script needs; values may be Terraform tokens where noted. */
+export interface NatBootSettings {
+  readonly mode: NatMode;
+  /** May be a token list (plain-Terraform module use). */
+  readonly privateCidrs: string[];
+  /** Dual mode only; may be a token. */
+  readonly forwardingSubnetCidr?: string;
+  readonly interfaceWaitSeconds: number;
+  readonly conntrackMax: number;
+  readonly routeMode: RouteMode;
+  /** Self-claim only; may be a token list. */
+  readonly routeTableIds: string[];
+  readonly portForwards: PortForwardSetting[];
+}
+
+/** Joins a list with commas, through Terraform's `join` when the list is a token list. */
+function joinList(values: string[]): string {
+  return Token.isUnresolved(values) ? Fn.join(',', values) : values.join(',');
+}
+
+/** Renders the settings file. Concrete values appear literally; tokens become `${…}` interpolations. */
+export function renderSettingsFile(settings: NatBootSettings): string {
+  const lines = [
+    '# Written by cdktf-nat-instance; read by nat-instance.sh at every boot.',
+    `NAT_MODE=${settings.mode}`,
+    `NAT_PRIVATE_CIDRS=${joinList(settings.privateCidrs)}`,
+  ];
+  if (settings.mode === 'dual' && settings.forwardingSubnetCidr !== undefined) {
+    lines.push(`NAT_FORWARDING_SUBNET_CIDR=${settings.forwardingSubnetCidr}`);
+  }
+  lines.push(
+    `NAT_INTERFACE_WAIT_SECONDS=${settings.interfaceWaitSeconds}`,
+    `NAT_CONNTRACK_MAX=${settings.conntrackMax}`,
+    `NAT_ROUTE_MODE=${settings.routeMode}`,
+  );
+  if (settings.routeMode === 'self-claim') {
+    lines.push(`NAT_ROUTE_TABLE_IDS=${joinList(settings.routeTableIds)}`);
+  }
+  for (const forward of settings.portForwards) {
+    const translation = forward.preserveClientIp ? 'preserve' : 'masquerade';
+    lines.push(
+      `NAT_PORT_FORWARD=${forward.protocol} ${forward.publicPort} ${forward.targetIp} ${forward.targetPort} ${translation} ${forward.allowedCidrs.join(',')}`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}

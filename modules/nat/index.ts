@@ -1,0 +1,5 @@
+export * from './boot-settings';
+export * from './nat-instance-props';
+export * from './nat-instance';
+export * from './user-data';
+export * from './ami';

@@ -1,0 +1,144 @@
+import type { SubnetInfo } from '../shared/subnet';
+import type { ForwardProtocol, NatMode, RouteMode } from './boot-settings';
+
+/** An inbound port forward: a public port of the NAT to a port of a private instance. */
+export interface PortForward {
+  /** The port clients connect to on the NAT's public address (1-65535). */
+  readonly publicPort: number;
+  /**
+   * @default 'tcp'
+   */
+  readonly protocol?: ForwardProtocol;
+  /** The private instance's IPv4 address; it must lie in one of `privateSubnets`. */
+  readonly targetIp: string;
+  /** The port on the private instance (1-65535). */
+  readonly targetPort: number;
+  /** Client CIDR blocks allowed to use the forward (security group and nftables); required, non-empty. */
+  readonly allowedCidrs: string[];
+  /**
+   * `true`: the target sees the client's address (its replies must route back through this NAT).
+   * `false`: the target sees the NAT's private address (works when the target's security group
+   * admits only the NAT, as in seed 004).
+   * @default true
+   */
+  readonly preserveClientIp?: boolean;
+  /**
+   * Allow `0.0.0.0/0` in `allowedCidrs`. Refused otherwise: exposing a private port to the
+   * whole internet should be a deliberate choice.
+   * @default false
+   */
+  readonly allowAnySource?: boolean;
+}
+
+export interface NatInstanceProps {
+  /**
+   * Name prefix for the `Name` tag and resource names.
+   * @default 'nat-instance'
+   */
+  readonly name?: string;
+  /** The VPC the NAT serves. */
+  readonly vpcId: string;
+  /**
+   * `single`: one interface in the public subnet does both sides (seeds 000/004).
+   * `dual`: the primary interface in the public subnet, a second one in a private subnet
+   * receives the private traffic (seeds 001/003).
+   * @default 'single'
+   */
+  readonly mode?: NatMode;
+  /** The public subnet of the NAT's primary interface (routed to an internet gateway). */
+  readonly publicSubnet: SubnetInfo;
+  /** The private subnets whose traffic the NAT translates. Their CIDRs feed the security group and the ruleset. */
+  readonly privateSubnets: SubnetInfo[];
+  /**
+   * Dual mode: the private subnet of the forwarding interface; it must be in the public subnet's zone.
+   * @default privateSubnets[0]
+   */
+  readonly forwardingSubnet?: SubnetInfo;
+  /** Route tables whose `0.0.0.0/0` must point at the NAT. */
+  readonly routeTableIds: string[];
+  /**
+   * `terraform`: Terraform creates the `0.0.0.0/0` routes. `self-claim`: the instance points the
+   * route tables at itself at every boot (EC2 API, IAM scoped to these route tables), so a
+   * replacement heals routes without Terraform.
+   * @default 'terraform'
+   */
+  readonly routeMode?: RouteMode;
+  /**
+   * Associate an Elastic IP with the public interface (by network-interface ID). Keeps the egress
+   * IP across stop/start and replacement; dual mode needs it, since an instance with several
+   * interfaces loses its auto-assigned public IP on stop/start.
+   * @default true
+   */
+  readonly elasticIp?: boolean;
+  /**
+   * @default 't4g.nano'
+   */
+  readonly instanceType?: string;
+  /**
+   * A custom AMI; it needs cloud-init, iproute2 and nftables (and the AWS CLI for `self-claim`).
+   * @default the latest Amazon Linux 2023 AMI for the architecture, from the public SSM parameter
+   */
+  readonly amiId?: string;
+  /**
+   * CPU architecture; needed only when it cannot be derived from `instanceType` (a token).
+   * @default derived from `instanceType` (`*g*.` families are arm64)
+   */
+  readonly architecture?: 'arm64' | 'x86_64';
+  /**
+   * Replace the instance when a newer AMI is published. Off by default: a NAT replacement
+   * interrupts egress, so it should be a deliberate apply.
+   * @default false
+   */
+  readonly replaceOnAmiUpdate?: boolean;
+  /**
+   * More client CIDRs admitted by the NAT's security group (peered VPCs, Transit Gateway ranges).
+   * They are also translated.
+   * @default []
+   */
+  readonly additionalCidrs?: string[];
+  /**
+   * Security groups whose members the NAT's security group admits.
+   * @default []
+   */
+  readonly additionalSecurityGroupIds?: string[];
+  /**
+   * An EC2 key pair for SSH. SSH is closed unless `sshCidrs` is given too.
+   * @default no key pair
+   */
+  readonly keyName?: string;
+  /**
+   * CIDRs admitted to SSH (22/tcp) on the NAT.
+   * @default [] (no SSH ingress)
+   */
+  readonly sshCidrs?: string[];
+  /**
+   * An instance profile the caller owns. When omitted, a role with SSM core access is created.
+   * @default a new role and profile
+   */
+  readonly instanceProfileName?: string;
+  /**
+   * Inbound port forwards to private instances.
+   * @default []
+   */
+  readonly portForwards?: PortForward[];
+  /**
+   * How long the boot script waits for a late-attached secondary interface (dual mode).
+   * @default 120
+   */
+  readonly interfaceWaitSeconds?: number;
+  /**
+   * Connection-tracking table size (the kernel's default on a 0.5 GiB instance is ~30k).
+   * @default 262144
+   */
+  readonly conntrackMax?: number;
+  /**
+   * Root volume size in GiB (gp3, encrypted).
+   * @default 8
+   */
+  readonly rootVolumeSize?: number;
+  /**
+   * Tags for every resource.
+   * @default {}
+   */
+  readonly tags?: Record<string, string>;
+}

@@ -1,0 +1,167 @@
+import { Construct } from 'constructs';
+import { Annotations } from 'cdktf';
+import { Instance } from '@cdktf/provider-aws/lib/instance';
+import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
+import { NetworkInterfaceAttachmentA as NetworkInterfaceAttachment } from '@cdktf/provider-aws/lib/network-interface-attachment';
+import { Eip } from '@cdktf/provider-aws/lib/eip';
+import { Route } from '@cdktf/provider-aws/lib/route';
+import { SsmInstanceRole } from '../iam/ssm-instance-role';
+import { architectureOf, latestAl2023AmiId } from './ami';
+import { NatBootSettings } from './boot-settings';
+import { NatInstanceProps } from './nat-instance-props';
+import { NatSecurityGroup } from './nat-security-group';
+import { validateNatInstanceProps } from './nat-validation';
+import { renderNatUserData } from './user-data';
+
+/** Defaults of the optional props, in one place so docs, code and tests agree. */
+export const NAT_DEFAULTS = {
+  name: 'nat-instance',
+  mode: 'single',
+  routeMode: 'terraform',
+  elasticIp: true,
+  instanceType: 't4g.nano',
+  interfaceWaitSeconds: 120,
+  conntrackMax: 262144,
+  rootVolumeSize: 8,
+} as const;
+
+/**
+ * A NAT instance on Amazon Linux 2023 that gives private subnets IPv4 internet egress (and,
+ * optionally, inbound port forwards), configured at every boot by a tested script.
+ */
+export class NatInstance extends Construct {
+  public readonly instance: Instance;
+  public readonly instanceId: string;
+  /** The egress IP: the Elastic IP, or the instance's auto-assigned public IP. */
+  public readonly publicIp: string;
+  /** The interface private route tables must target (secondary in dual mode, primary in single). */
+  public readonly forwardingInterfaceId: string;
+  public readonly securityGroupId: string;
+  /** The role created for the instance, unless `instanceProfileName` was given. */
+  public readonly role?: SsmInstanceRole;
+  public readonly elasticIp?: Eip;
+  /** The settings the boot script receives (also rendered into the user data). */
+  public readonly bootSettings: NatBootSettings;
+  public readonly userData: string;
+
+  constructor(scope: Construct, id: string, props: NatInstanceProps) {
+    super(scope, id);
+    validateNatInstanceProps(props);
+    const name = props.name ?? NAT_DEFAULTS.name;
+    const mode = props.mode ?? NAT_DEFAULTS.mode;
+    const routeMode = props.routeMode ?? NAT_DEFAULTS.routeMode;
+    const wantsElasticIp = props.elasticIp ?? NAT_DEFAULTS.elasticIp;
+    const instanceType = props.instanceType ?? NAT_DEFAULTS.instanceType;
+    const tags = props.tags ?? {};
+    if (mode === 'dual' && !wantsElasticIp) {
+      Annotations.of(this).addWarning(
+        `'elasticIp' is false in dual mode: an instance with two interfaces loses its public IP on stop/start, and egress with it`,
+      );
+    }
+
+    const privateCidrs = props.privateSubnets.map((subnet) => subnet.cidrBlock).concat(props.additionalCidrs ?? []);
+    const forwardingSubnet = props.forwardingSubnet ?? props.privateSubnets[0];
+    const securityGroup = new NatSecurityGroup(this, 'sg', {
+      name,
+      vpcId: props.vpcId,
+      clientCidrs: privateCidrs,
+      clientSecurityGroupIds: props.additionalSecurityGroupIds ?? [],
+      sshCidrs: props.sshCidrs ?? [],
+      portForwards: props.portForwards ?? [],
+      tags,
+    });
+    this.securityGroupId = securityGroup.securityGroupId;
+
+    this.bootSettings = {
+      mode,
+      privateCidrs,
+      forwardingSubnetCidr: mode === 'dual' ? forwardingSubnet.cidrBlock : undefined,
+      interfaceWaitSeconds: props.interfaceWaitSeconds ?? NAT_DEFAULTS.interfaceWaitSeconds,
+      conntrackMax: props.conntrackMax ?? NAT_DEFAULTS.conntrackMax,
+      routeMode,
+      routeTableIds: props.routeTableIds,
+      portForwards: (props.portForwards ?? []).map((forward) => ({
+        protocol: forward.protocol ?? 'tcp',
+        publicPort: forward.publicPort,
+        targetIp: forward.targetIp,
+        targetPort: forward.targetPort,
+        preserveClientIp: forward.preserveClientIp ?? true,
+        allowedCidrs: forward.allowedCidrs,
+      })),
+    };
+    this.userData = renderNatUserData(this.bootSettings);
+
+    let instanceProfileName = props.instanceProfileName;
+    if (instanceProfileName === undefined) {
+      this.role = new SsmInstanceRole(this, 'role', { name, tags });
+      instanceProfileName = this.role.instanceProfileName;
+    }
+
+    const architecture = props.architecture ?? architectureOf(instanceType) ?? 'arm64';
+    this.instance = new Instance(this, 'instance', {
+      ami: props.amiId ?? latestAl2023AmiId(this, 'ami', architecture),
+      instanceType,
+      subnetId: props.publicSubnet.id,
+      vpcSecurityGroupIds: [this.securityGroupId],
+      associatePublicIpAddress: true,
+      // Single mode forwards through the primary interface; in dual mode the secondary does.
+      sourceDestCheck: mode === 'dual',
+      iamInstanceProfile: instanceProfileName,
+      keyName: props.keyName,
+      userData: this.userData,
+      // cloud-init writes files only on the first boot: new settings need a new instance.
+      userDataReplaceOnChange: true,
+      metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1, httpEndpoint: 'enabled' },
+      rootBlockDevice: {
+        volumeType: 'gp3',
+        volumeSize: props.rootVolumeSize ?? NAT_DEFAULTS.rootVolumeSize,
+        encrypted: true,
+        deleteOnTermination: true,
+      },
+      volumeTags: { ...tags, Name: `${name}-root` },
+      tags: { ...tags, Name: name },
+      lifecycle: props.replaceOnAmiUpdate ? undefined : { ignoreChanges: ['ami'] },
+    });
+    this.instanceId = this.instance.id;
+
+    if (mode === 'dual') {
+      const forwardingInterface = new NetworkInterface(this, 'forwarding-eni', {
+        subnetId: forwardingSubnet.id,
+        securityGroups: [this.securityGroupId],
+        sourceDestCheck: false,
+        description: `${name} forwarding interface`,
+        tags: { ...tags, Name: `${name}-forwarding` },
+      });
+      new NetworkInterfaceAttachment(this, 'forwarding-eni-attachment', {
+        instanceId: this.instance.id,
+        networkInterfaceId: forwardingInterface.id,
+        deviceIndex: 1,
+      });
+      this.forwardingInterfaceId = forwardingInterface.id;
+    } else {
+      this.forwardingInterfaceId = this.instance.primaryNetworkInterfaceId;
+    }
+
+    if (wantsElasticIp) {
+      // By interface, not instance: association by instance ID fails with several interfaces.
+      this.elasticIp = new Eip(this, 'eip', {
+        domain: 'vpc',
+        networkInterface: this.instance.primaryNetworkInterfaceId,
+        tags: { ...tags, Name: name },
+      });
+      this.publicIp = this.elasticIp.publicIp;
+    } else {
+      this.publicIp = this.instance.publicIp;
+    }
+
+    if (routeMode === 'terraform') {
+      props.routeTableIds.forEach((routeTableId, i) => {
+        new Route(this, `default-route-${i}`, {
+          routeTableId,
+          destinationCidrBlock: '0.0.0.0/0',
+          networkInterfaceId: this.forwardingInterfaceId,
+        });
+      });
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { cidrsOverlap, Ipv4Cidr } from '../shared/cidr';
+import { concreteCidr, isToken, requireNonEmpty } from '../shared/validation';
+import { architectureOf } from './ami';
+import type { NatInstanceProps } from './nat-instance-props';
+import { validatePortForwards } from './port-forward-validation';
+
+function requireIntegerIn(value: number | undefined, prop: string, min: number, max: number): void {
+  if (value === undefined || isToken(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`'${prop}' must be a whole number from ${min} to ${max}, got ${value}`);
+  }
+}
+
+function requireOneOf(value: string | undefined, prop: string, allowed: string[]): void {
+  if (value !== undefined && !isToken(value) && !allowed.includes(value)) {
+    throw new Error(`'${prop}' must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got '${value}'`);
+  }
+}
+
+/** Concrete CIDRs of a list prop, each validated; a token list yields nothing to check. */
+function concreteCidrs(list: string[] | undefined, prop: string): Ipv4Cidr[] {
+  if (list === undefined || isToken(list)) return [];
+  return list.flatMap((text, i) => concreteCidr(text, `${prop}[${i}]`) ?? []);
+}
+
+/**
+ * Checks a NatInstance's props at synth time. Every error names the prop; values that are
+ * Terraform tokens are accepted unchecked (Terraform or the boot script checks them later).
+ */
+export function validateNatInstanceProps(props: NatInstanceProps): void {
+  requireOneOf(props.mode, 'mode', ['single', 'dual']);
+  requireOneOf(props.routeMode, 'routeMode', ['terraform', 'self-claim']);
+  requireOneOf(props.architecture, 'architecture', ['arm64', 'x86_64']);
+  requireNonEmpty(props.privateSubnets, 'privateSubnets');
+  requireNonEmpty(props.routeTableIds, 'routeTableIds');
+  requireIntegerIn(props.interfaceWaitSeconds, 'interfaceWaitSeconds', 1, 3600);
+  requireIntegerIn(props.conntrackMax, 'conntrackMax', 1024, 67108864);
+  requireIntegerIn(props.rootVolumeSize, 'rootVolumeSize', 8, 16384);
+
+  const publicCidr = concreteCidr(props.publicSubnet.cidrBlock, 'publicSubnet.cidrBlock');
+  const privateCidrs = isToken(props.privateSubnets)
+    ? []
+    : props.privateSubnets.flatMap((subnet, i) => concreteCidr(subnet.cidrBlock, `privateSubnets[${i}].cidrBlock`) ?? []);
+  privateCidrs.forEach((cidr, i) => {
+    if (publicCidr && cidrsOverlap(publicCidr, cidr)) {
+      throw new Error(`'privateSubnets' entry ${cidr.text} overlaps 'publicSubnet' (${publicCidr.text})`);
+    }
+    const clash = privateCidrs.slice(0, i).find((other) => cidrsOverlap(other, cidr));
+    if (clash) throw new Error(`'privateSubnets' entries ${clash.text} and ${cidr.text} overlap`);
+  });
+  concreteCidrs(props.additionalCidrs, 'additionalCidrs');
+  concreteCidrs(props.sshCidrs, 'sshCidrs');
+
+  if (props.mode === 'dual') validateDualMode(props, privateCidrs);
+  validateInstanceType(props);
+  validatePortForwards(props.portForwards ?? [], privateCidrs, props.sshCidrs);
+}
+
+function validateDualMode(props: NatInstanceProps, privateCidrs: Ipv4Cidr[]): void {
+  const forwarding = props.forwardingSubnet ?? (isToken(props.privateSubnets) ? undefined : props.privateSubnets[0]);
+  if (!forwarding) {
+    throw new Error(`'mode' is 'dual' but there is no private subnet for the second interface: set 'forwardingSubnet' or 'privateSubnets'`);
+  }
+  const cidr = concreteCidr(forwarding.cidrBlock, 'forwardingSubnet.cidrBlock');
+  if (cidr && privateCidrs.length > 0 && !privateCidrs.some((p) => p.network === cidr.network && p.prefix === cidr.prefix)) {
+    throw new Error(`'forwardingSubnet' (${cidr.text}) must be one of 'privateSubnets'`);
+  }
+  const publicZone = props.publicSubnet.availabilityZone;
+  const privateZone = forwarding.availabilityZone;
+  if (publicZone && privateZone && !isToken(publicZone) && !isToken(privateZone) && publicZone !== privateZone) {
+    throw new Error(
+      `'forwardingSubnet' is in ${privateZone} but 'publicSubnet' is in ${publicZone}: ` +
+        'all interfaces of an instance must be in its availability zone',
+    );
+  }
+}
+
+function validateInstanceType(props: NatInstanceProps): void {
+  const type = props.instanceType;
+  if (type !== undefined && !isToken(type) && !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(type)) {
+    throw new Error(`'instanceType' '${type}' is not an EC2 instance type like t4g.nano`);
+  }
+  const derived = architectureOf(type ?? 't4g.nano');
+  if (!derived && !props.architecture && !props.amiId) {
+    throw new Error(`'architecture' is required when 'instanceType' is a Terraform token and no 'amiId' is given`);
+  }
+  if (derived && props.architecture && derived !== props.architecture) {
+    throw new Error(`'architecture' is ${props.architecture} but 'instanceType' ${type} is ${derived}`);
+  }
+}

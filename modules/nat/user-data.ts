@@ -1,0 +1,53 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { BOOT_SCRIPT_PATH, NatBootSettings, renderSettingsFile, SETTINGS_PATH } from './boot-settings';
+
+/** The boot script exactly as it is shipped (and as the lab runs it). */
+export function readBootScript(): string {
+  return readFileSync(join(__dirname, 'boot', 'nat-instance.sh'), 'utf8');
+}
+
+/**
+ * Terraform evaluates `${…}` and `%{…}` in every string it is given. Text that must reach
+ * the instance verbatim (the shell script) is escaped so Terraform turns `$${` back into `${`.
+ */
+export function escapeForTerraform(text: string): string {
+  return text.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{');
+}
+
+/** Indents every non-empty line so the text fits a YAML block scalar. */
+function indent(text: string, spaces: number): string {
+  const pad = ' '.repeat(spaces);
+  return text
+    .split('\n')
+    .map((line) => (line.length > 0 ? pad + line : line))
+    .join('\n');
+}
+
+/** One `write_files` entry with its content as a literal block scalar. */
+function writeFileEntry(path: string, permissions: string, content: string): string {
+  return [
+    `  - path: ${path}`,
+    '    owner: root:root',
+    `    permissions: '${permissions}'`,
+    '    content: |',
+    indent(content.endsWith('\n') ? content.slice(0, -1) : content, 6),
+  ].join('\n');
+}
+
+/**
+ * Renders the NAT instance's user data: a readable `#cloud-config` document that writes the
+ * settings file and the per-boot script. The script itself is escaped for Terraform; the
+ * settings keep their Terraform interpolations (resource IDs, token lists).
+ */
+export function renderNatUserData(settings: NatBootSettings, script: string = readBootScript()): string {
+  return [
+    '#cloud-config',
+    '# cdktf-nat-instance: NAT settings plus the script that applies them at every boot.',
+    `# Log: /var/log/nat-instance.log. Settings: ${SETTINGS_PATH}.`,
+    'write_files:',
+    writeFileEntry(SETTINGS_PATH, '0644', renderSettingsFile(settings)),
+    writeFileEntry(BOOT_SCRIPT_PATH, '0755', escapeForTerraform(script)),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,33 @@
+import { cidrContains, cidrsOverlap, Ipv4Cidr } from '../shared/cidr';
+import { concreteCidr, isToken, requireNonEmpty } from '../shared/validation';
+import type { NetworkProps } from './network';
+
+/** Checks a Network's props at synth time; each error names the prop. Tokens are left to Terraform. */
+export function validateNetworkProps(props: NetworkProps): void {
+  const vpc = concreteCidr(props.cidr, 'cidr');
+  requireNonEmpty(props.publicSubnets, 'publicSubnets');
+  requireNonEmpty(props.privateSubnets, 'privateSubnets');
+  if (props.azs !== undefined) requireNonEmpty(props.azs, 'azs');
+  if (props.azCount !== undefined && (!Number.isInteger(props.azCount) || props.azCount < 1)) {
+    throw new Error(`'azCount' must be a whole number of at least 1, got ${props.azCount}`);
+  }
+  if (props.privateRouteTables !== undefined && !['single', 'per-az', 'per-subnet'].includes(props.privateRouteTables)) {
+    throw new Error(`'privateRouteTables' must be 'single', 'per-az' or 'per-subnet', got '${props.privateRouteTables}'`);
+  }
+  const seen: Ipv4Cidr[] = [];
+  const check = (list: string[], prop: string) => {
+    if (isToken(list)) return;
+    list.forEach((text, i) => {
+      const subnet = concreteCidr(text, `${prop}[${i}]`);
+      if (!subnet) return;
+      if (vpc && !cidrContains(vpc, subnet)) {
+        throw new Error(`'${prop}[${i}]' (${text}) is outside the VPC range 'cidr' (${props.cidr})`);
+      }
+      const clash = seen.find((other) => cidrsOverlap(other, subnet));
+      if (clash) throw new Error(`'${prop}[${i}]' (${text}) overlaps another subnet (${clash.text})`);
+      seen.push(subnet);
+    });
+  };
+  check(props.publicSubnets, 'publicSubnets');
+  check(props.privateSubnets, 'privateSubnets');
+}

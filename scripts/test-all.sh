@@ -1,0 +1,10 @@
+#!/bin/bash
+# The whole test suite: type check, unit tests (synth assertions), the network-namespace lab
+# (needs root: it fails loudly without it), and the offline validation of every synthesized stack.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CHECKPOINT_DISABLE=1
+echo "== type check"
+npx tsc --noEmit -p .
+echo "== unit and lab tests"
+npx jest --selectProjects unit lab --ci
