@@ -12,7 +12,8 @@ export function readBootScript(): string {
  * the instance verbatim (the shell script) is escaped so Terraform turns `$${` back into `${`.
  */
 export function escapeForTerraform(text: string): string {
-  return text.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{');
+  // Replacer functions: in a replacement string `$$` would collapse to a single `$`.
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 }
 
 /** Indents every non-empty line so the text fits a YAML block scalar. */
