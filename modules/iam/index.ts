@@ -1,1 +1,2 @@
 export * from './ssm-instance-role';
+export * from './route-claim-policy';

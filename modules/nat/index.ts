@@ -3,3 +3,4 @@ export * from './nat-instance-props';
 export * from './nat-instance';
 export * from './user-data';
 export * from './ami';
+export * from './existing-instance-nat';

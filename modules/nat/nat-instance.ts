@@ -6,6 +6,7 @@ import { NetworkInterfaceAttachmentA as NetworkInterfaceAttachment } from '@cdkt
 import { Eip } from '@cdktf/provider-aws/lib/eip';
 import { Route } from '@cdktf/provider-aws/lib/route';
 import { SsmInstanceRole } from '../iam/ssm-instance-role';
+import { RouteClaimPolicy } from '../iam/route-claim-policy';
 import { architectureOf, latestAl2023AmiId } from './ami';
 import { NatBootSettings } from './boot-settings';
 import { NatInstanceProps } from './nat-instance-props';
@@ -40,6 +41,8 @@ export class NatInstance extends Construct {
   /** The role created for the instance, unless `instanceProfileName` was given. */
   public readonly role?: SsmInstanceRole;
   public readonly elasticIp?: Eip;
+  /** Self-claim mode: the policy scoped to `routeTableIds` (attached to the created role). */
+  public readonly routeClaimPolicy?: RouteClaimPolicy;
   /** The settings the boot script receives (also rendered into the user data). */
   public readonly bootSettings: NatBootSettings;
   public readonly userData: string;
@@ -154,7 +157,19 @@ export class NatInstance extends Construct {
       this.publicIp = this.instance.publicIp;
     }
 
-    if (routeMode === 'terraform') {
+    if (routeMode === 'self-claim') {
+      this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
+        name: `${name}-route-claim`,
+        routeTableIds: props.routeTableIds,
+        roleName: this.role?.roleName,
+        tags,
+      });
+      if (!this.role) {
+        Annotations.of(this).addWarning(
+          `'routeMode' is 'self-claim' with your own 'instanceProfileName': attach routeClaimPolicy.policyArn to that profile's role`,
+        );
+      }
+    } else {
       props.routeTableIds.forEach((routeTableId, i) => {
         new Route(this, `default-route-${i}`, {
           routeTableId,

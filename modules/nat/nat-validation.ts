@@ -1,15 +1,8 @@
 import { cidrsOverlap, Ipv4Cidr } from '../shared/cidr';
-import { concreteCidr, isToken, requireNonEmpty } from '../shared/validation';
+import { concreteCidr, isToken, requireIntegerIn, requireNonEmpty } from '../shared/validation';
 import { architectureOf } from './ami';
 import type { NatInstanceProps } from './nat-instance-props';
 import { validatePortForwards } from './port-forward-validation';
-
-function requireIntegerIn(value: number | undefined, prop: string, min: number, max: number): void {
-  if (value === undefined || isToken(value)) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`'${prop}' must be a whole number from ${min} to ${max}, got ${value}`);
-  }
-}
 
 function requireOneOf(value: string | undefined, prop: string, allowed: string[]): void {
   if (value !== undefined && !isToken(value) && !allowed.includes(value)) {
@@ -23,6 +16,9 @@ function concreteCidrs(list: string[] | undefined, prop: string): Ipv4Cidr[] {
   return list.flatMap((text, i) => concreteCidr(text, `${prop}[${i}]`) ?? []);
 }
 
+/** Below ~1k a NAT drops connections at once; above 64 Mi entries the table outgrows small instances. */
+export const CONNTRACK_MAX_RANGE = { min: 1024, max: 67108864 };
+
 /**
  * Checks a NatInstance's props at synth time. Every error names the prop; values that are
  * Terraform tokens are accepted unchecked (Terraform or the boot script checks them later).
@@ -34,7 +30,7 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
   requireNonEmpty(props.privateSubnets, 'privateSubnets');
   requireNonEmpty(props.routeTableIds, 'routeTableIds');
   requireIntegerIn(props.interfaceWaitSeconds, 'interfaceWaitSeconds', 1, 3600);
-  requireIntegerIn(props.conntrackMax, 'conntrackMax', 1024, 67108864);
+  requireIntegerIn(props.conntrackMax, 'conntrackMax', CONNTRACK_MAX_RANGE.min, CONNTRACK_MAX_RANGE.max);
   requireIntegerIn(props.rootVolumeSize, 'rootVolumeSize', 8, 16384);
 
   const publicCidr = concreteCidr(props.publicSubnet.cidrBlock, 'publicSubnet.cidrBlock');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { BOOT_SCRIPT_PATH, NatBootSettings, renderSettingsFile, SETTINGS_PATH } from './boot-settings';
+import { BOOT_SCRIPT_PATH, LOG_PATH, NatBootSettings, renderSettingsFile, SETTINGS_PATH } from './boot-settings';
 
 /** The boot script exactly as it is shipped (and as the lab runs it). */
 export function readBootScript(): string {
@@ -37,18 +37,25 @@ function writeFileEntry(path: string, permissions: string, content: string): str
 }
 
 /**
- * Renders the NAT instance's user data: a readable `#cloud-config` document that writes the
- * settings file and the per-boot script. The script itself is escaped for Terraform; the
- * settings keep their Terraform interpolations (resource IDs, token lists).
+ * The `write_files` entries (YAML list items under `write_files:`) that install the settings file
+ * and the per-boot script. The script is escaped for Terraform; the settings keep their Terraform
+ * interpolations (resource IDs, token lists). Hosts with a cloud-config of their own append these.
  */
+export function renderNatWriteFiles(settings: NatBootSettings, script: string = readBootScript()): string {
+  return [
+    writeFileEntry(SETTINGS_PATH, '0644', renderSettingsFile(settings)),
+    writeFileEntry(BOOT_SCRIPT_PATH, '0755', escapeForTerraform(script)),
+  ].join('\n');
+}
+
+/** Renders the NAT instance's user data: a readable `#cloud-config` document with the entries above. */
 export function renderNatUserData(settings: NatBootSettings, script: string = readBootScript()): string {
   return [
     '#cloud-config',
     '# cdktf-nat-instance: NAT settings plus the script that applies them at every boot.',
-    `# Log: /var/log/nat-instance.log. Settings: ${SETTINGS_PATH}.`,
+    `# Log: ${LOG_PATH}. Settings: ${SETTINGS_PATH}.`,
     'write_files:',
-    writeFileEntry(SETTINGS_PATH, '0644', renderSettingsFile(settings)),
-    writeFileEntry(BOOT_SCRIPT_PATH, '0755', escapeForTerraform(script)),
+    renderNatWriteFiles(settings, script),
     '',
   ].join('\n');
 }

@@ -17,3 +17,11 @@ export function requireNonEmpty(values: readonly unknown[] | undefined, what: st
     throw new Error(`'${what}' must contain at least one element`);
   }
 }
+
+/** Throws unless a concrete number is a whole number in [min, max]; undefined and tokens pass. */
+export function requireIntegerIn(value: number | undefined, prop: string, min: number, max: number): void {
+  if (value === undefined || isToken(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`'${prop}' must be a whole number from ${min} to ${max}, got ${value}`);
+  }
+}

@@ -1,0 +1,98 @@
+import { Construct } from 'constructs';
+import { RouteClaimPolicy } from '../iam/route-claim-policy';
+import { concreteCidr, isToken, requireIntegerIn, requireNonEmpty } from '../shared/validation';
+import { NatBootSettings } from './boot-settings';
+import { NAT_DEFAULTS } from './nat-instance';
+import { NatSecurityGroup } from './nat-security-group';
+import { CONNTRACK_MAX_RANGE } from './nat-validation';
+import { renderNatUserData, renderNatWriteFiles } from './user-data';
+
+export interface ExistingInstanceNatProps {
+  /**
+   * Name prefix for the policy and security group.
+   * @default 'nat-instance'
+   */
+  readonly name?: string;
+  /** CIDRs of the private subnets whose traffic the host translates. */
+  readonly privateCidrs: string[];
+  /** Route tables the host points at itself at every boot. */
+  readonly routeTableIds: string[];
+  /** The role of the host's instance profile; the route-claim policy is attached to it. */
+  readonly roleName: string;
+  /**
+   * When given, a security group admitting all traffic from `privateCidrs` is created in this VPC;
+   * add `securityGroupId` to the host's security groups.
+   * @default no security group (your own groups must admit the private subnets)
+   */
+  readonly vpcId?: string;
+  /**
+   * Connection-tracking table size.
+   * @default 262144
+   */
+  readonly conntrackMax?: number;
+  /**
+   * @default {}
+   */
+  readonly tags?: Record<string, string>;
+}
+
+/** What the host itself must have; spread it into your `aws_instance` configuration. */
+export const EXISTING_INSTANCE_REQUIREMENTS = {
+  /** The host forwards packets that are neither from nor to itself. */
+  sourceDestCheck: false,
+  /** The host must sit in a public subnet with a public address (auto-assigned or an Elastic IP). */
+  associatePublicIpAddress: true,
+} as const;
+
+/**
+ * Makes an instance you already run (an ECS host with a web server, seed 000) the NAT for
+ * private subnets: single-interface mode, Docker-aware, routes claimed at every boot.
+ * It yields the cloud-config (whole, or entries to merge into yours) and the route-claim policy;
+ * the instance must satisfy `EXISTING_INSTANCE_REQUIREMENTS`.
+ */
+export class ExistingInstanceNat extends Construct {
+  /** A complete `#cloud-config` user data document. */
+  public readonly userData: string;
+  /** The `write_files` list entries, for a host whose cloud-config already has a `write_files:` key. */
+  public readonly writeFiles: string;
+  public readonly routeClaimPolicy: RouteClaimPolicy;
+  public readonly securityGroupId?: string;
+  public readonly requiredInstanceSettings = EXISTING_INSTANCE_REQUIREMENTS;
+
+  constructor(scope: Construct, id: string, props: ExistingInstanceNatProps) {
+    super(scope, id);
+    requireNonEmpty(props.privateCidrs, 'privateCidrs');
+    if (!isToken(props.privateCidrs)) props.privateCidrs.forEach((cidr, i) => concreteCidr(cidr, `privateCidrs[${i}]`));
+    requireIntegerIn(props.conntrackMax, 'conntrackMax', CONNTRACK_MAX_RANGE.min, CONNTRACK_MAX_RANGE.max);
+    const name = props.name ?? NAT_DEFAULTS.name;
+    const tags = props.tags ?? {};
+    const settings: NatBootSettings = {
+      mode: 'single',
+      privateCidrs: props.privateCidrs,
+      interfaceWaitSeconds: NAT_DEFAULTS.interfaceWaitSeconds,
+      conntrackMax: props.conntrackMax ?? NAT_DEFAULTS.conntrackMax,
+      routeMode: 'self-claim',
+      routeTableIds: props.routeTableIds,
+      portForwards: [],
+    };
+    this.userData = renderNatUserData(settings);
+    this.writeFiles = renderNatWriteFiles(settings);
+    this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
+      name: `${name}-route-claim`,
+      routeTableIds: props.routeTableIds,
+      roleName: props.roleName,
+      tags,
+    });
+    if (props.vpcId !== undefined) {
+      this.securityGroupId = new NatSecurityGroup(this, 'sg', {
+        name,
+        vpcId: props.vpcId,
+        clientCidrs: props.privateCidrs,
+        clientSecurityGroupIds: [],
+        sshCidrs: [],
+        portForwards: [],
+        tags,
+      }).securityGroupId;
+    }
+  }
+}
