@@ -1,1 +1,2 @@
 export * from './private-test-instances';
+export * from './connectivity-document';
