@@ -2,8 +2,9 @@
  * Test support for the unit suite: synthesize a stack the way `cdktf synth` does (validations
  * included) and read resources back out of the Terraform JSON.
  */
-import { AnnotationMetadataEntryType, TerraformStack, Testing } from 'cdktf';
+import { AnnotationMetadataEntryType, TerraformOutput, TerraformStack, Testing } from 'cdktf';
 import type { IConstruct } from 'constructs';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 
 /** One resource or data-source block of the synthesized JSON (Terraform argument names). */
 export type TfBlock = Record<string, any>;
@@ -23,15 +24,29 @@ export interface Synthesized<T> {
   only(type: string): { name: string; block: TfBlock };
   /** The Terraform reference to a resource attribute, as it appears in the JSON: `${type.name.attr}`. */
   ref(type: string, name: string, attribute: string): string;
+  /** The values `expose` picked, as they appear in the JSON (tokens become `${aws_subnet.x.id}`). */
+  readonly exposed: Record<string, any>;
 }
 
+const EXPOSE_PREFIX = 'exposed_';
+
 /**
- * GIVEN a fresh stack, builds what `build` adds to it and synthesizes it with validations on
- * (plain `Testing.synth` skips `node.addValidation` checks).
+ * GIVEN a fresh stack with an AWS provider (cdktf's validations require one), builds what
+ * `build` adds to it and synthesizes it with validations on (plain `Testing.synth` skips
+ * `node.addValidation` checks).
+ * @param expose construct attributes to read back resolved (through stack outputs named `exposed_*`)
  */
-export function synthesize<T>(build: (stack: TerraformStack) => T): Synthesized<T> {
+export function synthesize<T>(
+  build: (stack: TerraformStack) => T,
+  expose: (built: T) => Record<string, unknown> = () => ({}),
+): Synthesized<T> {
   const stack = new TerraformStack(Testing.app(), 'test');
+  new AwsProvider(stack, 'aws', { region: 'eu-central-1' });
   const built = build(stack);
+  const exposedValues = expose(built);
+  for (const [key, value] of Object.entries(exposedValues)) {
+    new TerraformOutput(stack, `${EXPOSE_PREFIX}${key}`, { value });
+  }
   const json = JSON.parse(Testing.synth(stack, true)) as Record<string, any>;
   return {
     stack,
@@ -48,6 +63,7 @@ export function synthesize<T>(build: (stack: TerraformStack) => T): Synthesized<
       return { name, block: block as TfBlock };
     },
     ref: (type, name, attribute) => `\${${type}.${name}.${attribute}}`,
+    exposed: Object.fromEntries(Object.keys(exposedValues).map((key) => [key, json.output[`${EXPOSE_PREFIX}${key}`].value])),
   };
 }
 
