@@ -1,0 +1,341 @@
+import { TerraformStack } from 'cdktf';
+import { NatInstance, NatInstanceProps } from '../../modules/nat';
+import { Network } from '../../modules/vpc';
+import { Synthesized, synthesize, TfBlock, warningsOf } from './support/synth';
+
+const PRIVATE_CIDRS = ['10.8.1.0/24', '10.8.2.0/24', '10.8.3.0/24'];
+
+interface Built {
+  readonly network: Network;
+  readonly nat: NatInstance;
+}
+
+/**
+ * GIVEN the nat-example layout (one public subnet in zone a, three private subnets over zones
+ * a/b/a, one private route table per zone) and a NatInstance wired to it with `props` on top.
+ */
+function synthNat(props: Partial<NatInstanceProps> = {}, build?: (stack: TerraformStack) => void): Synthesized<Built> {
+  return synthesize(
+    (stack) => {
+      build?.(stack);
+      const network = new Network(stack, 'network', {
+        cidr: '10.8.0.0/16',
+        azs: ['eu-central-1a', 'eu-central-1b'],
+        publicSubnets: ['10.8.0.0/24'],
+        privateSubnets: PRIVATE_CIDRS,
+        privateRouteTables: 'per-az',
+      });
+      const nat = new NatInstance(stack, 'nat', {
+        vpcId: network.vpcId,
+        publicSubnet: network.publicSubnets[0],
+        privateSubnets: network.privateSubnets,
+        routeTableIds: network.privateRouteTableIds,
+        ...props,
+      });
+      return { network, nat };
+    },
+    ({ network, nat }) => ({
+      privateRouteTableIds: network.privateRouteTableIds,
+      publicSubnetId: network.publicSubnetIds[0],
+      privateSubnetIds: network.privateSubnetIds,
+      vpcId: network.vpcId,
+      instanceId: nat.instanceId,
+      publicIp: nat.publicIp,
+      forwardingInterfaceId: nat.forwardingInterfaceId,
+      securityGroupId: nat.securityGroupId,
+    }),
+  );
+}
+
+function natInstance(synth: Synthesized<Built>): { name: string; block: TfBlock } {
+  return synth.only('aws_instance');
+}
+
+/** The 0.0.0.0/0 routes the NAT created (the Network's public route goes to the IGW). */
+function natDefaultRoutes(synth: Synthesized<Built>): TfBlock[] {
+  return Object.values(synth.resources('aws_route')).filter((route) => route.destination_cidr_block === '0.0.0.0/0' && !route.gateway_id);
+}
+
+function ingressRules(synth: Synthesized<Built>): TfBlock[] {
+  const groups = Object.entries(synth.resources('aws_security_group'));
+  const nat = groups.filter(([name]) => synth.ref('aws_security_group', name, 'id') === synth.exposed.securityGroupId);
+  expect(nat).toHaveLength(1);
+  return nat[0][1].ingress;
+}
+
+function amiParameterNames(synth: Synthesized<Built>): string[] {
+  return Object.values(synth.dataSources('aws_ssm_parameter')).map((parameter) => parameter.name);
+}
+
+describe('NatInstance in single mode with defaults', () => {
+  const synth = synthNat();
+  const { name: instanceName, block: instance } = natInstance(synth);
+  const primaryEni = synth.ref('aws_instance', instanceName, 'primary_network_interface_id');
+
+  it('THEN the instance sits in the public subnet with a public IP and source/dest check off', () => {
+    expect(instance.subnet_id).toBe(synth.exposed.publicSubnetId);
+    expect(instance.associate_public_ip_address).toBe(true);
+    expect(instance.source_dest_check).toBe(false);
+    expect(instance.instance_type).toBe('t4g.nano');
+  });
+
+  it('THEN every private route table gets 0.0.0.0/0 to the primary interface, by network-interface ID', () => {
+    const routes = natDefaultRoutes(synth);
+    expect(routes.map((route) => route.route_table_id).sort()).toEqual([...synth.exposed.privateRouteTableIds].sort());
+    for (const route of routes) {
+      expect(route.network_interface_id).toBe(primaryEni);
+      expect(route.instance_id).toBeUndefined();
+    }
+    expect(synth.exposed.forwardingInterfaceId).toBe(primaryEni);
+  });
+
+  it('THEN there is no second interface', () => {
+    expect(synth.resources('aws_network_interface')).toEqual({});
+    expect(synth.resources('aws_network_interface_attachment')).toEqual({});
+  });
+
+  it('THEN an Elastic IP is associated with the primary interface, not the instance, and is the public IP', () => {
+    const { name: eipName, block: eip } = synth.only('aws_eip');
+    expect(eip.domain).toBe('vpc');
+    expect(eip.network_interface).toBe(primaryEni);
+    expect(eip.instance).toBeUndefined();
+    expect(synth.exposed.publicIp).toBe(synth.ref('aws_eip', eipName, 'public_ip'));
+  });
+
+  it('THEN IMDSv2 is required with a hop limit of 1', () => {
+    expect(instance.metadata_options).toMatchObject({ http_tokens: 'required', http_put_response_hop_limit: 1, http_endpoint: 'enabled' });
+  });
+
+  it('THEN the root volume is an encrypted gp3 volume of 8 GiB', () => {
+    expect(instance.root_block_device).toMatchObject({ volume_type: 'gp3', encrypted: true, volume_size: 8 });
+  });
+
+  it('THEN the AMI is the latest arm64 Amazon Linux 2023 from the public SSM parameter, and AMI updates do not replace it', () => {
+    const parameters = Object.entries(synth.dataSources('aws_ssm_parameter'));
+    expect(parameters).toHaveLength(1);
+    const [parameterName, parameter] = parameters[0];
+    expect(parameter.name).toBe('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64');
+    expect(instance.ami).toBe(`\${data.aws_ssm_parameter.${parameterName}.insecure_value}`);
+    expect(instance.lifecycle?.ignore_changes).toEqual(['ami']);
+  });
+
+  it('THEN changed user data replaces the instance (cloud-init writes files only on first boot)', () => {
+    expect(instance.user_data).toMatch(/^#cloud-config\n/);
+    expect(instance.user_data_replace_on_change).toBe(true);
+  });
+
+  it('THEN the security group admits every protocol from the private subnets only, and nothing else', () => {
+    const rules = ingressRules(synth);
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toMatchObject({ protocol: '-1', from_port: 0, to_port: 0, cidr_blocks: PRIVATE_CIDRS });
+    expect(instance.vpc_security_group_ids).toEqual([synth.exposed.securityGroupId]);
+  });
+
+  it('THEN no ingress admits SSH or the whole internet', () => {
+    for (const rule of ingressRules(synth)) {
+      expect(rule.cidr_blocks ?? []).not.toContain('0.0.0.0/0');
+      expect(rule.ipv6_cidr_blocks ?? []).not.toContain('::/0');
+      expect(rule.protocol === 'tcp' && rule.from_port <= 22 && rule.to_port >= 22).toBe(false);
+    }
+    expect(instance.key_name).toBeUndefined();
+  });
+
+  it('THEN egress is open', () => {
+    const group = Object.entries(synth.resources('aws_security_group')).find(
+      ([name]) => synth.ref('aws_security_group', name, 'id') === synth.exposed.securityGroupId,
+    )![1];
+    expect(group.vpc_id).toBe(synth.exposed.vpcId);
+    expect(group.egress).toEqual([expect.objectContaining({ protocol: '-1', from_port: 0, to_port: 0, cidr_blocks: ['0.0.0.0/0'] })]);
+  });
+
+  it('THEN a role with only AmazonSSMManagedInstanceCore, in the partition looked up at plan time, is the instance profile', () => {
+    const { name: roleName, block: role } = synth.only('aws_iam_role');
+    expect(JSON.parse(role.assume_role_policy)).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+    });
+    const { block: attachment } = synth.only('aws_iam_role_policy_attachment');
+    const [partitionName] = Object.keys(synth.dataSources('aws_partition'));
+    expect(attachment.policy_arn).toBe(`arn:\${data.aws_partition.${partitionName}.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`);
+    expect(attachment.role).toBe(synth.ref('aws_iam_role', roleName, 'name'));
+    const { name: profileName, block: profile } = synth.only('aws_iam_instance_profile');
+    expect(profile.role).toBe(synth.ref('aws_iam_role', roleName, 'name'));
+    expect(instance.iam_instance_profile).toBe(synth.ref('aws_iam_instance_profile', profileName, 'name'));
+    expect(JSON.stringify(synth.json.resource)).not.toContain('arn:aws:');
+  });
+
+  it('THEN the public attributes point at the resources users wire next, and there is no warning', () => {
+    expect(synth.exposed.instanceId).toBe(synth.ref('aws_instance', instanceName, 'id'));
+    expect(warningsOf(synth.built.nat)).toEqual([]);
+  });
+});
+
+describe('NatInstance in dual mode', () => {
+  const synth = synthNat({ mode: 'dual' });
+  const { name: instanceName, block: instance } = natInstance(synth);
+  const { name: eniName, block: eni } = synth.only('aws_network_interface');
+  const eniId = synth.ref('aws_network_interface', eniName, 'id');
+
+  it('THEN the instance sits in the public subnet', () => {
+    expect(instance.subnet_id).toBe(synth.exposed.publicSubnetId);
+  });
+
+  it('THEN a second interface in the first private subnet has source/dest check off and the NAT security group', () => {
+    expect(eni.subnet_id).toBe(synth.exposed.privateSubnetIds[0]);
+    expect(eni.source_dest_check).toBe(false);
+    expect(eni.security_groups).toEqual([synth.exposed.securityGroupId]);
+  });
+
+  it('THEN the interface is attached to the instance as device index 1', () => {
+    const { block: attachment } = synth.only('aws_network_interface_attachment');
+    expect(attachment).toMatchObject({
+      instance_id: synth.ref('aws_instance', instanceName, 'id'),
+      network_interface_id: eniId,
+      device_index: 1,
+    });
+  });
+
+  it('THEN every private route table sends 0.0.0.0/0 to the second interface', () => {
+    const routes = natDefaultRoutes(synth);
+    expect(routes.map((route) => route.route_table_id).sort()).toEqual([...synth.exposed.privateRouteTableIds].sort());
+    expect(routes.every((route) => route.network_interface_id === eniId)).toBe(true);
+    expect(synth.exposed.forwardingInterfaceId).toBe(eniId);
+  });
+
+  it('THEN the Elastic IP is on the public (primary) interface, not on the forwarding one nor the instance', () => {
+    const { block: eip } = synth.only('aws_eip');
+    expect(eip.network_interface).toBe(synth.ref('aws_instance', instanceName, 'primary_network_interface_id'));
+    expect(eip.instance).toBeUndefined();
+    expect(warningsOf(synth.built.nat)).toEqual([]);
+  });
+});
+
+describe('NatInstance in dual mode with an explicit forwarding subnet', () => {
+  it('GIVEN privateSubnets[2] (same zone as the public subnet) THEN the second interface is created there', () => {
+    const synth = synthesize((stack) => {
+      const network = new Network(stack, 'network', {
+        cidr: '10.8.0.0/16',
+        azs: ['eu-central-1a', 'eu-central-1b'],
+        publicSubnets: ['10.8.0.0/24'],
+        privateSubnets: PRIVATE_CIDRS,
+      });
+      new NatInstance(stack, 'nat', {
+        mode: 'dual',
+        vpcId: network.vpcId,
+        publicSubnet: network.publicSubnets[0],
+        privateSubnets: network.privateSubnets,
+        forwardingSubnet: network.privateSubnets[2],
+        routeTableIds: network.privateRouteTableIds,
+      });
+      return network;
+    }, (network) => ({ third: network.privateSubnetIds[2] }));
+    expect(synth.only('aws_network_interface').block.subnet_id).toBe(synth.exposed.third);
+  });
+});
+
+describe('NatInstance without an Elastic IP', () => {
+  it('GIVEN single mode WHEN elasticIp is false THEN there is no aws_eip, the public IP is the instance one, and no warning', () => {
+    const synth = synthNat({ elasticIp: false });
+    expect(synth.resources('aws_eip')).toEqual({});
+    expect(synth.exposed.publicIp).toBe(synth.ref('aws_instance', natInstance(synth).name, 'public_ip'));
+    expect(warningsOf(synth.built.nat)).toEqual([]);
+  });
+
+  it('GIVEN dual mode WHEN elasticIp is false THEN synth succeeds with a warning naming elasticIp', () => {
+    const synth = synthNat({ mode: 'dual', elasticIp: false });
+    expect(synth.resources('aws_eip')).toEqual({});
+    const warnings = warningsOf(synth.built.nat);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("'elasticIp'");
+    expect(warnings[0]).toContain('dual');
+  });
+});
+
+describe('NatInstance AMI and instance type', () => {
+  it('GIVEN t3.nano THEN the x86_64 Amazon Linux 2023 parameter is used', () => {
+    const synth = synthNat({ instanceType: 't3.nano' });
+    expect(natInstance(synth).block.instance_type).toBe('t3.nano');
+    expect(amiParameterNames(synth)).toEqual(['/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64']);
+  });
+
+  it('GIVEN a custom amiId THEN it is used and no parameter is looked up', () => {
+    const synth = synthNat({ amiId: 'ami-0123456789abcdef0' });
+    expect(natInstance(synth).block.ami).toBe('ami-0123456789abcdef0');
+    expect(amiParameterNames(synth)).toEqual([]);
+  });
+
+  it('GIVEN replaceOnAmiUpdate THEN the AMI is not in ignore_changes', () => {
+    const synth = synthNat({ replaceOnAmiUpdate: true });
+    expect(natInstance(synth).block.lifecycle?.ignore_changes ?? []).not.toContain('ami');
+  });
+
+  it('GIVEN rootVolumeSize 20 THEN the root volume has 20 GiB and stays encrypted gp3', () => {
+    const synth = synthNat({ rootVolumeSize: 20 });
+    expect(natInstance(synth).block.root_block_device).toMatchObject({ volume_type: 'gp3', encrypted: true, volume_size: 20 });
+  });
+});
+
+describe('NatInstance security group options', () => {
+  const synth = synthNat({
+    additionalCidrs: ['172.16.0.0/16'],
+    additionalSecurityGroupIds: ['sg-0peer'],
+    keyName: 'admin-key',
+    sshCidrs: ['198.51.100.0/24'],
+    portForwards: [
+      { publicPort: 8443, targetIp: '10.8.1.10', targetPort: 443, allowedCidrs: ['203.0.113.0/24'] },
+      { publicPort: 5353, protocol: 'udp', targetIp: '10.8.2.20', targetPort: 53, allowedCidrs: ['192.0.2.0/24', '198.51.100.7/32'] },
+    ],
+  });
+  const rules = ingressRules(synth);
+
+  it('THEN all protocols are admitted from the private subnets plus additionalCidrs', () => {
+    const fromCidrs = rules.filter((rule) => rule.protocol === '-1' && rule.cidr_blocks);
+    expect(fromCidrs).toHaveLength(1);
+    expect(fromCidrs[0].cidr_blocks).toEqual([...PRIVATE_CIDRS, '172.16.0.0/16']);
+  });
+
+  it('THEN all protocols are admitted from additionalSecurityGroupIds', () => {
+    const fromGroups = rules.filter((rule) => rule.security_groups?.length);
+    expect(fromGroups).toEqual([expect.objectContaining({ protocol: '-1', security_groups: ['sg-0peer'] })]);
+  });
+
+  it('THEN SSH is admitted only from sshCidrs, with the key pair', () => {
+    const ssh = rules.filter((rule) => rule.protocol === 'tcp' && rule.from_port === 22);
+    expect(ssh).toEqual([expect.objectContaining({ to_port: 22, cidr_blocks: ['198.51.100.0/24'] })]);
+    expect(natInstance(synth).block.key_name).toBe('admin-key');
+  });
+
+  it('THEN each port forward has one rule for its public port and protocol, only from its allowedCidrs', () => {
+    const forwards = rules.filter((rule) => rule.from_port === 8443 || rule.from_port === 5353);
+    expect(forwards).toEqual([
+      expect.objectContaining({ protocol: 'tcp', from_port: 8443, to_port: 8443, cidr_blocks: ['203.0.113.0/24'] }),
+      expect.objectContaining({ protocol: 'udp', from_port: 5353, to_port: 5353, cidr_blocks: ['192.0.2.0/24', '198.51.100.7/32'] }),
+    ]);
+    expect(rules).toHaveLength(5);
+    expect(rules.flatMap((rule) => rule.cidr_blocks ?? [])).not.toContain('0.0.0.0/0');
+  });
+});
+
+describe('NatInstance with options that change what is created', () => {
+  it('GIVEN instanceProfileName THEN no role is created and the profile is used', () => {
+    const synth = synthNat({ instanceProfileName: 'existing-profile' });
+    expect(synth.resources('aws_iam_role')).toEqual({});
+    expect(synth.resources('aws_iam_instance_profile')).toEqual({});
+    expect(synth.resources('aws_iam_role_policy_attachment')).toEqual({});
+    expect(natInstance(synth).block.iam_instance_profile).toBe('existing-profile');
+    expect(synth.built.nat.role).toBeUndefined();
+  });
+
+  it('GIVEN routeMode self-claim THEN Terraform manages no 0.0.0.0/0 route (the instance claims them)', () => {
+    const synth = synthNat({ routeMode: 'self-claim' });
+    expect(natDefaultRoutes(synth)).toEqual([]);
+  });
+
+  it('GIVEN tags and a name THEN the instance, security group and interface carry both', () => {
+    const synth = synthNat({ mode: 'dual', name: 'edge', tags: { Team: 'net' } });
+    expect(natInstance(synth).block.tags).toEqual({ Team: 'net', Name: 'edge' });
+    expect(synth.only('aws_network_interface').block.tags).toMatchObject({ Team: 'net' });
+    const group = Object.values(synth.resources('aws_security_group')).find((sg) => sg.name === 'edge-sg');
+    expect(group?.tags).toMatchObject({ Team: 'net' });
+  });
+});
