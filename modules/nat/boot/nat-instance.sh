@@ -1,45 +1,503 @@
 #!/bin/bash
-# cdktf-nat-instance boot script (first version: forwarding + masquerade).
-# Runs at every boot from /var/lib/cloud/scripts/per-boot; reads /etc/nat-instance/settings.
+# cdktf-nat-instance boot script: turns this host into the NAT for the private subnets.
+#
+# Runs at every boot from cloud-init's per-boot directory and converges: a second run leaves
+# the same ruleset, routes and kernel settings. It reads /etc/nat-instance/settings once,
+# validates every setting and finds its interfaces before it changes anything, then:
+#   1. loads its own nftables table atomically (masquerade, forward accepts, MSS clamping,
+#      port forwards), so a failure leaves the previous ruleset in place;
+#   2. sets the kernel (forwarding, redirects, reverse-path filter, conntrack size);
+#   3. adds return routes for private subnets that are not on-link (dual mode);
+#   4. opens Docker's DOCKER-USER chain for the NAT flows when Docker is present;
+#   5. persists the kernel settings and routes (sysctl.d, systemd-networkd drop-in);
+#   6. claims the private route tables (NAT_ROUTE_MODE=self-claim only).
+# Every step is logged to /var/log/nat-instance.log and the console; the last line is a
+# one-line summary. Any failure exits non-zero with a one-line reason.
 set -euo pipefail
 
-SETTINGS_FILE=${NAT_SETTINGS_FILE:-/etc/nat-instance/settings}
+readonly SETTINGS_FILE=/etc/nat-instance/settings
+readonly LOG_FILE=/var/log/nat-instance.log
+readonly SYSCTL_FILE=/etc/sysctl.d/90-nat-instance.conf
+readonly NETWORKD_DIR=/etc/systemd/network
+readonly NFT_TABLE=nat_instance
+# Internet paths carry 1500-byte packets while the VPC uses 9001: 1500 - 40 bytes of headers.
+readonly INTERNET_MSS=1460
+readonly INSTALL_ATTEMPTS=3
 
-fail() { echo "nat-instance: FAILED: $*" >&2; exit 1; }
+# Settings (filled by read_settings, validated by validate_settings).
+NAT_MODE=''
+NAT_PRIVATE_CIDRS=''
+NAT_FORWARDING_SUBNET_CIDR=''
+NAT_INTERFACE_WAIT_SECONDS=120
+NAT_CONNTRACK_MAX=262144
+NAT_ROUTE_MODE=terraform
+NAT_ROUTE_TABLE_IDS=''
+PRIVATE_CIDRS=()
+ROUTE_TABLE_IDS=()
+PORT_FORWARDS=()
 
-read_settings() {
-  [[ -r $SETTINGS_FILE ]] || fail "settings file $SETTINGS_FILE not found"
-  local key value
-  while IFS='=' read -r key value; do
-    case $key in
-      '' | '#'*) ;;
-      NAT_MODE) NAT_MODE=$value ;;
-      NAT_PRIVATE_CIDRS) NAT_PRIVATE_CIDRS=$value ;;
-      *) ;;
-    esac
-  done < "$SETTINGS_FILE"
-  [[ ${NAT_MODE:-} == single || ${NAT_MODE:-} == dual ]] || fail "NAT_MODE must be single or dual"
-  [[ -n ${NAT_PRIVATE_CIDRS:-} ]] || fail "NAT_PRIVATE_CIDRS is empty"
+# Discovered (filled by discover_interfaces).
+PUBLIC_IF=''
+PUBLIC_ADDRESS=''
+FORWARDING_IF=''
+FORWARDING_ADDRESS=''
+RETURN_GATEWAY=''
+RETURN_CIDRS=()
+DOCKER_USER_CHAINS=0
+WARNINGS=0
+START_SECONDS=$SECONDS
+
+log() {
+  local line="nat-instance: $*"
+  echo "$line"
+  { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$line" >> "$LOG_FILE"; } 2> /dev/null || true
 }
 
-main() {
-  read_settings
-  local public_if
-  public_if=$(ip -4 route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
-  [[ -n $public_if ]] || fail "no default route, cannot find the public interface"
-  sysctl -q -w net.ipv4.ip_forward=1
-  local sources=${NAT_PRIVATE_CIDRS//,/, }
-  nft -f - <<NFT
-table ip nat_instance
-delete table ip nat_instance
-table ip nat_instance {
+warn() {
+  WARNINGS=$((WARNINGS + 1))
+  log "WARNING: $*"
+}
+
+# The one-line reason of a failure; nothing after it runs.
+fail() {
+  local line="nat-instance: FAILED: $*"
+  echo "$line" >&2
+  { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$line" >> "$LOG_FILE"; } 2> /dev/null || true
+  exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# IPv4 arithmetic (pure bash, so validation needs no external tool).
+
+is_ipv4() {
+  local octet_re='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+  [[ $1 =~ ^$octet_re\.$octet_re\.$octet_re\.$octet_re$ ]]
+}
+
+ipv4_to_int() {
+  local a b c d
+  IFS=. read -r a b c d <<< "$1"
+  echo $(((a << 24) | (b << 16) | (c << 8) | d))
+}
+
+int_to_ipv4() {
+  echo "$((($1 >> 24) & 255)).$((($1 >> 16) & 255)).$((($1 >> 8) & 255)).$(($1 & 255))"
+}
+
+prefix_mask() {
+  if (($1 == 0)); then echo 0; else echo $(((0xffffffff << (32 - $1)) & 0xffffffff)); fi
+}
+
+# A CIDR block with no host bits set, as AWS requires.
+is_cidr() {
+  local address=${1%/*} prefix=${1#*/}
+  [[ $1 == */* ]] && is_ipv4 "$address" && [[ $prefix =~ ^([0-9]|[12][0-9]|3[0-2])$ ]] || return 1
+  (($(ipv4_to_int "$address") & ~$(prefix_mask "$prefix") & 0xffffffff)) && return 1
+  return 0
+}
+
+# cidr_contains OUTER INNER: every address of the block (or address) INNER lies in OUTER.
+cidr_contains() {
+  local outer_prefix=${1#*/} inner=$2 inner_prefix=32
+  [[ $inner == */* ]] && inner_prefix=${inner#*/}
+  ((inner_prefix >= outer_prefix)) || return 1
+  local mask
+  mask=$(prefix_mask "$outer_prefix")
+  (($(($(ipv4_to_int "${inner%/*}") & mask)) == $(ipv4_to_int "${1%/*}")))
+}
+
+# ---------------------------------------------------------------------------------------------
+# Settings: read once, without sourcing, then validated as a whole.
+
+read_settings() {
+  [[ -r $SETTINGS_FILE ]] || fail "settings file $SETTINGS_FILE is missing or unreadable"
+  local line key value number=0
+  declare -A seen=()
+  while IFS= read -r line || [[ -n $line ]]; do
+    number=$((number + 1))
+    line=${line%$'\r'}
+    [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+    [[ $line == *=* ]] || fail "settings line $number is not KEY=value: '$line'"
+    key=${line%%=*}
+    value=${line#*=}
+    case $key in
+      NAT_MODE | NAT_PRIVATE_CIDRS | NAT_FORWARDING_SUBNET_CIDR | NAT_INTERFACE_WAIT_SECONDS | \
+        NAT_CONNTRACK_MAX | NAT_ROUTE_MODE | NAT_ROUTE_TABLE_IDS)
+        [[ -z ${seen[$key]:-} ]] || fail "setting $key appears twice in $SETTINGS_FILE"
+        seen[$key]=1
+        printf -v "$key" '%s' "$value"
+        ;;
+      NAT_PORT_FORWARD) PORT_FORWARDS+=("$value") ;;
+      *) fail "unknown setting '$key' in $SETTINGS_FILE (line $number)" ;;
+    esac
+  done < "$SETTINGS_FILE"
+  [[ -n ${seen[NAT_MODE]:-} ]] || fail "setting NAT_MODE is missing"
+  [[ -n ${seen[NAT_PRIVATE_CIDRS]:-} ]] || fail "setting NAT_PRIVATE_CIDRS is missing"
+}
+
+# Splits a comma-separated list into the named array, rejecting empty items.
+split_list() {
+  local -n target=$1
+  local setting=$2 list=$3 item
+  target=()
+  [[ -n $list ]] || fail "setting $setting is empty"
+  IFS=, read -r -a target <<< "$list"
+  for item in "${target[@]}"; do
+    [[ -n $item ]] || fail "setting $setting has an empty item: '$list'"
+  done
+}
+
+# is_integer_between VALUE MIN MAX (decimal digits only, no sign).
+is_integer_between() {
+  [[ $1 =~ ^[0-9]{1,10}$ ]] || return 1
+  ((10#$1 >= $2 && 10#$1 <= $3))
+}
+
+require_integer() {
+  local setting=$1 value=$2 min=$3 max=$4
+  is_integer_between "$value" "$min" "$max" || fail "setting $setting must be an integer from $min to $max, got '$value'"
+}
+
+validate_port_forward() {
+  local entry=$1 protocol public_port target_ip target_port translation sources extra cidr
+  read -r protocol public_port target_ip target_port translation sources extra <<< "$entry"
+  local what="setting NAT_PORT_FORWARD '$entry'"
+  [[ -z ${extra:-} && -n ${sources:-} ]] || fail "$what must have 6 fields: <tcp|udp> <public port> <target ip> <target port> <preserve|masquerade> <cidr,...>"
+  [[ $protocol == tcp || $protocol == udp ]] || fail "$what: protocol must be tcp or udp"
+  is_integer_between "$public_port" 1 65535 || fail "$what: public port must be 1-65535"
+  is_integer_between "$target_port" 1 65535 || fail "$what: target port must be 1-65535"
+  is_ipv4 "$target_ip" || fail "$what: target '$target_ip' is not an IPv4 address"
+  local inside=0
+  for cidr in "${PRIVATE_CIDRS[@]}"; do
+    cidr_contains "$cidr" "$target_ip" && inside=1
+  done
+  ((inside)) || fail "$what: target $target_ip is not in NAT_PRIVATE_CIDRS"
+  [[ $translation == preserve || $translation == masquerade ]] || fail "$what: translation must be preserve or masquerade"
+  local -a allowed
+  split_list allowed NAT_PORT_FORWARD "$sources"
+  for cidr in "${allowed[@]}"; do
+    is_cidr "$cidr" || fail "$what: source '$cidr' is not an IPv4 CIDR block"
+  done
+}
+
+validate_settings() {
+  [[ $NAT_MODE == single || $NAT_MODE == dual ]] || fail "setting NAT_MODE must be single or dual, got '$NAT_MODE'"
+  local cidr
+  split_list PRIVATE_CIDRS NAT_PRIVATE_CIDRS "$NAT_PRIVATE_CIDRS"
+  for cidr in "${PRIVATE_CIDRS[@]}"; do
+    is_cidr "$cidr" || fail "setting NAT_PRIVATE_CIDRS: '$cidr' is not an IPv4 CIDR block"
+  done
+  if [[ $NAT_MODE == dual ]]; then
+    is_cidr "$NAT_FORWARDING_SUBNET_CIDR" ||
+      fail "setting NAT_FORWARDING_SUBNET_CIDR must be the IPv4 CIDR block of the forwarding subnet in dual mode, got '$NAT_FORWARDING_SUBNET_CIDR'"
+  elif [[ -n $NAT_FORWARDING_SUBNET_CIDR ]]; then
+    fail "setting NAT_FORWARDING_SUBNET_CIDR applies only to NAT_MODE=dual"
+  fi
+  require_integer NAT_INTERFACE_WAIT_SECONDS "$NAT_INTERFACE_WAIT_SECONDS" 0 3600
+  require_integer NAT_CONNTRACK_MAX "$NAT_CONNTRACK_MAX" 1024 67108864
+  NAT_INTERFACE_WAIT_SECONDS=$((10#$NAT_INTERFACE_WAIT_SECONDS))
+  NAT_CONNTRACK_MAX=$((10#$NAT_CONNTRACK_MAX))
+  case $NAT_ROUTE_MODE in
+    terraform)
+      [[ -z $NAT_ROUTE_TABLE_IDS ]] || fail "setting NAT_ROUTE_TABLE_IDS applies only to NAT_ROUTE_MODE=self-claim"
+      ;;
+    self-claim)
+      local id
+      split_list ROUTE_TABLE_IDS NAT_ROUTE_TABLE_IDS "$NAT_ROUTE_TABLE_IDS"
+      for id in "${ROUTE_TABLE_IDS[@]}"; do
+        [[ $id =~ ^rtb-[0-9a-f]+$ ]] || fail "setting NAT_ROUTE_TABLE_IDS: '$id' is not a route-table ID (rtb-...)"
+      done
+      ;;
+    *) fail "setting NAT_ROUTE_MODE must be terraform or self-claim, got '$NAT_ROUTE_MODE'" ;;
+  esac
+  local entry key protocol public_port
+  declare -A public_ports=()
+  for entry in "${PORT_FORWARDS[@]}"; do
+    validate_port_forward "$entry"
+    read -r protocol public_port _ <<< "$entry"
+    key="$protocol/$public_port"
+    [[ -z ${public_ports[$key]:-} ]] || fail "setting NAT_PORT_FORWARD: public port $key is forwarded twice"
+    public_ports[$key]=1
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Tools and interfaces (still read-only).
+
+# nftables ships with Amazon Linux 2023 standard images; install it only when missing (minimal AMI).
+ensure_tools() {
+  command -v ip > /dev/null || fail "iproute2 ('ip') is not installed"
+  command -v nft > /dev/null && return 0
+  command -v dnf > /dev/null || fail "nftables ('nft') is not installed and there is no dnf to install it"
+  local attempt
+  for ((attempt = 1; attempt <= INSTALL_ATTEMPTS; attempt++)); do
+    log "nft is missing: installing nftables (attempt $attempt of $INSTALL_ATTEMPTS)"
+    if timeout 300 dnf install -y -q nftables > /dev/null 2>&1 && command -v nft > /dev/null; then
+      return 0
+    fi
+    sleep $((attempt * 5))
+  done
+  fail "nftables ('nft') is not installed and dnf could not install it after $INSTALL_ATTEMPTS attempts"
+}
+
+# The interface (and its address) holding an address inside the CIDR, if any.
+interface_in_subnet() {
+  local cidr=$1 _index ifname _family address
+  while read -r _index ifname _family address _; do
+    if cidr_contains "$cidr" "${address%/*}"; then
+      echo "$ifname ${address%/*}"
+      return 0
+    fi
+  done < <(ip -4 -o address show)
+  return 1
+}
+
+# The interface of the default route with the lowest metric, skipping one interface
+# (on Amazon Linux 2023 every interface gets a default route; the primary has the lowest metric).
+default_route_interface() {
+  local skip=$1
+  ip -4 route show default | awk -v skip="$skip" '
+    { dev = ""; metric = 0
+      for (i = 1; i < NF; i++) { if ($i == "dev") dev = $(i + 1); if ($i == "metric") metric = $(i + 1) }
+      if (dev != "" && dev != skip && (best == "" || metric < best_metric)) { best = dev; best_metric = metric } }
+    END { if (best != "") print best }'
+}
+
+first_address_of() {
+  ip -4 -o address show dev "$1" scope global | awk '{ split($4, a, "/"); print a[1]; exit }'
+}
+
+discover_interfaces() {
+  local deadline=$((SECONDS + NAT_INTERFACE_WAIT_SECONDS)) found='' waited=0
+  while :; do
+    FORWARDING_IF=''
+    if [[ $NAT_MODE == dual ]] && found=$(interface_in_subnet "$NAT_FORWARDING_SUBNET_CIDR"); then
+      read -r FORWARDING_IF FORWARDING_ADDRESS <<< "$found"
+    fi
+    PUBLIC_IF=$(default_route_interface "$FORWARDING_IF")
+    if [[ -n $PUBLIC_IF && ($NAT_MODE == single || -n $FORWARDING_IF) ]]; then
+      break
+    fi
+    if ((SECONDS >= deadline)); then
+      [[ -n $PUBLIC_IF ]] || fail "no IPv4 default route after ${NAT_INTERFACE_WAIT_SECONDS}s: cannot find the public interface"
+      fail "no interface with an address in NAT_FORWARDING_SUBNET_CIDR $NAT_FORWARDING_SUBNET_CIDR after ${NAT_INTERFACE_WAIT_SECONDS}s: the secondary interface was never attached"
+    fi
+    if ((waited == 0)); then
+      log "waiting up to ${NAT_INTERFACE_WAIT_SECONDS}s for $([[ -z $PUBLIC_IF ]] && echo 'a default route' || echo "an interface in $NAT_FORWARDING_SUBNET_CIDR")"
+      waited=1
+    fi
+    sleep 1
+  done
+  PUBLIC_ADDRESS=$(first_address_of "$PUBLIC_IF")
+  [[ -n $PUBLIC_ADDRESS ]] || fail "public interface $PUBLIC_IF has no IPv4 address"
+  if [[ $NAT_MODE == single ]]; then
+    FORWARDING_IF=$PUBLIC_IF
+    FORWARDING_ADDRESS=$PUBLIC_ADDRESS
+  else
+    [[ $FORWARDING_IF != "$PUBLIC_IF" ]] || fail "the forwarding interface $FORWARDING_IF also carries the default route"
+    # The VPC router of the forwarding subnet is its network address + 1.
+    RETURN_GATEWAY=$(int_to_ipv4 $(($(ipv4_to_int "${NAT_FORWARDING_SUBNET_CIDR%/*}") + 1)))
+    local cidr
+    RETURN_CIDRS=()
+    for cidr in "${PRIVATE_CIDRS[@]}"; do
+      cidr_contains "$NAT_FORWARDING_SUBNET_CIDR" "$cidr" || RETURN_CIDRS+=("$cidr")
+    done
+  fi
+  log "public interface $PUBLIC_IF ($PUBLIC_ADDRESS), forwarding interface $FORWARDING_IF ($FORWARDING_ADDRESS), found after $((SECONDS - START_SECONDS))s"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Changes (only after everything above succeeded).
+
+join_by() {
+  local separator=$1 first=$2
+  shift 2
+  printf '%s' "$first" "${@/#/$separator}"
+}
+
+# Port-forward rules: a DNAT per entry on the public interface (only packets addressed to this
+# host, only from the allowed sources) and, for `masquerade`, the source translation toward the target.
+port_forward_rules() {
+  local chain=$1 entry protocol public_port target_ip target_port translation sources
+  for entry in "${PORT_FORWARDS[@]}"; do
+    read -r protocol public_port target_ip target_port translation sources <<< "$entry"
+    public_port=$((10#$public_port))
+    target_port=$((10#$target_port))
+    case $chain in
+      prerouting)
+        echo "    iifname \"$PUBLIC_IF\" fib daddr type local ip saddr { ${sources//,/, } } $protocol dport $public_port counter dnat to $target_ip:$target_port comment \"forward $protocol/$public_port\""
+        ;;
+      postrouting)
+        [[ $translation == masquerade ]] &&
+          echo "    oifname \"$FORWARDING_IF\" ct status dnat ip daddr $target_ip meta l4proto $protocol ct original proto-dst $public_port counter masquerade comment \"forward $protocol/$public_port: target sees the NAT\""
+        ;;
+    esac
+  done
+  return 0
+}
+
+render_ruleset() {
+  local private_set
+  private_set=$(join_by ', ' "${PRIVATE_CIDRS[@]}")
+  cat << NFT
+# Replaces the whole table in one transaction: a re-run converges, a failure changes nothing.
+table ip $NFT_TABLE
+delete table ip $NFT_TABLE
+table ip $NFT_TABLE {
+  set private_cidrs {
+    type ipv4_addr
+    flags interval
+    auto-merge
+    elements = { $private_set }
+  }
+
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+$(port_forward_rules prerouting)
+  }
+
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    tcp flags & (syn | rst) == syn tcp option maxseg size > $INTERNET_MSS counter tcp option maxseg size set $INTERNET_MSS comment "MSS clamp: internet MTU 1500"
+    ct state established,related counter accept
+    ct status dnat counter accept comment "configured port forwards"
+    iifname "$FORWARDING_IF" oifname "$PUBLIC_IF" ip saddr @private_cidrs counter accept comment "private to internet"
+    iifname "$PUBLIC_IF" ip saddr != @private_cidrs ip daddr @private_cidrs ct state new counter drop comment "no unsolicited inbound to private hosts"
+  }
+
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    oifname "$public_if" ip saddr { $sources } masquerade
+    oifname "$PUBLIC_IF" ip saddr @private_cidrs counter masquerade comment "private to internet"
+$(port_forward_rules postrouting)
   }
 }
 NFT
-  echo "nat-instance: ready (mode $NAT_MODE, public interface $public_if)"
+}
+
+apply_ruleset() {
+  local ruleset errors
+  ruleset=$(render_ruleset)
+  nft -c -f - <<< "$ruleset" > /dev/null 2>&1 ||
+    fail "nftables rejected the ruleset: $(nft -c -f - <<< "$ruleset" 2>&1 | grep -m1 -i error || echo 'unknown error')"
+  errors=$(nft -f - <<< "$ruleset" 2>&1) || fail "loading the nftables ruleset failed: ${errors//$'\n'/ }"
+  log "nftables table ip $NFT_TABLE loaded: masquerade ${#PRIVATE_CIDRS[@]} private CIDR(s) via $PUBLIC_IF, ${#PORT_FORWARDS[@]} port forward(s), MSS clamp $INTERNET_MSS"
+}
+
+# Writes a kernel setting given as a /proc/sys path relative key (slashes keep interface names with dots intact).
+set_sysctl() {
+  local key=$1 value=$2 required=${3:-optional}
+  if { printf '%s\n' "$value" > "/proc/sys/$key"; } 2> /dev/null; then
+    SYSCTL_LINES+=("$key = $value")
+    return 0
+  fi
+  [[ $required == required ]] && fail "cannot set kernel setting $key=$value"
+  warn "kernel setting $key is read-only here (network namespace?); left at $(cat "/proc/sys/$key" 2> /dev/null || echo unknown)"
+  SYSCTL_LINES+=("$key = $value")
+}
+
+apply_kernel_settings() {
+  SYSCTL_LINES=()
+  local ifname interfaces
+  interfaces=$(printf '%s\n' "$PUBLIC_IF" "$FORWARDING_IF" | sort -u | tr '\n' ' ')
+  set_sysctl net/ipv4/ip_forward 1 required
+  # Redirects go out if either `all` or the interface has them on: zero both.
+  set_sysctl net/ipv4/conf/all/send_redirects 0
+  set_sysctl net/ipv4/conf/default/send_redirects 0
+  for ifname in $interfaces; do
+    set_sysctl "net/ipv4/conf/$ifname/send_redirects" 0
+    # The effective value is max(all, interface): loose (2) per interface admits forwarded flows
+    # whose return path is another interface.
+    set_sysctl "net/ipv4/conf/$ifname/rp_filter" 2
+  done
+  [[ -e /proc/sys/net/netfilter/nf_conntrack_max ]] || modprobe -q nf_conntrack 2> /dev/null || true
+  set_sysctl net/netfilter/nf_conntrack_max "$NAT_CONNTRACK_MAX"
+  log "kernel: ip_forward=1, send_redirects=0, rp_filter=2 on ${interfaces% }, nf_conntrack_max=$(cat /proc/sys/net/netfilter/nf_conntrack_max 2> /dev/null || echo unknown)"
+}
+
+apply_return_routes() {
+  local cidr
+  for cidr in "${RETURN_CIDRS[@]}"; do
+    ip route replace "$cidr" via "$RETURN_GATEWAY" dev "$FORWARDING_IF" || fail "cannot add the return route $cidr via $RETURN_GATEWAY dev $FORWARDING_IF"
+  done
+  ((${#RETURN_CIDRS[@]} == 0)) || log "return routes: ${RETURN_CIDRS[*]} via $RETURN_GATEWAY dev $FORWARDING_IF"
+}
+
+# Docker sets the iptables FORWARD policy to DROP; an accept in our nftables table cannot
+# override a drop in another table, so the NAT flows are accepted in DOCKER-USER too (once).
+allow_in_docker_user() {
+  local tool seen_backends='' backend cidr
+  for tool in iptables iptables-legacy iptables-nft; do
+    command -v "$tool" > /dev/null || continue
+    "$tool" -w 5 -n -L DOCKER-USER > /dev/null 2>&1 || continue
+    backend=$("$tool" -V 2> /dev/null || echo "$tool")
+    [[ " $seen_backends " == *" $backend "* ]] && continue
+    seen_backends+=" $backend"
+    local -a rules=(
+      "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+      "-m conntrack --ctstate DNAT -j ACCEPT"
+    )
+    for cidr in "${PRIVATE_CIDRS[@]}"; do
+      rules+=("-i $FORWARDING_IF -o $PUBLIC_IF -s $cidr -j ACCEPT")
+    done
+    local rule
+    for rule in "${rules[@]}"; do
+      # shellcheck disable=SC2086 # each rule is a word list on purpose
+      "$tool" -w 5 -C DOCKER-USER $rule 2> /dev/null || "$tool" -w 5 -I DOCKER-USER $rule ||
+        fail "cannot add '$rule' to DOCKER-USER with $tool"
+    done
+    DOCKER_USER_CHAINS=$((DOCKER_USER_CHAINS + 1))
+    log "DOCKER-USER ($backend): accepts NAT flows"
+  done
+  return 0
+}
+
+# Writes a file only when its content changes, atomically.
+write_if_changed() {
+  local path=$1 content=$2
+  [[ -f $path && $(< "$path") == "$content" ]] && return 0
+  mkdir -p "$(dirname "$path")"
+  printf '%s\n' "$content" > "$path.tmp" && mv -f "$path.tmp" "$path"
+}
+
+persist() {
+  write_if_changed "$SYSCTL_FILE" "$(printf '# Written by nat-instance.sh at every boot.\n'; printf '%s\n' "${SYSCTL_LINES[@]}")" ||
+    warn "cannot write $SYSCTL_FILE"
+  local persisted=$SYSCTL_FILE
+  # systemd-networkd may drop routes it did not create when it reconfigures a link.
+  if ((${#RETURN_CIDRS[@]} > 0)) && { [[ -d $NETWORKD_DIR ]] || command -v networkctl > /dev/null; }; then
+    local cidr dropin="$NETWORKD_DIR/70-$FORWARDING_IF.network.d/nat-instance-routes.conf"
+    local content='# Written by nat-instance.sh: return routes to private subnets that are not on-link.'
+    for cidr in "${RETURN_CIDRS[@]}"; do
+      content+=$'\n'"[Route]"$'\n'"Destination=$cidr"$'\n'"Gateway=$RETURN_GATEWAY"
+    done
+    write_if_changed "$dropin" "$content" || warn "cannot write the systemd-networkd drop-in $dropin"
+    persisted+=", $dropin"
+  fi
+  log "persisted: $persisted"
+}
+
+# Points the private route tables at this instance (NAT_ROUTE_MODE=self-claim). Runs after the
+# local NAT is ready, so traffic is only routed here once it can be forwarded; a failure fails the boot.
+# Inputs: ROUTE_TABLE_IDS (validated rtb-… IDs), FORWARDING_IF, FORWARDING_ADDRESS.
+claim_routes() {
+  fail "NAT_ROUTE_MODE=self-claim is not implemented in this script version (route tables ${ROUTE_TABLE_IDS[*]})"
+}
+
+main() {
+  log "starting (settings $SETTINGS_FILE)"
+  read_settings
+  validate_settings
+  ensure_tools
+  discover_interfaces
+  apply_ruleset
+  apply_kernel_settings
+  apply_return_routes
+  allow_in_docker_user
+  persist
+  if [[ $NAT_ROUTE_MODE == self-claim ]]; then
+    claim_routes
+  fi
+  log "ready in $((SECONDS - START_SECONDS))s: mode $NAT_MODE, public $PUBLIC_IF ($PUBLIC_ADDRESS), forwarding $FORWARDING_IF ($FORWARDING_ADDRESS), ${#PRIVATE_CIDRS[@]} private CIDR(s), ${#RETURN_CIDRS[@]} return route(s), ${#PORT_FORWARDS[@]} port forward(s), DOCKER-USER chains $DOCKER_USER_CHAINS, routes by $NAT_ROUTE_MODE, $WARNINGS warning(s)"
 }
 
 main "$@"
