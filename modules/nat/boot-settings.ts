@@ -80,7 +80,7 @@ export function renderSettingsFile(settings: NatBootSettings): string {
   for (const forward of settings.portForwards) {
     const translation = forward.preserveClientIp ? 'preserve' : 'masquerade';
     lines.push(
-      `NAT_PORT_FORWARD=${forward.protocol} ${forward.publicPort} ${forward.targetIp} ${forward.targetPort} ${translation} ${forward.allowedCidrs.join(',')}`,
+      `NAT_PORT_FORWARD=${forward.protocol} ${forward.publicPort} ${forward.targetIp} ${forward.targetPort} ${translation} ${joinList(forward.allowedCidrs)}`,
     );
   }
   return lines.join('\n') + '\n';

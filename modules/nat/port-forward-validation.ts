@@ -1,8 +1,9 @@
-import { cidrContainsAddress, Ipv4Cidr, parseCidr, parseIpv4 } from '../shared/cidr';
-import { isToken } from '../shared/validation';
+import { cidrContainsAddress, Ipv4Cidr, parseIpv4 } from '../shared/cidr';
+import { concreteCidr, isToken } from '../shared/validation';
 import type { PortForward } from './nat-instance-props';
 
 function requirePort(value: number, what: string): void {
+  if (isToken(value)) return;
   if (!Number.isInteger(value) || value < 1 || value > 65535) {
     throw new Error(`${what} must be a port from 1 to 65535, got ${value}`);
   }
@@ -19,7 +20,7 @@ export function validatePortForwards(forwards: PortForward[], privateCidrs: Ipv4
   forwards.forEach((forward, i) => {
     const entry = `portForwards[${i}]`;
     const protocol = forward.protocol ?? 'tcp';
-    if (protocol !== 'tcp' && protocol !== 'udp') {
+    if (!isToken(protocol) && protocol !== 'tcp' && protocol !== 'udp') {
       throw new Error(`${entry}.protocol must be 'tcp' or 'udp', got '${protocol}'`);
     }
     requirePort(forward.publicPort, `${entry}.publicPort`);
@@ -32,20 +33,22 @@ export function validatePortForwards(forwards: PortForward[], privateCidrs: Ipv4
     }
     taken.set(key, i);
 
-    const target = parseIpv4(forward.targetIp);
-    if (target === undefined) throw new Error(`${entry}.targetIp '${forward.targetIp}' is not an IPv4 address`);
-    if (privateCidrs.length > 0 && !privateCidrs.some((cidr) => cidrContainsAddress(cidr, target))) {
-      throw new Error(
-        `${entry}.targetIp ${forward.targetIp} is not in any of 'privateSubnets' (${privateCidrs.map((c) => c.text).join(', ')})`,
-      );
+    if (!isToken(forward.targetIp)) {
+      const target = parseIpv4(forward.targetIp);
+      if (target === undefined) throw new Error(`${entry}.targetIp '${forward.targetIp}' is not an IPv4 address`);
+      if (privateCidrs.length > 0 && !privateCidrs.some((cidr) => cidrContainsAddress(cidr, target))) {
+        throw new Error(
+          `${entry}.targetIp ${forward.targetIp} is not in any of 'privateSubnets' (${privateCidrs.map((c) => c.text).join(', ')})`,
+        );
+      }
     }
     if (isToken(forward.allowedCidrs)) return;
     if (!forward.allowedCidrs || forward.allowedCidrs.length === 0) {
       throw new Error(`${entry}.allowedCidrs must name at least one client CIDR block`);
     }
     forward.allowedCidrs.forEach((text, j) => {
-      const cidr = parseCidr(text, `${entry}.allowedCidrs[${j}]`);
-      if (cidr.prefix === 0 && !forward.allowAnySource) {
+      const cidr = concreteCidr(text, `${entry}.allowedCidrs[${j}]`);
+      if (cidr && cidr.prefix === 0 && !forward.allowAnySource) {
         throw new Error(`${entry}.allowedCidrs[${j}] is ${text}, the whole internet: set allowAnySource: true if you mean it`);
       }
     });
