@@ -81,6 +81,6 @@ function validateInstanceType(props: NatInstanceProps): void {
     throw new Error(`'architecture' is required when 'instanceType' is a Terraform token and no 'amiId' is given`);
   }
   if (derived && props.architecture && derived !== props.architecture) {
-    throw new Error(`'architecture' is ${props.architecture} but 'instanceType' ${type} is ${derived}`);
+    throw new Error(`'architecture' is ${props.architecture} but 'instanceType' ${type ?? 't4g.nano'} is ${derived}`);
   }
 }
