@@ -480,7 +480,85 @@ persist() {
 # local NAT is ready, so traffic is only routed here once it can be forwarded; a failure fails the boot.
 # Inputs: ROUTE_TABLE_IDS (validated rtb-… IDs), FORWARDING_IF, FORWARDING_ADDRESS.
 claim_routes() {
-  fail "NAT_ROUTE_MODE=self-claim is not implemented in this script version (route tables ${ROUTE_TABLE_IDS[*]})"
+  command -v curl > /dev/null || fail "self-claim needs curl to read instance metadata, and it is not installed"
+  command -v aws > /dev/null || fail "self-claim needs the AWS CLI ('aws'), and it is not installed"
+  imds_token
+  local instance_id region mac eni table how claimed=()
+  instance_id=$(imds_get meta-data/instance-id '^i-[0-9a-f]+$')
+  region=$(imds_get meta-data/placement/region '^[a-z]{2}(-[a-z]+)+-[0-9]+$')
+  mac=$(ip -o link show dev "$FORWARDING_IF" | awk '{ for (i = 1; i < NF; i++) if ($i == "link/ether") { print tolower($(i + 1)); exit } }')
+  [[ $mac =~ ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$ ]] || fail "cannot read the MAC address of the forwarding interface $FORWARDING_IF"
+  eni=$(imds_get "meta-data/network/interfaces/macs/$mac/interface-id" '^eni-[0-9a-f]+$')
+  log "claiming ${#ROUTE_TABLE_IDS[@]} route table(s) for instance $instance_id in $region: 0.0.0.0/0 -> $eni ($FORWARDING_IF, $mac)"
+  for table in "${ROUTE_TABLE_IDS[@]}"; do
+    how=$(claim_route_table "$region" "$table" "$eni")
+    log "route table $table: 0.0.0.0/0 -> $eni ($how)"
+    claimed+=("$table")
+  done
+  log "claimed route tables ${claimed[*]} for $eni"
+}
+
+# IMDSv2 (the instance requires tokens). NAT_IMDS_ENDPOINT exists for the lab's metadata double.
+readonly IMDS_ENDPOINT=${NAT_IMDS_ENDPOINT:-http://169.254.169.254}
+readonly IMDS_ATTEMPTS=5
+IMDS_TOKEN=''
+
+imds_token() {
+  local attempt
+  for ((attempt = 1; attempt <= IMDS_ATTEMPTS; attempt++)); do
+    if IMDS_TOKEN=$(curl -sS -f --connect-timeout 2 --max-time 5 -X PUT \
+      -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "$IMDS_ENDPOINT/latest/api/token" 2> /dev/null) && [[ -n $IMDS_TOKEN ]]; then
+      return 0
+    fi
+    ((attempt == IMDS_ATTEMPTS)) || sleep "$attempt"
+  done
+  fail "no IMDSv2 token from $IMDS_ENDPOINT after $IMDS_ATTEMPTS attempts"
+}
+
+# imds_get PATH PATTERN: a metadata value that must match PATTERN (bounded retries, short timeouts).
+imds_get() {
+  local path=$1 pattern=$2 value='' attempt
+  for ((attempt = 1; attempt <= IMDS_ATTEMPTS; attempt++)); do
+    if value=$(curl -sS -f --connect-timeout 2 --max-time 5 -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" \
+      "$IMDS_ENDPOINT/latest/$path" 2> /dev/null) && [[ $value =~ $pattern ]]; then
+      echo "$value"
+      return 0
+    fi
+    ((attempt == IMDS_ATTEMPTS)) || sleep "$attempt"
+  done
+  fail "instance metadata $path: no valid value after $IMDS_ATTEMPTS attempts (last: '${value:0:60}')"
+}
+
+# The EC2 API through the AWS CLI: no pager, bounded timeouts; AWS_ENDPOINT_URL_EC2 is honoured
+# even by CLI versions that predate service-specific endpoint variables (the lab's EC2 double).
+ec2_cli() {
+  local endpoint=()
+  [[ -z ${AWS_ENDPOINT_URL_EC2:-} ]] || endpoint=(--endpoint-url "$AWS_ENDPOINT_URL_EC2")
+  AWS_PAGER='' aws ec2 "$@" "${endpoint[@]}" --no-cli-pager --output text --cli-connect-timeout 5 --cli-read-timeout 15
+}
+
+# claim_route_table REGION TABLE ENI: replace the default route, or create it when there is none.
+# Prints how it was claimed; fails the boot with both errors when neither works.
+claim_route_table() {
+  local region=$1 table=$2 eni=$3 replace_error create_error
+  local route=(--region "$region" --route-table-id "$table" --destination-cidr-block 0.0.0.0/0 --network-interface-id "$eni")
+  if replace_error=$(ec2_cli replace-route "${route[@]}" 2>&1 > /dev/null); then
+    echo replaced
+    return 0
+  fi
+  if create_error=$(ec2_cli create-route "${route[@]}" 2>&1 > /dev/null); then
+    echo "created: there was no default route to replace"
+    return 0
+  fi
+  fail "cannot point route table $table at $eni: replace-route: $(one_line "$replace_error"); create-route: $(one_line "$create_error")"
+}
+
+# Squeezes a multi-line CLI error into one trimmed line.
+one_line() {
+  local text=$1
+  text=${text//$'\n'/ }
+  text=${text#"${text%%[![:space:]]*}"}
+  echo "${text:0:300}"
 }
 
 main() {
