@@ -6,12 +6,14 @@ export type Architecture = 'arm64' | 'x86_64';
 
 /**
  * Graviton families carry a `g` right after the generation digit (`t4g`, `c7gn`, `m6gd`), plus `a1`.
- * Returns undefined for a token, which cannot be inspected at synth.
+ * A regular expression in a form that Terraform's `regex()` also accepts (`[.]` needs no escaping).
  */
+export const GRAVITON_INSTANCE_TYPE = '^(a1|[a-z]+[0-9]+g[a-z]*)[.]';
+
+/** The architecture of an instance type, or undefined for a token (it cannot be inspected at synth). */
 export function architectureOf(instanceType: string): Architecture | undefined {
   if (Token.isUnresolved(instanceType)) return undefined;
-  const family = instanceType.split('.')[0];
-  return family === 'a1' || /^[a-z]+\d+g[a-z]*$/.test(family) ? 'arm64' : 'x86_64';
+  return new RegExp(GRAVITON_INSTANCE_TYPE).test(instanceType) ? 'arm64' : 'x86_64';
 }
 
 /** The public SSM parameter that always names the latest Amazon Linux 2023 AMI for an architecture. */

@@ -1,4 +1,4 @@
-import { Fn, Token } from 'cdktf';
+import { Fn, Op, Token } from 'cdktf';
 
 /**
  * The contract between the NatInstance construct and the boot script
@@ -66,8 +66,14 @@ export function renderSettingsFile(settings: NatBootSettings): string {
     `NAT_MODE=${settings.mode}`,
     `NAT_PRIVATE_CIDRS=${joinList(settings.privateCidrs)}`,
   ];
-  if (settings.mode === 'dual' && settings.forwardingSubnetCidr !== undefined) {
-    lines.push(`NAT_FORWARDING_SUBNET_CIDR=${settings.forwardingSubnetCidr}`);
+  if (settings.forwardingSubnetCidr !== undefined) {
+    const line = `NAT_FORWARDING_SUBNET_CIDR=${settings.forwardingSubnetCidr}`;
+    if (Token.isUnresolved(settings.mode)) {
+      // Mode chosen by a module variable: Terraform writes the line only in dual mode.
+      lines.push(Fn.conditional(Op.eq(settings.mode, 'dual'), line, '# single mode: no forwarding subnet'));
+    } else if (settings.mode === 'dual') {
+      lines.push(line);
+    }
   }
   lines.push(
     `NAT_INTERFACE_WAIT_SECONDS=${settings.interfaceWaitSeconds}`,

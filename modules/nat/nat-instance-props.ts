@@ -1,4 +1,4 @@
-import type { SubnetInfo } from '../shared/subnet';
+import type { SubnetInfo, SubnetListInfo } from '../shared/subnet';
 import type { ForwardProtocol, NatMode, RouteMode } from './boot-settings';
 
 /** An inbound port forward: a public port of the NAT to a port of a private instance. */
@@ -41,20 +41,25 @@ export interface NatInstanceProps {
   /**
    * `single`: one interface in the public subnet does both sides (seeds 000/004).
    * `dual`: the primary interface in the public subnet, a second one in a private subnet
-   * receives the private traffic (seeds 001/003).
+   * receives the private traffic (seeds 001/003). A token (module variable) makes the
+   * second interface conditional.
    * @default 'single'
    */
   readonly mode?: NatMode;
   /** The public subnet of the NAT's primary interface (routed to an internet gateway). */
   readonly publicSubnet: SubnetInfo;
-  /** The private subnets whose traffic the NAT translates. Their CIDRs feed the security group and the ruleset. */
-  readonly privateSubnets: SubnetInfo[];
+  /**
+   * The private subnets whose traffic the NAT translates. Their CIDRs feed the security group and
+   * the ruleset. A `SubnetListInfo` (token lists) serves plain-Terraform module variables.
+   */
+  readonly privateSubnets: SubnetInfo[] | SubnetListInfo;
   /**
    * Dual mode: the private subnet of the forwarding interface; it must be in the public subnet's zone.
+   * Required when `privateSubnets` is a `SubnetListInfo`.
    * @default privateSubnets[0]
    */
   readonly forwardingSubnet?: SubnetInfo;
-  /** Route tables whose `0.0.0.0/0` must point at the NAT. */
+  /** Route tables whose `0.0.0.0/0` must point at the NAT; may be a token list. */
   readonly routeTableIds: string[];
   /**
    * `terraform`: Terraform creates the `0.0.0.0/0` routes. `self-claim`: the instance points the
@@ -66,7 +71,7 @@ export interface NatInstanceProps {
   /**
    * Associate an Elastic IP with the public interface (by network-interface ID). Keeps the egress
    * IP across stop/start and replacement; dual mode needs it, since an instance with several
-   * interfaces loses its auto-assigned public IP on stop/start.
+   * interfaces loses its auto-assigned public IP on stop/start. May be a token (module variable).
    * @default true
    */
   readonly elasticIp?: boolean;

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Annotations } from 'cdktf';
+import { Annotations, Fn, TerraformCount, Token } from 'cdktf';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { NetworkInterfaceAttachmentA as NetworkInterfaceAttachment } from '@cdktf/provider-aws/lib/network-interface-attachment';
@@ -12,7 +12,10 @@ import { NatBootSettings } from './boot-settings';
 import { NatInstanceProps } from './nat-instance-props';
 import { NatSecurityGroup } from './nat-security-group';
 import { validateNatInstanceProps } from './nat-validation';
+import { subnetCidrBlocks } from '../shared/subnet';
+import { attributeOrElse, countWhen, equalsValue } from '../shared/terraform-expressions';
 import { renderNatUserData } from './user-data';
+import { tagsWithName } from '../shared/tags';
 
 /** Defaults of the optional props, in one place so docs, code and tests agree. */
 export const NAT_DEFAULTS = {
@@ -62,8 +65,12 @@ export class NatInstance extends Construct {
       );
     }
 
-    const privateCidrs = props.privateSubnets.map((subnet) => subnet.cidrBlock).concat(props.additionalCidrs ?? []);
-    const forwardingSubnet = props.forwardingSubnet ?? props.privateSubnets[0];
+    const privateCidrs = concatLists(subnetCidrBlocks(props.privateSubnets), props.additionalCidrs ?? []);
+    // Validation guarantees one of the two in dual (or token) mode.
+    const forwardingSubnet = props.forwardingSubnet ?? (Array.isArray(props.privateSubnets) ? props.privateSubnets[0] : undefined);
+    // A token mode (module variable) keeps both shapes and lets Terraform choose by count.
+    const modeIsToken = Token.isUnresolved(mode);
+    const isDual = equalsValue(mode, 'dual');
     const securityGroup = new NatSecurityGroup(this, 'sg', {
       name,
       vpcId: props.vpcId,
@@ -78,7 +85,7 @@ export class NatInstance extends Construct {
     this.bootSettings = {
       mode,
       privateCidrs,
-      forwardingSubnetCidr: mode === 'dual' ? forwardingSubnet.cidrBlock : undefined,
+      forwardingSubnetCidr: mode === 'single' ? undefined : forwardingSubnet?.cidrBlock,
       interfaceWaitSeconds: props.interfaceWaitSeconds ?? NAT_DEFAULTS.interfaceWaitSeconds,
       conntrackMax: props.conntrackMax ?? NAT_DEFAULTS.conntrackMax,
       routeMode,
@@ -108,7 +115,7 @@ export class NatInstance extends Construct {
       vpcSecurityGroupIds: [this.securityGroupId],
       associatePublicIpAddress: true,
       // Single mode forwards through the primary interface; in dual mode the secondary does.
-      sourceDestCheck: mode === 'dual',
+      sourceDestCheck: isDual,
       iamInstanceProfile: instanceProfileName,
       keyName: props.keyName,
       userData: this.userData,
@@ -121,38 +128,48 @@ export class NatInstance extends Construct {
         encrypted: true,
         deleteOnTermination: true,
       },
-      volumeTags: { ...tags, Name: `${name}-root` },
-      tags: { ...tags, Name: name },
+      volumeTags: tagsWithName(tags, `${name}-root`),
+      tags: tagsWithName(tags, name),
       lifecycle: props.replaceOnAmiUpdate ? undefined : { ignoreChanges: ['ami'] },
     });
     this.instanceId = this.instance.id;
 
-    if (mode === 'dual') {
+    if (mode !== 'single' && forwardingSubnet) {
+      const count = modeIsToken ? countWhen(isDual) : undefined;
       const forwardingInterface = new NetworkInterface(this, 'forwarding-eni', {
+        count,
         subnetId: forwardingSubnet.id,
         securityGroups: [this.securityGroupId],
         sourceDestCheck: false,
         description: `${name} forwarding interface`,
-        tags: { ...tags, Name: `${name}-forwarding` },
+        tags: tagsWithName(tags, `${name}-forwarding`),
       });
+      const forwardingInterfaceId = modeIsToken
+        ? attributeOrElse(forwardingInterface, 'id', this.instance.primaryNetworkInterfaceId)
+        : forwardingInterface.id;
       new NetworkInterfaceAttachment(this, 'forwarding-eni-attachment', {
+        count,
         instanceId: this.instance.id,
-        networkInterfaceId: forwardingInterface.id,
+        networkInterfaceId: forwardingInterfaceId,
         deviceIndex: 1,
       });
-      this.forwardingInterfaceId = forwardingInterface.id;
+      this.forwardingInterfaceId = forwardingInterfaceId;
     } else {
       this.forwardingInterfaceId = this.instance.primaryNetworkInterfaceId;
     }
 
     if (wantsElasticIp) {
+      const elasticIpIsToken = Token.isUnresolved(wantsElasticIp);
       // By interface, not instance: association by instance ID fails with several interfaces.
       this.elasticIp = new Eip(this, 'eip', {
+        count: elasticIpIsToken ? countWhen(wantsElasticIp) : undefined,
         domain: 'vpc',
         networkInterface: this.instance.primaryNetworkInterfaceId,
-        tags: { ...tags, Name: name },
+        tags: tagsWithName(tags, name),
       });
-      this.publicIp = this.elasticIp.publicIp;
+      this.publicIp = elasticIpIsToken
+        ? attributeOrElse(this.elasticIp, 'public_ip', this.instance.publicIp)
+        : this.elasticIp.publicIp;
     } else {
       this.publicIp = this.instance.publicIp;
     }
@@ -169,6 +186,15 @@ export class NatInstance extends Construct {
           `'routeMode' is 'self-claim' with your own 'instanceProfileName': attach routeClaimPolicy.policyArn to that profile's role`,
         );
       }
+    } else if (Token.isUnresolved(props.routeTableIds)) {
+      // count, not for_each: route-table IDs created in the same apply are unknown at plan.
+      const count = TerraformCount.of(Fn.lengthOf(props.routeTableIds));
+      new Route(this, 'default-route', {
+        count,
+        routeTableId: Fn.element(props.routeTableIds, count.index),
+        destinationCidrBlock: '0.0.0.0/0',
+        networkInterfaceId: this.forwardingInterfaceId,
+      });
     } else {
       props.routeTableIds.forEach((routeTableId, i) => {
         new Route(this, `default-route-${i}`, {
@@ -179,4 +205,9 @@ export class NatInstance extends Construct {
       });
     }
   }
+}
+
+/** Concatenates two lists, through Terraform's `concat` when either is a token list. */
+function concatLists(first: string[], second: string[]): string[] {
+  return Token.isUnresolved(first) || Token.isUnresolved(second) ? Fn.concat([first, second]) : [...first, ...second];
 }

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { SecurityGroup, SecurityGroupIngress } from '@cdktf/provider-aws/lib/security-group';
 import { isToken } from '../shared/validation';
 import type { PortForward } from './nat-instance-props';
+import { tagsWithName } from '../shared/tags';
 
 export interface NatSecurityGroupProps {
   readonly name: string;
@@ -56,7 +57,7 @@ export class NatSecurityGroup extends Construct {
       vpcId: props.vpcId,
       ingress,
       egress: [{ description: 'Anywhere', protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: ['::/0'] }],
-      tags: { ...props.tags, Name: `${props.name}-sg` },
+      tags: tagsWithName(props.tags, `${props.name}-sg`),
     });
     this.securityGroupId = group.id;
   }

@@ -27,16 +27,16 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
   requireOneOf(props.mode, 'mode', ['single', 'dual']);
   requireOneOf(props.routeMode, 'routeMode', ['terraform', 'self-claim']);
   requireOneOf(props.architecture, 'architecture', ['arm64', 'x86_64']);
-  requireNonEmpty(props.privateSubnets, 'privateSubnets');
+  requireNonEmpty(Array.isArray(props.privateSubnets) ? props.privateSubnets : props.privateSubnets.ids, 'privateSubnets');
   requireNonEmpty(props.routeTableIds, 'routeTableIds');
   requireIntegerIn(props.interfaceWaitSeconds, 'interfaceWaitSeconds', 1, 3600);
   requireIntegerIn(props.conntrackMax, 'conntrackMax', CONNTRACK_MAX_RANGE.min, CONNTRACK_MAX_RANGE.max);
   requireIntegerIn(props.rootVolumeSize, 'rootVolumeSize', 8, 16384);
 
   const publicCidr = concreteCidr(props.publicSubnet.cidrBlock, 'publicSubnet.cidrBlock');
-  const privateCidrs = isToken(props.privateSubnets)
-    ? []
-    : props.privateSubnets.flatMap((subnet, i) => concreteCidr(subnet.cidrBlock, `privateSubnets[${i}].cidrBlock`) ?? []);
+  const privateCidrs = Array.isArray(props.privateSubnets)
+    ? props.privateSubnets.flatMap((subnet, i) => concreteCidr(subnet.cidrBlock, `privateSubnets[${i}].cidrBlock`) ?? [])
+    : [];
   privateCidrs.forEach((cidr, i) => {
     if (publicCidr && cidrsOverlap(publicCidr, cidr)) {
       throw new Error(`'privateSubnets' entry ${cidr.text} overlaps 'publicSubnet' (${publicCidr.text})`);
@@ -47,13 +47,13 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
   concreteCidrs(props.additionalCidrs, 'additionalCidrs');
   concreteCidrs(props.sshCidrs, 'sshCidrs');
 
-  if (props.mode === 'dual') validateDualMode(props, privateCidrs);
+  if (props.mode === 'dual' || isToken(props.mode)) validateDualMode(props, privateCidrs);
   validateInstanceType(props);
   validatePortForwards(props.portForwards ?? [], privateCidrs, props.sshCidrs);
 }
 
 function validateDualMode(props: NatInstanceProps, privateCidrs: Ipv4Cidr[]): void {
-  const forwarding = props.forwardingSubnet ?? (isToken(props.privateSubnets) ? undefined : props.privateSubnets[0]);
+  const forwarding = props.forwardingSubnet ?? (Array.isArray(props.privateSubnets) ? props.privateSubnets[0] : undefined);
   if (!forwarding) {
     throw new Error(`'mode' is 'dual' but there is no private subnet for the second interface: set 'forwardingSubnet' or 'privateSubnets'`);
   }

@@ -12,3 +12,17 @@ export interface SubnetInfo {
   /** The subnet's availability zone, when known. */
   readonly availabilityZone?: string;
 }
+
+/**
+ * Subnets known only as Terraform lists of unknown length (a plain-Terraform module's variables):
+ * IDs and CIDR blocks as token lists, in the same order.
+ */
+export interface SubnetListInfo {
+  readonly ids: string[];
+  readonly cidrBlocks: string[];
+}
+
+/** The CIDR blocks of either form of subnet list. */
+export function subnetCidrBlocks(subnets: SubnetInfo[] | SubnetListInfo): string[] {
+  return Array.isArray(subnets) ? subnets.map((subnet) => subnet.cidrBlock) : subnets.cidrBlocks;
+}
