@@ -1,7 +1,7 @@
 // Three suites: unit (synth assertions, no root), lab (network namespaces, needs root),
 // e2e (real AWS, run by the pipeline only). Type checking is `npm run typecheck`;
-// ts-jest only transpiles so that each test file starts fast.
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+// tsconfig's isolatedModules makes ts-jest only transpile, so each test file starts fast.
+const transform = { '^.+\\.ts$': 'ts-jest' };
 const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {
