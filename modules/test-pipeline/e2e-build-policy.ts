@@ -44,7 +44,6 @@ export const UNSCOPABLE_READ_ACTIONS = [
   'ec2:DescribeAddressesAttribute',
   'ec2:DescribeAvailabilityZones',
   'ec2:DescribeImages',
-  'ec2:DescribeInstanceAttribute',
   'ec2:DescribeInstanceCreditSpecifications',
   'ec2:DescribeInstanceTypes',
   'ec2:DescribeInstances',
@@ -60,7 +59,6 @@ export const UNSCOPABLE_READ_ACTIONS = [
   'ec2:DescribeSubnets',
   'ec2:DescribeTags',
   'ec2:DescribeVolumes',
-  'ec2:DescribeVpcAttribute',
   'ec2:DescribeVpcEndpointServices',
   'ec2:DescribeVpcEndpoints',
   'ec2:DescribeVpcs',
@@ -153,6 +151,13 @@ export function e2eBuildPolicyStatements(ctx: E2eBuildPolicyContext): PolicyStat
 
   return [
     { Sid: 'ReadOnlyCallsWithoutResourceLevelPermissions', Effect: 'Allow', Action: UNSCOPABLE_READ_ACTIONS, Resource: ['*'] },
+    {
+      Sid: 'ReadAttributesOfOwnedResources',
+      Effect: 'Allow',
+      Action: ['ec2:DescribeInstanceAttribute', 'ec2:DescribeVpcAttribute'],
+      Resource: [ec2Arn('instance'), ec2Arn('vpc')],
+      Condition: resourceTag,
+    },
     ...creates,
     {
       // The root volume and primary interface come with the (tag-gated) instance and die with it.
@@ -208,7 +213,8 @@ export function e2eBuildPolicyStatements(ctx: E2eBuildPolicyContext): PolicyStat
       Sid: 'ReadAmazonLinuxAmiParameters',
       Effect: 'Allow',
       Action: ['ssm:GetParameter', 'ssm:GetParameters'],
-      Resource: [`arn:${ctx.partition}:ssm:${ctx.region}::parameter/aws/service/ami-amazon-linux-latest/*`],
+      // Public parameters have no account in their ARN; `*` also matches the empty field.
+      Resource: [`arn:${ctx.partition}:ssm:${ctx.region}:*:parameter/aws/service/ami-amazon-linux-latest/*`],
     },
     {
       Sid: 'SendTheConnectivityDocument',
