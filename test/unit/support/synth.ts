@@ -47,6 +47,15 @@ export function synthesize<T>(
   for (const [key, value] of Object.entries(exposedValues)) {
     new TerraformOutput(stack, `${EXPOSE_PREFIX}${key}`, { value });
   }
+  return inspect(stack, built, Object.keys(exposedValues));
+}
+
+/** Synthesizes a complete stack (one that brings its own provider) with validations on. */
+export function synthesizeStack<S extends TerraformStack>(stack: S): Synthesized<S> {
+  return inspect(stack, stack, []);
+}
+
+function inspect<T>(stack: TerraformStack, built: T, exposedKeys: string[]): Synthesized<T> {
   const json = JSON.parse(Testing.synth(stack, true)) as Record<string, any>;
   return {
     stack,
@@ -63,7 +72,7 @@ export function synthesize<T>(
       return { name, block: block as TfBlock };
     },
     ref: (type, name, attribute) => `\${${type}.${name}.${attribute}}`,
-    exposed: Object.fromEntries(Object.keys(exposedValues).map((key) => [key, json.output[`${EXPOSE_PREFIX}${key}`].value])),
+    exposed: Object.fromEntries(exposedKeys.map((key) => [key, json.output[`${EXPOSE_PREFIX}${key}`].value])),
   };
 }
 
