@@ -8,8 +8,9 @@ import { splat } from '../modules/shared/terraform-expressions';
 /** The AWS provider versions the synthesized module accepts (provider-aws 21.22.1 binds 6.25.0). */
 export const MODULE_AWS_PROVIDER_CONSTRAINT = '>= 6.0';
 
+/** In `.tf.json` a validation condition is a template: the expression goes inside `${…}`. */
 const ID_LIST = (prefix: string, variable: string) =>
-  `length(var.${variable}) > 0 && alltrue([for id in var.${variable} : can(regex("^${prefix}-[0-9a-f]+$", id))])`;
+  `\${length(var.${variable}) > 0 && alltrue([for id in var.${variable} : can(regex("^${prefix}-[0-9a-f]+$", id))])}`;
 
 /**
  * The NAT instance as a plain Terraform module (`cdktf.out/stacks/nat-module`): variables in,
@@ -33,13 +34,13 @@ export class NatModuleStack extends TerraformStack {
     const vpcId = variable('vpc_id', {
       type: 'string',
       description: 'ID of the VPC the NAT serves.',
-      validation: [{ condition: 'can(regex("^vpc-[0-9a-f]+$", var.vpc_id))', errorMessage: 'vpc_id must look like vpc-0123abcd.' }],
+      validation: [{ condition: '${can(regex("^vpc-[0-9a-f]+$", var.vpc_id))}', errorMessage: 'vpc_id must look like vpc-0123abcd.' }],
     });
     const publicSubnetId = variable('public_subnet_id', {
       type: 'string',
       description: "Public subnet (routed to an internet gateway) of the NAT's primary interface.",
       validation: [
-        { condition: 'can(regex("^subnet-[0-9a-f]+$", var.public_subnet_id))', errorMessage: 'public_subnet_id must look like subnet-0123abcd.' },
+        { condition: '${can(regex("^subnet-[0-9a-f]+$", var.public_subnet_id))}', errorMessage: 'public_subnet_id must look like subnet-0123abcd.' },
       ],
     });
     const privateSubnetIds = variable('private_subnet_ids', {
@@ -56,7 +57,7 @@ export class NatModuleStack extends TerraformStack {
       type: 'string',
       default: 'single',
       description: 'single: one interface in the public subnet; dual: plus a forwarding interface in the first private subnet.',
-      validation: [{ condition: 'contains(["single", "dual"], var.mode)', errorMessage: 'mode must be "single" or "dual".' }],
+      validation: [{ condition: '${contains(["single", "dual"], var.mode)}', errorMessage: 'mode must be "single" or "dual".' }],
     });
     const elasticIp = variable('elastic_ip', {
       type: 'bool',
@@ -68,7 +69,7 @@ export class NatModuleStack extends TerraformStack {
       default: 't4g.nano',
       description: 'EC2 instance type; Graviton (…g.) types get the arm64 AMI.',
       validation: [
-        { condition: 'can(regex("^[a-z][a-z0-9-]*[.][a-z0-9]+$", var.instance_type))', errorMessage: 'instance_type must look like t4g.nano.' },
+        { condition: '${can(regex("^[a-z][a-z0-9-]*[.][a-z0-9]+$", var.instance_type))}', errorMessage: 'instance_type must look like t4g.nano.' },
       ],
     });
     const additionalSecurityGroupIds = variable('additional_security_group_ids', {
@@ -77,7 +78,7 @@ export class NatModuleStack extends TerraformStack {
       description: 'Security groups whose members may use the NAT.',
       validation: [
         {
-          condition: 'alltrue([for id in var.additional_security_group_ids : can(regex("^sg-[0-9a-f]+$", id))])',
+          condition: '${alltrue([for id in var.additional_security_group_ids : can(regex("^sg-[0-9a-f]+$", id))])}',
           errorMessage: 'additional_security_group_ids must hold sg-… IDs.',
         },
       ],
@@ -88,7 +89,7 @@ export class NatModuleStack extends TerraformStack {
       description: 'More client CIDRs (peered VPCs, Transit Gateway ranges) admitted and translated.',
       validation: [
         {
-          condition: 'alltrue([for cidr in var.additional_cidrs : can(cidrhost(cidr, 0)) && !can(regex(":", cidr))])',
+          condition: '${alltrue([for cidr in var.additional_cidrs : can(cidrhost(cidr, 0)) && !can(regex(":", cidr))])}',
           errorMessage: 'additional_cidrs must hold IPv4 CIDR blocks.',
         },
       ],
@@ -97,7 +98,7 @@ export class NatModuleStack extends TerraformStack {
       type: 'string',
       default: 'nat-instance',
       description: 'Name prefix of every resource.',
-      validation: [{ condition: 'can(regex("^[A-Za-z0-9-]{1,40}$", var.name))', errorMessage: 'name must be 1-40 letters, digits or dashes.' }],
+      validation: [{ condition: '${can(regex("^[A-Za-z0-9-]{1,40}$", var.name))}', errorMessage: 'name must be 1-40 letters, digits or dashes.' }],
     });
     const tags = variable('tags', { type: 'map(string)', default: {}, description: 'Tags for every resource.' });
 

@@ -1,0 +1,206 @@
+/**
+ * The nat-module stack must be a Terraform module that HCL users can call with `module {}`:
+ * no provider or backend, every variable used, every reference declared, the same resources as
+ * the concrete construct, and user data that Terraform renders exactly as the concrete path does.
+ */
+import { execFileSync } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { App } from 'cdktf';
+import { NatModuleStack } from '../../stacks/nat-module';
+import { NatInstance } from '../../modules/nat';
+import { synthesize, synthesizeStack } from './support/synth';
+import { evaluateTerraformString, TERRAFORM_BINARY } from './support/terraform-console';
+
+const moduleJson = synthesizeStack(new NatModuleStack(new App(), 'nat-module')).json;
+const moduleText = JSON.stringify(moduleJson);
+
+/** Every `${…}` interpolation in the JSON document (nested ones included once). */
+function interpolations(text: string): string[] {
+  return text.match(/\$\{[^"]*?\}/g) ?? [];
+}
+
+function declaredAddresses(json: Record<string, any>): Set<string> {
+  const addresses = new Set<string>();
+  for (const [type, blocks] of Object.entries(json.resource ?? {})) for (const name of Object.keys(blocks as object)) addresses.add(`${type}.${name}`);
+  for (const [type, blocks] of Object.entries(json.data ?? {})) for (const name of Object.keys(blocks as object)) addresses.add(`data.${type}.${name}`);
+  for (const name of Object.keys(json.variable ?? {})) addresses.add(`var.${name}`);
+  return addresses;
+}
+
+function resourceTypes(json: Record<string, any>): string[] {
+  return Object.keys(json.resource ?? {}).sort();
+}
+
+describe('nat-module stack as a plain Terraform module', () => {
+  test('THEN it has no provider block and no backend, and requires hashicorp/aws with a >= constraint', () => {
+    expect(moduleJson.provider).toBeUndefined();
+    expect(moduleJson.terraform.backend).toBeUndefined();
+    expect(moduleJson.terraform.required_providers.aws.source).toBe('hashicorp/aws');
+    expect(moduleJson.terraform.required_providers.aws.version).toMatch(/^>= \d+/);
+  });
+
+  test('THEN it declares the inputs of seed 001 with types and descriptions', () => {
+    const expected = [
+      'vpc_id',
+      'public_subnet_id',
+      'private_subnet_ids',
+      'route_table_ids',
+      'elastic_ip',
+      'instance_type',
+      'additional_security_group_ids',
+      'additional_cidrs',
+      'name',
+      'tags',
+      'mode',
+    ];
+    expect(Object.keys(moduleJson.variable).sort()).toEqual([...expected].sort());
+    for (const [name, variable] of Object.entries<any>(moduleJson.variable)) {
+      expect({ name, type: typeof variable.type, description: typeof variable.description }).toEqual({
+        name,
+        type: 'string',
+        description: 'string',
+      });
+    }
+  });
+
+  test('THEN every variable is used somewhere outside its own declaration', () => {
+    const { variable, ...rest } = moduleJson;
+    const body = JSON.stringify(rest);
+    const unused = Object.keys(variable).filter((name) => !new RegExp(`var\\.${name}\\b`).test(body));
+    expect(unused).toEqual([]);
+  });
+
+  test('THEN every reference names a resource, data source or variable declared in the module', () => {
+    const declared = declaredAddresses(moduleJson);
+    const references = interpolations(moduleText).flatMap(
+      (expression) => expression.match(/\b(?:data\.aws_[a-z0-9_]+\.[A-Za-z0-9_-]+|aws_[a-z0-9_]+\.[A-Za-z0-9_-]+|var\.[a-z_]+)/g) ?? [],
+    );
+    expect(references.length).toBeGreaterThan(20);
+    const dangling = [...new Set(references)].filter((reference) => !declared.has(reference));
+    expect(dangling).toEqual([]);
+    expect(moduleText).not.toMatch(/\b(local|module)\.[a-z]/);
+  });
+
+  test('THEN the outputs users wire next refer to resources of the module', () => {
+    const outputs = moduleJson.output as Record<string, { value: string }>;
+    expect(Object.keys(outputs).sort()).toEqual(['forwarding_interface_id', 'instance_id', 'public_ip', 'role_name', 'security_group_id']);
+    const declared = declaredAddresses(moduleJson);
+    for (const [name, output] of Object.entries(outputs)) {
+      const targets = output.value.match(/aws_[a-z0-9_]+\.[A-Za-z0-9_-]+/g) ?? [];
+      expect({ name, targets: targets.length > 0 && targets.every((target) => declared.has(target)) }).toEqual({ name, targets: true });
+    }
+  });
+
+  test('THEN it creates the same kinds of resources as the concrete dual-mode NAT with an Elastic IP', () => {
+    const concrete = synthesize((stack) =>
+      new NatInstance(stack, 'nat', {
+        vpcId: 'vpc-1',
+        mode: 'dual',
+        publicSubnet: { id: 'subnet-pub', cidrBlock: '10.8.0.0/24' },
+        privateSubnets: [{ id: 'subnet-a', cidrBlock: '10.8.1.0/24' }],
+        routeTableIds: ['rtb-1'],
+      }),
+    ).json;
+    expect(resourceTypes(moduleJson)).toEqual(resourceTypes(concrete));
+  });
+
+  test('THEN optional parts are counted by their variables: forwarding interface by mode, EIP by elastic_ip, routes by list length', () => {
+    const first = (type: string) => Object.values<any>(moduleJson.resource[type])[0];
+    expect(first('aws_network_interface').count).toBe('${(var.mode == "dual") ? 1 : 0}');
+    expect(first('aws_network_interface_attachment').count).toBe('${(var.mode == "dual") ? 1 : 0}');
+    expect(first('aws_eip').count).toBe('${var.elastic_ip ? 1 : 0}');
+    expect(first('aws_route').count).toBe('${length(var.route_table_ids)}');
+    expect(first('aws_instance').metadata_options.http_tokens).toBe('required');
+  });
+});
+
+describe('nat-module user data, evaluated by terraform console for sample inputs', () => {
+  const privateCidrs = ['10.8.1.0/24', '10.8.2.0/24'];
+  const additionalCidrs = ['172.16.0.0/16'];
+  const moduleUserData = Object.values<any>(moduleJson.resource.aws_instance)[0].user_data as string;
+
+  /** The module's user data with its data-source lookups standing for the sample subnets. */
+  function evaluateModuleUserData(mode: string): string {
+    return evaluateTerraformString(moduleUserData.replace(/data\.aws_subnet\.private_subnet\[\*\]\.cidr_block/g, 'var.private_cidrs'), {
+      variables: { mode, private_cidrs: privateCidrs, additional_cidrs: additionalCidrs },
+    });
+  }
+
+  function concreteUserData(mode: 'single' | 'dual'): string {
+    const json = synthesize((stack) =>
+      new NatInstance(stack, 'nat', {
+        vpcId: 'vpc-1',
+        mode,
+        publicSubnet: { id: 'subnet-pub', cidrBlock: '10.8.0.0/24' },
+        privateSubnets: privateCidrs.map((cidrBlock, i) => ({ id: `subnet-${i}`, cidrBlock })),
+        additionalCidrs,
+        routeTableIds: ['rtb-1'],
+      }),
+    ).json;
+    return evaluateTerraformString(Object.values<any>(json.resource.aws_instance)[0].user_data);
+  }
+
+  test.each(['dual', 'single'] as const)('WHEN mode is %s THEN it matches the concrete rendering apart from the mode-switch comment', (mode) => {
+    const fromModule = evaluateModuleUserData(mode).replace(/^\s*# single mode: no forwarding subnet\n/m, '');
+    expect(fromModule).toEqual(concreteUserData(mode));
+    expect(fromModule).toContain(`NAT_PRIVATE_CIDRS=${[...privateCidrs, ...additionalCidrs].join(',')}`);
+  });
+});
+
+describe('nat-module variable validation, run by terraform itself', () => {
+  // The module's variable blocks alone need no provider: `terraform init` and `plan` run offline.
+  const dir = mkdtempSync(join(tmpdir(), 'nat-module-vars-'));
+  const terraformEnv = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
+  const run = (args: string[]) =>
+    execFileSync(TERRAFORM_BINARY, args, { cwd: dir, encoding: 'utf8', env: terraformEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+
+  beforeAll(() => {
+    // Pretty-printed, so Terraform's echo of a failing line is that line alone.
+    writeFileSync(join(dir, 'variables.tf.json'), JSON.stringify({ variable: moduleJson.variable }, null, 2));
+    run(['init', '-input=false', '-no-color']);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** `terraform plan` with -var values: ok, or Terraform's error text. */
+  function plan(vars: Record<string, string>): { ok: boolean; output: string } {
+    const args = ['plan', '-input=false', '-no-color', ...Object.entries(vars).flatMap(([name, value]) => ['-var', `${name}=${value}`])];
+    try {
+      return { ok: true, output: run(args) };
+    } catch (error) {
+      const failure = error as { stderr?: string; stdout?: string };
+      return { ok: false, output: `${failure.stdout ?? ''}${failure.stderr ?? ''}` };
+    }
+  }
+
+  const valid = {
+    vpc_id: 'vpc-0abc',
+    public_subnet_id: 'subnet-0ab1',
+    private_subnet_ids: '["subnet-0a1"]',
+    route_table_ids: '["rtb-0b2"]',
+  };
+
+  test('GIVEN valid inputs THEN terraform accepts them', () => {
+    expect(plan(valid)).toEqual({ ok: true, output: expect.stringContaining('No changes') });
+  });
+
+  test.each([
+    ['mode', { mode: 'triple' }, 'mode must be "single" or "dual"'],
+    ['private_subnet_ids', { private_subnet_ids: '[]' }, 'private_subnet_ids must hold at least one'],
+    ['route_table_ids', { route_table_ids: '["subnet-0"]' }, 'route_table_ids must hold at least one rtb-'],
+    ['additional_cidrs', { additional_cidrs: '["10.0.0.0/33"]' }, 'additional_cidrs must hold IPv4 CIDR blocks'],
+    ['additional_security_group_ids', { additional_security_group_ids: '["sg_1"]' }, 'additional_security_group_ids must hold sg-'],
+    ['instance_type', { instance_type: 'nano' }, 'instance_type must look like t4g.nano'],
+    ['vpc_id', { vpc_id: 'vpc_1' }, 'vpc_id must look like vpc-0123abcd'],
+    ['public_subnet_id', { public_subnet_id: 'sub-1' }, 'public_subnet_id must look like subnet-'],
+    ['name', { name: 'has spaces' }, 'name must be 1-40 letters'],
+  ])('GIVEN a bad %s THEN terraform refuses it with the variable message', (_name, override, message) => {
+    const result = plan({ ...valid, ...override });
+    const output = result.output.replace(/[\s│]+/g, ' ');
+    expect(result.ok).toBe(false);
+    // The validation itself failed (not the configuration), with the variable's own message.
+    expect(output).toContain('Invalid value for variable');
+    expect(output).toContain(message);
+  });
+});
