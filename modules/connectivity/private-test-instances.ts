@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { latestAl2023AmiId } from '../nat/ami';
+import { architectureOf, latestAl2023AmiId } from '../nat/ami';
 import { SubnetInfo } from '../shared/subnet';
 
 /** Tag that the connectivity check targets (seed 001). */
@@ -46,12 +46,14 @@ export class PrivateTestInstances extends Construct {
       egress: [{ description: 'Anywhere', protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'] }],
       tags: { ...tags, Name: `${name}-private` },
     });
-    const ami = latestAl2023AmiId(this, 'ami', 'arm64');
+    const instanceType = props.instanceType ?? 't4g.nano';
+    // The AMI must match the instance type's architecture (t3.* needs x86_64).
+    const ami = latestAl2023AmiId(this, 'ami', architectureOf(instanceType) ?? 'arm64');
     this.instances = props.subnets.map(
       (subnet, i) =>
         new Instance(this, `instance-${i}`, {
           ami,
-          instanceType: props.instanceType ?? 't4g.nano',
+          instanceType,
           subnetId: subnet.id,
           associatePublicIpAddress: false,
           vpcSecurityGroupIds: [group.id],

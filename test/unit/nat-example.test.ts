@@ -1,6 +1,7 @@
 import { Testing } from 'cdktf';
+import { PrivateTestInstances } from '../../modules/connectivity';
 import { NatExampleStack, natExampleConfigFromEnv } from '../../stacks/nat-example';
-import { Synthesized, synthesizeStack, TfBlock, warningsOf } from './support/synth';
+import { Synthesized, synthesize, synthesizeStack, TfBlock, warningsOf } from './support/synth';
 
 function synthExample(env: NodeJS.ProcessEnv = {}): Synthesized<NatExampleStack> {
   return synthesizeStack(new NatExampleStack(Testing.app(), 'nat-example', natExampleConfigFromEnv(env)));
@@ -131,5 +132,38 @@ describe('nat-example stack configured through the environment', () => {
   it('GIVEN NAT_STATE_KEY THEN it is the state key', () => {
     const keyed = synthExample({ NAT_STATE_BUCKET: 'state-bucket', NAT_STATE_KEY: 'envs/dev.tfstate' });
     expect(keyed.json.terraform.backend.s3).toMatchObject({ bucket: 'state-bucket', key: 'envs/dev.tfstate', region: 'eu-central-1' });
+  });
+});
+
+describe('PrivateTestInstances on their own', () => {
+  const subnets = [
+    { id: 'subnet-a', cidrBlock: '10.8.1.0/24' },
+    { id: 'subnet-b', cidrBlock: '10.8.2.0/24' },
+  ];
+  const synthTests = (instanceType?: string) =>
+    synthesize((stack) => new PrivateTestInstances(stack, 'tests', { vpcId: 'vpc-1', subnets, instanceProfileName: 'ssm', instanceType }));
+
+  it('GIVEN two subnets THEN two instances without public IP, egress-only security group, tagged Project=NAT-Test', () => {
+    const synth = synthTests();
+    const instances = Object.values(synth.resources('aws_instance'));
+    expect(instances.map((instance) => instance.subnet_id)).toEqual(['subnet-a', 'subnet-b']);
+    for (const instance of instances) {
+      expect(instance).toMatchObject({ associate_public_ip_address: false, iam_instance_profile: 'ssm', instance_type: 't4g.nano' });
+      expect(instance.tags).toMatchObject({ Project: 'NAT-Test' });
+      expect(instance.metadata_options).toMatchObject({ http_tokens: 'required', http_put_response_hop_limit: 1 });
+    }
+    const { block: group } = synth.only('aws_security_group');
+    expect(group.ingress ?? []).toEqual([]);
+    expect(group.egress).toEqual([expect.objectContaining({ protocol: '-1', cidr_blocks: ['0.0.0.0/0'] })]);
+    expect(Object.values(synth.dataSources('aws_ssm_parameter')).map((p) => p.name)).toEqual([
+      '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64',
+    ]);
+  });
+
+  it('GIVEN an x86 instance type THEN the AMI is the x86_64 one', () => {
+    const synth = synthTests('t3.micro');
+    expect(Object.values(synth.dataSources('aws_ssm_parameter')).map((p) => p.name)).toEqual([
+      '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+    ]);
   });
 });
