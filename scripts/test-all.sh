@@ -8,3 +8,5 @@ echo "== type check"
 npx tsc --noEmit -p .
 echo "== unit and lab tests"
 npx jest --selectProjects unit lab --ci
+echo "== offline validation of every synthesized stack"
+npm run --silent validate

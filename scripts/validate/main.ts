@@ -57,8 +57,9 @@ async function main(): Promise<number> {
       console.error('validate: no stacks found (did synth produce cdktf.out/stacks/*/cdk.tf.json?)');
       return 2;
     }
-    const reports: StackReport[] = [];
-    for (const [stack, file] of stacks) reports.push(await validateStack(stack, JSON.parse(readFileSync(file, 'utf8'))));
+    const reports: StackReport[] = await Promise.all(
+      [...stacks].map(([stack, file]) => validateStack(stack, JSON.parse(readFileSync(file, 'utf8')))),
+    );
     const findings = reports.flatMap((report) => report.findings);
     for (const finding of findings) console.log(formatFinding(finding));
     const blocks = reports.reduce((sum, report) => sum + report.blocks, 0);

@@ -1,5 +1,5 @@
-import { spawnSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { spawn, spawnSync } from 'child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { gunzipSync } from 'zlib';
@@ -76,17 +76,43 @@ export function collectUserData(doc: JsonValue, sink: FindingSink): UserData[] {
   return found;
 }
 
+const toolProblems = new Map<string, string | undefined>();
+
+/** Why a tool cannot run (probed once per process), or undefined when it is installed. */
 function requireTool(name: string, versionArgs: string[]): string | undefined {
-  const probe = spawnSync(name, versionArgs, { encoding: 'utf8' });
-  return probe.error ? `${name} is not installed (needed to check user data; see scripts/install-test-host.sh)` : undefined;
+  if (!toolProblems.has(name)) {
+    const probe = spawnSync(name, versionArgs, { encoding: 'utf8' });
+    toolProblems.set(name, probe.error ? `${name} is not installed (needed to check user data; see scripts/install-test-host.sh)` : undefined);
+  }
+  return toolProblems.get(name);
+}
+
+interface ToolResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a tool asynchronously so the checks of several documents overlap. */
+function runTool(command: string, args: string[], input?: string): Promise<ToolResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
 }
 
 /** Runs `cloud-init schema` on the document; returns its error text, or undefined when valid. */
-export function cloudInitSchemaErrors(document: string, workDir: string): string | undefined {
+export async function cloudInitSchemaErrors(document: string, workDir: string): Promise<string | undefined> {
+  mkdirSync(workDir, { recursive: true });
   const file = join(workDir, 'user-data.yaml');
   writeFileSync(file, document);
-  const result = spawnSync('cloud-init', ['schema', '--config-file', file], { encoding: 'utf8' });
-  if (result.error) throw result.error;
+  const result = await runTool('cloud-init', ['schema', '--config-file', file]);
   if (result.status === 0) return undefined;
   const output = `${result.stdout}\n${result.stderr}`
     .split('\n')
@@ -97,9 +123,8 @@ export function cloudInitSchemaErrors(document: string, workDir: string): string
 }
 
 /** Runs shellcheck on a script; returns one message per problem (`line N: … [SCxxxx]`). */
-export function shellcheckProblems(script: string): string[] {
-  const result = spawnSync('shellcheck', ['--format=gcc', '-'], { input: script, encoding: 'utf8' });
-  if (result.error) throw result.error;
+export async function shellcheckProblems(script: string): Promise<string[]> {
+  const result = await runTool('shellcheck', ['--format=gcc', '-'], script);
   if (result.status === 0) return [];
   const problems = result.stdout
     .split('\n')
@@ -122,28 +147,41 @@ function decodeWriteFileContent(entry: Record<string, unknown>): string | undefi
   return ['gz+b64', 'gzip+base64', 'gz+base64', 'gzip+b64'].includes(encoding) ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
 }
 
-function checkCloudConfig(userData: UserData, sink: FindingSink, workDir: string): void {
-  const schemaErrors = cloudInitSchemaErrors(userData.text, workDir);
-  if (schemaErrors) sink.add(userData.address, userData.attribute, `cloud-init schema: ${schemaErrors}`);
+/** The shell scripts a cloud-config writes: attribute label -> script text. */
+function writtenScripts(userData: UserData): Map<string, string> {
+  const scripts = new Map<string, string>();
   let config: unknown;
   try {
     config = parseYaml(userData.text);
   } catch {
-    return; // cloud-init schema has reported the YAML error
+    return scripts; // cloud-init schema reports the YAML error
   }
   const writeFiles = isObject(config as JsonValue) ? (config as Record<string, unknown>).write_files : undefined;
-  if (!Array.isArray(writeFiles)) return;
+  if (!Array.isArray(writeFiles)) return scripts;
   writeFiles.forEach((entry, index) => {
     if (typeof entry !== 'object' || entry === null) return;
     const content = decodeWriteFileContent(entry as Record<string, unknown>);
     if (content === undefined || !isShellScript(content)) return;
     const path = String((entry as Record<string, unknown>).path ?? '?');
-    for (const problem of shellcheckProblems(content)) sink.add(userData.address, `${userData.attribute}.write_files[${index}](${path})`, problem);
+    scripts.set(`${userData.attribute}.write_files[${index}](${path})`, content);
+  });
+  return scripts;
+}
+
+async function checkCloudConfig(userData: UserData, sink: FindingSink, workDir: string): Promise<void> {
+  const scripts = [...writtenScripts(userData)];
+  const [schemaErrors, ...scriptProblems] = await Promise.all([
+    cloudInitSchemaErrors(userData.text, workDir),
+    ...scripts.map(([, script]) => shellcheckProblems(script)),
+  ]);
+  if (schemaErrors) sink.add(userData.address, userData.attribute, `cloud-init schema: ${schemaErrors}`);
+  scripts.forEach(([label], index) => {
+    for (const problem of scriptProblems[index]) sink.add(userData.address, label, problem);
   });
 }
 
 /** Checks the user data of every instance / launch template of a stack. */
-export function checkStackUserData(doc: JsonValue, sink: FindingSink): void {
+export async function checkStackUserData(doc: JsonValue, sink: FindingSink): Promise<void> {
   const userDataList = collectUserData(doc, sink);
   if (userDataList.length === 0) return;
   const missing = [requireTool('cloud-init', ['--version']), requireTool('shellcheck', ['--version'])].filter((m): m is string => !!m);
@@ -153,11 +191,12 @@ export function checkStackUserData(doc: JsonValue, sink: FindingSink): void {
   }
   const workDir = mkdtempSync(join(tmpdir(), 'validate-user-data-'));
   try {
-    for (const userData of userDataList) {
+    // Checked one after another so findings keep the document order; each check runs its tools in parallel.
+    for (const [index, userData] of userDataList.entries()) {
       if (userData.text.startsWith('#cloud-config')) {
-        checkCloudConfig(userData, sink, workDir);
+        await checkCloudConfig(userData, sink, join(workDir, String(index)));
       } else if (isShellScript(userData.text)) {
-        for (const problem of shellcheckProblems(userData.text)) sink.add(userData.address, userData.attribute, problem);
+        for (const problem of await shellcheckProblems(userData.text)) sink.add(userData.address, userData.attribute, problem);
       } else {
         sink.add(userData.address, userData.attribute, 'user data is neither a #cloud-config document nor a shell script; the validator cannot check it');
       }

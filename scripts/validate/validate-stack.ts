@@ -16,7 +16,9 @@ export interface StackReport {
 export async function validateStack(stack: string, doc: JsonValue): Promise<StackReport> {
   const sink = new FindingSink(stack);
   checkStackSchema(doc, sink);
-  await checkStackExpressions(doc, collectDeclarations(doc), sink);
-  checkStackUserData(doc, sink);
-  return { stack, blocks: countBlocks(doc), findings: sink.findings };
+  // The expression parser runs in-process (WebAssembly), the user-data tools in child processes: overlap them.
+  const expressionSink = new FindingSink(stack);
+  const userDataSink = new FindingSink(stack);
+  await Promise.all([checkStackExpressions(doc, collectDeclarations(doc), expressionSink), checkStackUserData(doc, userDataSink)]);
+  return { stack, blocks: countBlocks(doc), findings: [...sink.findings, ...expressionSink.findings, ...userDataSink.findings] };
 }
