@@ -1,0 +1,234 @@
+/**
+ * Route self-claim at boot, in the network-namespace lab: the boot script from a synthesized
+ * self-claim NatInstance (the same rendering as `cdktf synth`) runs in the NAT namespace, reads
+ * its identity from an IMDSv2 double and claims the private route tables through the real AWS
+ * CLI (Debian `awscli`) against an EC2 Query API double. The lab's VPC router has no private
+ * default route until the double says the route tables target the NAT, so egress proves the claim.
+ */
+import { run } from './harness/shell';
+import { createLabVpc, LAB_ADDRESSES, LabVpc } from './harness/lab-vpc';
+import { expectBootSuccess, expectNoAnswer, expectSourceIp, SourceIpProbe } from './harness/probes';
+import { AwsDoubles, Ec2Call, IMDS_ADDRESS, RouteTableDouble } from './doubles/aws-doubles';
+import { requireRoot } from './harness/shell';
+
+jest.setTimeout(240_000);
+
+const INSTANCE_ID = 'i-0123456789abcdef0';
+const REGION = 'eu-central-1';
+const STALE_ENI = 'eni-0dead00000000beef';
+/** The lab VPC router's private route table (see harness/lab-vpc.ts). */
+const VPC_PRIVATE_ROUTE_TABLE = '100';
+
+interface NatInterface {
+  readonly ifname: string;
+  readonly mac: string;
+  readonly eni: string;
+  readonly address: string;
+}
+
+interface SelfClaimBoot {
+  readonly lab: LabVpc;
+  readonly doubles: AwsDoubles;
+  /** Route-table IDs as the synthesized settings file lists them. */
+  readonly routeTableIds: string[];
+  readonly interfaces: Record<string, NatInterface>;
+  readonly result: ReturnType<typeof run>;
+}
+
+let current: { lab?: LabVpc; doubles?: AwsDoubles } = {};
+
+beforeAll(() => requireRoot());
+
+afterEach(() => {
+  current.doubles?.stop();
+  current.lab?.teardown();
+  current = {};
+});
+
+/** The NAT's interfaces as EC2 knows them: MAC and ENI ID (the AL2023 `eni-…` altname). */
+function natInterfaces(lab: LabVpc): Record<string, NatInterface> {
+  const links = JSON.parse(run(['ip', '-j', '-n', lab.namespace('nat'), 'address', 'show']).stdout) as Array<{
+    ifname: string;
+    address: string;
+    altnames?: string[];
+    addr_info: Array<{ family: string; local: string }>;
+  }>;
+  const result: Record<string, NatInterface> = {};
+  for (const link of links) {
+    const eni = (link.altnames ?? []).find((name) => name.startsWith('eni-'));
+    const address = link.addr_info.find((info) => info.family === 'inet')?.local;
+    if (eni && address) result[link.ifname] = { ifname: link.ifname, mac: link.address.toLowerCase(), eni, address };
+  }
+  return result;
+}
+
+/** NAT_ROUTE_TABLE_IDS of the settings file the synthesized user data writes. */
+function settingsRouteTableIds(lab: LabVpc): string[] {
+  const settings = lab.userData.files.find((file) => file.path === '/etc/nat-instance/settings');
+  const line = settings?.content.split('\n').find((l) => l.startsWith('NAT_ROUTE_TABLE_IDS='));
+  if (!line) throw new Error(`the synthesized settings have no NAT_ROUTE_TABLE_IDS:\n${settings?.content}`);
+  return line.slice('NAT_ROUTE_TABLE_IDS='.length).split(',');
+}
+
+/**
+ * Builds a lab whose NAT comes from a self-claim NatInstance, starts the doubles with the
+ * route tables `tables(ids)` describes, removes the VPC router's private default route, and runs
+ * the boot script with the doubles' environment.
+ */
+async function bootSelfClaim(
+  mode: 'single' | 'dual',
+  tables: (ids: string[]) => Record<string, RouteTableDouble>,
+): Promise<SelfClaimBoot> {
+  const lab = await createLabVpc({ mode, natProps: { routeMode: 'self-claim' } });
+  current.lab = lab;
+  const routeTableIds = settingsRouteTableIds(lab);
+  const interfaces = natInterfaces(lab);
+  const doubles = await AwsDoubles.start({
+    namespace: lab.namespace('nat'),
+    instanceId: INSTANCE_ID,
+    region: REGION,
+    interfaces: Object.fromEntries(Object.values(interfaces).map((nic) => [nic.mac, nic.eni])),
+    routeTables: tables(routeTableIds),
+  });
+  current.doubles = doubles;
+  // Until the NAT claims them, the private route tables have no route for 0.0.0.0/0: unreachable
+  // (a deleted route would let the router fall through to its main table, i.e. the IGW).
+  run(['ip', '-n', lab.namespace('vpc'), 'route', 'replace', 'unreachable', 'default', 'table', VPC_PRIVATE_ROUTE_TABLE]);
+  const environment = Object.entries(doubles.scriptEnvironment()).map(([key, value]) => `${key}=${value}`);
+  const result = run(['env', ...environment, ...lab.bootScriptCommand()], { timeoutMs: 180_000, check: false });
+  return { lab, doubles, routeTableIds, interfaces, result };
+}
+
+/**
+ * The lab's VPC router follows the EC2 double: when every route table targets one ENI of the
+ * NAT, the private route table sends 0.0.0.0/0 to that interface's address.
+ */
+function followClaimedRoutes(boot: SelfClaimBoot): void {
+  const targets = new Set(Object.values(boot.doubles.routeTargets()));
+  const nic = Object.values(boot.interfaces).find((candidate) => targets.size === 1 && targets.has(candidate.eni));
+  if (!nic) throw new Error(`the route tables do not all target one NAT interface: ${JSON.stringify(boot.doubles.routeTargets())}`);
+  const vpc = boot.lab.namespace('vpc');
+  const bridge = (JSON.parse(run(['ip', '-j', '-n', vpc, 'route', 'get', nic.address]).stdout) as Array<{ dev: string }>)[0].dev;
+  run(['ip', '-n', vpc, 'route', 'replace', 'default', 'via', nic.address, 'dev', bridge, 'onlink', 'table', VPC_PRIVATE_ROUTE_TABLE]);
+}
+
+function internetProbe(scenario: string, from: 'h1' | 'h2' | 'h3'): SourceIpProbe {
+  return { scenario, from, protocol: 'tcp', host: LAB_ADDRESSES.internetServerIp, port: LAB_ADDRESSES.internetHttpPort };
+}
+
+function describeBoot(boot: SelfClaimBoot): string {
+  return `exit ${boot.result.code}\nstdout:\n${boot.result.stdout}\nstderr:\n${boot.result.stderr}\nEC2 calls:\n${boot.doubles
+    .ec2Calls()
+    .map((call) => JSON.stringify(call))
+    .join('\n')}`;
+}
+
+/** The calls the double recorded, reduced to what the assertions compare. */
+function callSummary(calls: Ec2Call[]): Array<[string, string | null, string | null, string | null, string | null]> {
+  return calls.map((call) => [call.action, call.routeTableId, call.destinationCidrBlock, call.networkInterfaceId, call.error]);
+}
+
+function expectPrivateHostsReachTheInternetThroughTheNat(scenario: string, lab: LabVpc): void {
+  for (const host of lab.privateHosts) {
+    expectSourceIp(lab, internetProbe(`${scenario}, ${host.node} (${host.subnet})`, host.node as 'h1' | 'h2' | 'h3'), LAB_ADDRESSES.natPublicIp);
+  }
+}
+
+describe('route self-claim at boot (IMDSv2 and EC2 API doubles, real AWS CLI)', () => {
+  it('replace succeeds (dual mode): every route table targets the forwarding interface ens6, and private hosts egress through the NAT', async () => {
+    const scenario = 'self-claim: replace succeeds';
+    const boot = await bootSelfClaim('dual', (ids) => Object.fromEntries(ids.map((id) => [id, { defaultRoute: STALE_ENI }])));
+    expectBootSuccess(scenario, boot.result);
+    const forwarding = boot.interfaces.ens6;
+    expect(forwarding.eni).not.toBe(boot.interfaces.ens5.eni);
+
+    expect(boot.routeTableIds.length).toBeGreaterThanOrEqual(2);
+    expect(callSummary(boot.doubles.ec2Calls())).toEqual(
+      boot.routeTableIds.map((id) => ['ReplaceRoute', id, '0.0.0.0/0', forwarding.eni, null]),
+    );
+    expect(boot.doubles.ec2Calls().every((call) => call.signed)).toBe(true);
+    expect(boot.doubles.routeTargets()).toEqual(Object.fromEntries(boot.routeTableIds.map((id) => [id, forwarding.eni])));
+
+    // IMDSv2: a token first (with its TTL header), then only token-bearing reads, all answered.
+    const imds = boot.doubles.imdsCalls();
+    expect(imds[0]).toEqual({ method: 'PUT', path: '/latest/api/token', status: 200, token: false });
+    expect(imds.slice(1).map((call) => [call.method, call.path, call.status, call.token])).toEqual([
+      ['GET', '/latest/meta-data/instance-id', 200, true],
+      ['GET', '/latest/meta-data/placement/region', 200, true],
+      ['GET', `/latest/meta-data/network/interfaces/macs/${forwarding.mac}/interface-id`, 200, true],
+    ]);
+    expect(boot.result.stdout).toContain(`claimed route tables ${boot.routeTableIds.join(' ')} for ${forwarding.eni}`);
+
+    expectNoAnswer(boot.lab, internetProbe(`${scenario}: before the router follows the claim`, 'h1'));
+    followClaimedRoutes(boot);
+    expectPrivateHostsReachTheInternetThroughTheNat(scenario, boot.lab);
+  });
+
+  it('the IMDSv2 double refuses a read without a token and a token request without a TTL', async () => {
+    const lab = await createLabVpc({ mode: 'single', natProps: { routeMode: 'self-claim' } });
+    current.lab = lab;
+    const doubles = await AwsDoubles.start({
+      namespace: lab.namespace('nat'),
+      instanceId: INSTANCE_ID,
+      region: REGION,
+      interfaces: { '02:00:00:00:00:01': 'eni-0000000000000001' },
+      routeTables: {},
+    });
+    current.doubles = doubles;
+    const status = (args: string[]) =>
+      lab.exec('nat', ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', ...args], { check: false }).stdout;
+    expect(status([`http://${IMDS_ADDRESS}/latest/meta-data/instance-id`])).toBe('401');
+    expect(status(['-H', 'X-aws-ec2-metadata-token: forged', `http://${IMDS_ADDRESS}/latest/meta-data/instance-id`])).toBe('401');
+    expect(status(['-X', 'PUT', `http://${IMDS_ADDRESS}/latest/api/token`])).toBe('400');
+    const token = lab.exec('nat', ['curl', '-s', '-f', '-X', 'PUT', '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 60', `http://${IMDS_ADDRESS}/latest/api/token`]).stdout;
+    const read = lab.exec('nat', ['curl', '-s', '-f', '-H', `X-aws-ec2-metadata-token: ${token}`, `http://${IMDS_ADDRESS}/latest/meta-data/instance-id`]);
+    expect(read.stdout).toBe(INSTANCE_ID);
+  });
+
+  it('replace fails, create succeeds (single mode): routes are created to the primary interface, and private hosts egress through the NAT', async () => {
+    const scenario = 'self-claim: replace fails, create succeeds';
+    const boot = await bootSelfClaim('single', (ids) => Object.fromEntries(ids.map((id) => [id, { defaultRoute: null }])));
+    expectBootSuccess(scenario, boot.result);
+    const forwarding = boot.interfaces.ens5;
+
+    expect(callSummary(boot.doubles.ec2Calls())).toEqual(
+      boot.routeTableIds.flatMap((id) => [
+        ['ReplaceRoute', id, '0.0.0.0/0', forwarding.eni, 'InvalidRoute.NotFound'],
+        ['CreateRoute', id, '0.0.0.0/0', forwarding.eni, null],
+      ]),
+    );
+    expect(boot.doubles.routeTargets()).toEqual(Object.fromEntries(boot.routeTableIds.map((id) => [id, forwarding.eni])));
+    for (const id of boot.routeTableIds) expect(boot.result.stdout).toContain(`route table ${id}: 0.0.0.0/0 -> ${forwarding.eni} (created`);
+
+    expectNoAnswer(boot.lab, internetProbe(`${scenario}: before the router follows the claim`, 'h1'));
+    followClaimedRoutes(boot);
+    expectPrivateHostsReachTheInternetThroughTheNat(scenario, boot.lab);
+  });
+
+  it('both fail: the script exits non-zero with one line naming the route table and both errors, and no success summary', async () => {
+    const boot = await bootSelfClaim('single', (ids) =>
+      Object.fromEntries(ids.map((id, i) => [id, i === 1 ? { defaultRoute: null, deny: true } : { defaultRoute: STALE_ENI }])),
+    );
+    const [claimed, refused] = boot.routeTableIds;
+    const eni = boot.interfaces.ens5.eni;
+    expect({ code: boot.result.code, boot: describeBoot(boot) }).toEqual({ code: 1, boot: describeBoot(boot) });
+
+    const stderrLines = boot.result.stderr.trim().split('\n');
+    expect(stderrLines).toHaveLength(1);
+    expect(stderrLines[0]).toMatch(
+      new RegExp(`^nat-instance: FAILED: cannot point route table ${refused} at ${eni}: replace-route: .*UnauthorizedOperation.*; create-route: .*UnauthorizedOperation`),
+    );
+    expect(boot.result.stdout).not.toMatch(/ready in \d+s/);
+    expect(boot.result.stdout).not.toContain('claimed route tables');
+
+    expect(callSummary(boot.doubles.ec2Calls()).slice(0, 3)).toEqual([
+      ['ReplaceRoute', claimed, '0.0.0.0/0', eni, null],
+      ['ReplaceRoute', refused, '0.0.0.0/0', eni, 'UnauthorizedOperation'],
+      ['CreateRoute', refused, '0.0.0.0/0', eni, 'UnauthorizedOperation'],
+    ]);
+    // The script stops at the first table it cannot claim; the ones before it point at a working NAT.
+    expect(boot.doubles.ec2Calls()).toHaveLength(3);
+    expect(boot.doubles.routeTargets()).toEqual({ ...Object.fromEntries(boot.routeTableIds.map((id) => [id, STALE_ENI])), [claimed]: eni, [refused]: null });
+    expect(boot.lab.natLog()).toContain(`FAILED: cannot point route table ${refused}`);
+  });
+});
