@@ -2,9 +2,19 @@ import { cidrContains, cidrsOverlap, Ipv4Cidr } from '../shared/cidr';
 import { concreteCidr, isToken, requireNonEmpty } from '../shared/validation';
 import type { NetworkProps } from './network';
 
+/** AWS accepts IPv4 blocks from /16 to /28 for VPCs and subnets alike. */
+const AWS_PREFIX_RANGE = { min: 16, max: 28 };
+
+function requireAwsBlockSize(block: Ipv4Cidr, prop: string): void {
+  if (block.prefix < AWS_PREFIX_RANGE.min || block.prefix > AWS_PREFIX_RANGE.max) {
+    throw new Error(`'${prop}' (${block.text}) must be a /${AWS_PREFIX_RANGE.min} to /${AWS_PREFIX_RANGE.max} block, the sizes AWS accepts`);
+  }
+}
+
 /** Checks a Network's props at synth time; each error names the prop. Tokens are left to Terraform. */
 export function validateNetworkProps(props: NetworkProps): void {
   const vpc = concreteCidr(props.cidr, 'cidr');
+  if (vpc) requireAwsBlockSize(vpc, 'cidr');
   requireNonEmpty(props.publicSubnets, 'publicSubnets');
   requireNonEmpty(props.privateSubnets, 'privateSubnets');
   if (props.azs !== undefined) requireNonEmpty(props.azs, 'azs');
@@ -25,6 +35,7 @@ export function validateNetworkProps(props: NetworkProps): void {
       }
       const clash = seen.find((other) => cidrsOverlap(other, subnet));
       if (clash) throw new Error(`'${prop}[${i}]' (${text}) overlaps another subnet (${clash.text})`);
+      requireAwsBlockSize(subnet, `${prop}[${i}]`);
       seen.push(subnet);
     });
   };
