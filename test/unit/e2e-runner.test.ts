@@ -7,6 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
+  CommandInvocationStatus,
   InvocationDoesNotExist,
   ListCommandInvocationsCommand,
   SendCommandCommand,
@@ -59,7 +60,7 @@ const COMMAND_FOR = { [NAT_IP]: 'cmd-right', [WRONG_IP]: 'cmd-wrong' } as Record
 
 function invocation(status: string, observedIp?: string, failure?: string) {
   return {
-    Status: status,
+    Status: status as CommandInvocationStatus,
     StandardOutputContent: observedIp ? `observed IP: ${observedIp}\n` : '',
     StandardErrorContent: failure ? `FAIL: ${failure}\n` : '',
   };
