@@ -116,6 +116,7 @@ describe.each([
       'NAT_PORT_FORWARD=udp 5353 10.8.2.20 53 masquerade 192.0.2.0/24,198.51.100.7/32',
     ],
     [] as string[],
+    ['NAT_FORWARDING_SUBNET_CIDR', 'NAT_ROUTE_TABLE_IDS'],
   ],
   [
     'dual mode claiming its routes, with custom wait and conntrack size',
@@ -130,8 +131,9 @@ describe.each([
       'NAT_CONNTRACK_MAX=131072',
     ],
     ['aws_route_table'],
+    ['NAT_PORT_FORWARD'],
   ],
-])('NAT user data, %s', (_case, props, expectedSettings, referencedTypes) => {
+])('NAT user data, %s', (_case, props, expectedSettings, referencedTypes, absentKeys) => {
   const raw = synthesizedUserData(props);
   const script = readBootScript();
   let evaluated: string;
@@ -172,6 +174,7 @@ describe.each([
     const keys = lines.filter((line) => line.startsWith('NAT_')).map((line) => line.split('=')[0]);
     const singleKeys = keys.filter((key) => key !== 'NAT_PORT_FORWARD');
     expect(new Set(singleKeys).size).toBe(singleKeys.length);
+    expect(keys.filter((key) => absentKeys.includes(key))).toEqual([]);
     expect(lines.filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('NAT_'))).toEqual([]);
   });
 
