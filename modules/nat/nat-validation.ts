@@ -29,6 +29,10 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
   requireOneOf(props.architecture, 'architecture', ['arm64', 'x86_64']);
   requireNonEmpty(Array.isArray(props.privateSubnets) ? props.privateSubnets : props.privateSubnets.ids, 'privateSubnets');
   requireNonEmpty(props.routeTableIds, 'routeTableIds');
+  // Two routes to 0.0.0.0/0 in one table fail at apply; the same ID (or reference) twice is a mistake.
+  const tables = props.routeTableIds;
+  const duplicateTable = isToken(tables) ? undefined : tables.find((id, i) => tables.indexOf(id) !== i);
+  if (duplicateTable !== undefined) throw new Error(`'routeTableIds' lists ${duplicateTable} more than once`);
   requireIntegerIn(props.interfaceWaitSeconds, 'interfaceWaitSeconds', 1, 3600);
   requireIntegerIn(props.conntrackMax, 'conntrackMax', CONNTRACK_MAX_RANGE.min, CONNTRACK_MAX_RANGE.max);
   requireIntegerIn(props.rootVolumeSize, 'rootVolumeSize', 8, 16384);

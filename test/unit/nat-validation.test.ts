@@ -30,6 +30,7 @@ describe('NatInstance props rejected at synth, each naming the prop', () => {
     // Empty lists
     ['no private subnets', { privateSubnets: [] }, "'privateSubnets' must contain at least one element"],
     ['no route tables', { routeTableIds: [] }, "'routeTableIds' must contain at least one element"],
+    ['a route table listed twice', { routeTableIds: ['rtb-a', 'rtb-b', 'rtb-a'] }, "'routeTableIds' lists rtb-a more than once"],
     // Dual mode
     ['dual mode with the forwarding subnet in another zone', { mode: 'dual', forwardingSubnet: PRIVATE_B }, "'forwardingSubnet' is in eu-central-1b but 'publicSubnet' is in eu-central-1a"],
     ['dual mode whose first private subnet is in another zone', { mode: 'dual', privateSubnets: [PRIVATE_B, PRIVATE_A] }, "'forwardingSubnet' is in eu-central-1b but 'publicSubnet' is in eu-central-1a"],
