@@ -64,6 +64,13 @@ export class ExistingInstanceNat extends Construct {
     requireNonEmpty(props.privateCidrs, 'privateCidrs');
     if (!isToken(props.privateCidrs)) props.privateCidrs.forEach((cidr, i) => concreteCidr(cidr, `privateCidrs[${i}]`));
     requireIntegerIn(props.conntrackMax, 'conntrackMax', CONNTRACK_MAX_RANGE.min, CONNTRACK_MAX_RANGE.max);
+    // The boot script refuses anything but rtb-… IDs: fail here, not at the host's next boot.
+    if (!isToken(props.routeTableIds)) {
+      props.routeTableIds.forEach((id, i) => {
+        if (!isToken(id) && !/^rtb-[0-9a-f]+$/.test(id)) throw new Error(`'routeTableIds[${i}]' must be a route-table ID (rtb-…), got '${id}'`);
+      });
+    }
+    if (!isToken(props.roleName) && props.roleName.trim() === '') throw new Error(`'roleName' must name the host's instance-profile role`);
     const name = props.name ?? NAT_DEFAULTS.name;
     const tags = props.tags ?? {};
     const settings: NatBootSettings = {
