@@ -42,8 +42,9 @@ export interface E2eBuildProjectProps {
   /** The tag of the instances the document may run on. */
   readonly testInstanceTag: { readonly key: string; readonly value: string };
   /**
-   * Build timeout; a deploy, the check and a destroy take about 15 minutes.
-   * @default 60
+   * Build timeout. A run takes about 20-30 minutes; the e2e test itself gives up after 55, which
+   * leaves the buildspec's `finally` destroy time to run before CodeBuild stops the build.
+   * @default 90
    */
   readonly timeoutMinutes?: number;
   /**
@@ -69,7 +70,7 @@ export class E2eBuildProject extends Construct {
 
   constructor(scope: Construct, id: string, props: E2eBuildProjectProps) {
     super(scope, id);
-    const timeoutMinutes = props.timeoutMinutes ?? 60;
+    const timeoutMinutes = props.timeoutMinutes ?? 90;
     if (!Token.isUnresolved(timeoutMinutes) && (!Number.isInteger(timeoutMinutes) || timeoutMinutes < 5 || timeoutMinutes > 2160)) {
       throw new Error(`'timeoutMinutes' must be a whole number from 5 to 2160, got ${timeoutMinutes}`);
     }

@@ -28,7 +28,7 @@ export interface NatTestPipelineProps {
    */
   readonly deployedStackName?: string;
   /**
-   * @default 60
+   * @default 90
    */
   readonly buildTimeoutMinutes?: number;
   /**

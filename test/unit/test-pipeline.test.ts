@@ -67,7 +67,7 @@ describe('nat-test-pipeline stack', () => {
     expect(project.environment.image).toBe('aws/codebuild/amazonlinux2-aarch64-standard:3.0');
     expect(project.environment.privileged_mode).toBe(false);
     expect(project.concurrent_build_limit).toBe(1);
-    expect(project.build_timeout).toBe(60);
+    expect(project.build_timeout).toBe(90);
     expect(project.source).toEqual({ type: 'CODEPIPELINE', buildspec: 'buildspec.yml' });
   });
 
