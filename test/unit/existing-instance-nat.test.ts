@@ -3,8 +3,8 @@
  * the way it reaches the host: placed in the user's own `aws_instance`, read back from the
  * synthesized JSON, evaluated by the real `terraform console`, parsed as YAML like cloud-init.
  */
-import { gzipSync } from 'zlib';
-import { TerraformStack, TerraformVariable } from 'cdktf';
+import { gunzipSync } from 'zlib';
+import { Fn, TerraformLocal, TerraformStack, TerraformVariable } from 'cdktf';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { RouteTable } from '@cdktf/provider-aws/lib/route-table';
 import { parse as parseYaml } from 'yaml';
@@ -128,9 +128,26 @@ describe('ExistingInstanceNat user data', () => {
     expect(document.write_files.slice(1)).toEqual(writeFilesOf(deliveredUserData({}).evaluated));
   });
 
-  it('fits the EC2 user-data limit when gzip-compressed (user_data_base64 = base64gzip(...), as the README shows)', () => {
-    const { evaluated } = deliveredUserData({});
-    expect(gzipSync(evaluated).length).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT_BYTES);
+  it('delivered as user_data_base64 = base64gzip(local holding userData) (as docs/route-modes.md shows), it fits the EC2 limit and cloud-init gets the same document', () => {
+    const plain = deliveredUserData({}).evaluated;
+    const synth = synthesize((stack) => {
+      const nat = new ExistingInstanceNat(stack, 'tinynat', BASE_PROPS);
+      // A local keeps the cloud-config a readable Terraform string; base64gzip references it.
+      const userData = new TerraformLocal(stack, 'tinynat_user_data', nat.userData);
+      new Instance(stack, 'ecs-host', {
+        ami: 'ami-0123456789abcdef0',
+        instanceType: 't4g.small',
+        userDataBase64: Fn.base64gzip(userData.asString),
+      });
+    });
+    // Terraform evaluates base64gzip; EC2 decodes the base64; cloud-init recognizes gzip and unzips.
+    const local = synth.json.locals.tinynat_user_data as string;
+    const base64 = evaluateTerraformString(synth.only('aws_instance').block.user_data_base64, {
+      substitutions: [[/local\.tinynat_user_data/, local]],
+    });
+    const compressed = Buffer.from(base64, 'base64');
+    expect(compressed.length).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT_BYTES);
+    expect(gunzipSync(compressed).toString('utf8')).toBe(plain);
   });
 });
 
