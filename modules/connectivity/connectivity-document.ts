@@ -20,7 +20,10 @@ export const EXPECTED_IP_PATTERN =
 /** http(s), a host name or address, an optional port and a plain path: nothing a shell could read as syntax. */
 export const CHECK_URL_PATTERN = '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$';
 
-/** 1 to 300 seconds. */
+/** The longest check a caller may ask for. */
+export const MAX_CHECK_TIMEOUT_SECONDS = 300;
+
+/** 1 to MAX_CHECK_TIMEOUT_SECONDS (300) seconds. */
 export const TIMEOUT_SECONDS_PATTERN = '^([1-9]|[1-9][0-9]|[12][0-9]{2}|300)$';
 
 /** The shell that runs on the instance; the only copy of the check's commands. */
@@ -94,7 +97,8 @@ export function connectivityDocumentContent(options: ConnectivityDocumentOptions
         action: 'aws:runShellScript',
         name: 'checkEgressIp',
         precondition: { StringEquals: ['platformType', 'Linux'] },
-        inputs: { timeoutSeconds: String(timeoutSeconds + 30), runCommand: script.split('\n') },
+        // The step outlives the longest allowed check, so the check always reports its own timeout.
+        inputs: { timeoutSeconds: String(MAX_CHECK_TIMEOUT_SECONDS + 30), runCommand: script.split('\n') },
       },
     ],
   };

@@ -230,11 +230,11 @@ export function e2eBuildPolicyStatements(ctx: E2eBuildPolicyContext): PolicyStat
       Condition: { StringEquals: { [`ssm:resourceTag/${ctx.testInstanceTag.key}`]: ctx.testInstanceTag.value } },
     },
     {
+      // No prefix condition: `terraform init` also lists the workspace prefix (`env:/`). Listing names is read-only.
       Sid: 'ListStateFiles',
       Effect: 'Allow',
       Action: ['s3:ListBucket'],
       Resource: [ctx.stateBucketArn],
-      Condition: { StringLike: { 's3:prefix': [`${ctx.stateKeyPrefix}*`] } },
     },
     {
       Sid: 'ReadWriteStateFiles',
@@ -247,6 +247,12 @@ export function e2eBuildPolicyStatements(ctx: E2eBuildPolicyContext): PolicyStat
       Effect: 'Allow',
       Action: ['s3:GetObject', 's3:GetObjectVersion'],
       Resource: [`${ctx.artifactBucketArn}/*`],
+    },
+    {
+      Sid: 'LocateArtifactBucket',
+      Effect: 'Allow',
+      Action: ['s3:GetBucketAcl', 's3:GetBucketLocation'],
+      Resource: [ctx.artifactBucketArn],
     },
     {
       Sid: 'WriteBuildLogs',
