@@ -142,12 +142,27 @@ export function e2eBuildPolicyStatements(ctx: E2eBuildPolicyContext): PolicyStat
   const resourceTag = { StringEquals: { [`aws:ResourceTag/${ctx.stackTag.key}`]: ctx.stackTag.value } };
   const sidOf = (action: string) => action.split(':')[1];
 
-  const creates = CREATES.flatMap(({ action, creates, within }): PolicyStatement[] => [
-    { Sid: `${sidOf(action)}TaggedForStack`, Effect: 'Allow', Action: [action], Resource: [ec2Arn(creates)], Condition: requestTag },
-    ...(within.length === 0
-      ? []
-      : [{ Sid: `${sidOf(action)}InOwnedResources`, Effect: 'Allow' as const, Action: [action], Resource: within.map(ec2Arn), Condition: resourceTag }]),
-  ]);
+  // One statement per create: the request tag may only vouch for the resource the call creates,
+  // never for a parent (else RunInstances could use any subnet, since its request carries the tag).
+  const creates = CREATES.map(
+    ({ action, creates }): PolicyStatement => ({
+      Sid: `${sidOf(action)}TaggedForStack`,
+      Effect: 'Allow',
+      Action: [action],
+      Resource: [ec2Arn(creates)],
+      Condition: requestTag,
+    }),
+  );
+  // Parents may be shared: a resource being created has no aws:ResourceTag yet, so this cannot vouch for it.
+  const withParents = CREATES.filter(({ within }) => within.length > 0);
+  const parentTypes = [...new Set(withParents.flatMap(({ within }) => within))].sort();
+  const createInOwned: PolicyStatement = {
+    Sid: 'CreateInsideOwnedResources',
+    Effect: 'Allow',
+    Action: withParents.map(({ action }) => action),
+    Resource: parentTypes.map(ec2Arn),
+    Condition: resourceTag,
+  };
 
   return [
     { Sid: 'ReadOnlyCallsWithoutResourceLevelPermissions', Effect: 'Allow', Action: UNSCOPABLE_READ_ACTIONS, Resource: ['*'] },
@@ -159,6 +174,7 @@ export function e2eBuildPolicyStatements(ctx: E2eBuildPolicyContext): PolicyStat
       Condition: resourceTag,
     },
     ...creates,
+    createInOwned,
     {
       // The root volume and primary interface come with the (tag-gated) instance and die with it.
       Sid: 'RunInstancesImplicitParts',

@@ -89,6 +89,26 @@ describe('e2e build role policy: static rules', () => {
     expect(scopable).toEqual([]);
   });
 
+  test("fits IAM's 10,240-character limit for a role's inline policies, with the longest names AWS hands out", () => {
+    const longest = e2eBuildPolicyStatements({
+      partition: 'aws-us-gov',
+      region: 'ap-southeast-5',
+      accountId: ACCOUNT,
+      stackTag: { key: 'Stack', value: 'nat-example' },
+      testInstanceTag: { key: 'Project', value: 'NAT-Test' },
+      testInstanceRoleArn: `arn:aws-us-gov:iam::${ACCOUNT}:role/nat-test-instance`,
+      // bucket_prefix plus the 26 characters Terraform appends
+      stateBucketArn: `arn:aws-us-gov:s3:::nat-test-state-${'0'.repeat(26)}`,
+      stateKeyPrefix: 'e2e-state/',
+      artifactBucketArn: `arn:aws-us-gov:s3:::nat-test-artifacts-${'0'.repeat(26)}`,
+      logGroupArn: `arn:aws-us-gov:logs:ap-southeast-5:${ACCOUNT}:log-group:/aws/codebuild/nat-test-e2e`,
+      codeBuildProjectName: 'nat-test-e2e',
+      connectivityDocumentArn: `arn:aws-us-gov:ssm:ap-southeast-5:${ACCOUNT}:document/TestInternetConnectivity`,
+    });
+    // IAM does not count whitespace; JSON.stringify without indentation writes none.
+    expect(JSON.stringify({ Version: '2012-10-17', Statement: longest }).length).toBeLessThanOrEqual(10_240);
+  });
+
   test('iam:PassRole only on the test instance role and only to EC2; no other IAM action', () => {
     const iamStatements = statements.filter((s) => s.Action.some((action) => action.startsWith('iam:')));
     expect(iamStatements).toHaveLength(1);
@@ -141,6 +161,10 @@ describe('e2e build role policy: decided by an IAM evaluator', () => {
     await expectDenied('ec2:CreateVpc', ec2('vpc', '*'), { 'aws:RequestTag/Stack': 'production' });
     await expectDenied('ec2:CreateSubnet', ec2('vpc', 'vpc-prod'), { 'aws:ResourceTag/Stack': 'production' });
     await expectDenied('ec2:RunInstances', ec2('instance', '*'), { 'aws:RequestTag/Stack': 'production' });
+    // The request's own tag never vouches for a parent: no launch into somebody else's subnet or group.
+    await expectDenied('ec2:RunInstances', ec2('subnet', 'subnet-prod'), creatingOurs);
+    await expectDenied('ec2:RunInstances', ec2('security-group', 'sg-prod'), creatingOurs);
+    await expectDenied('ec2:CreateNetworkInterface', ec2('subnet', 'subnet-prod'), creatingOurs);
   });
 
   test('changes and deletes only resources of the stack', async () => {
