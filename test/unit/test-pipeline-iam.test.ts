@@ -167,6 +167,12 @@ describe('e2e build role policy: decided by an IAM evaluator', () => {
     await expectDenied('ec2:CreateNetworkInterface', ec2('subnet', 'subnet-prod'), creatingOurs);
   });
 
+  test('launches only Amazon-owned images', async () => {
+    const image = `arn:aws:ec2:${REGION}::image/ami-0123456789abcdef0`;
+    expect(await allowed('ec2:RunInstances', image, { 'ec2:Owner': 'amazon' })).toBe('Allowed');
+    await expectDenied('ec2:RunInstances', image, { 'ec2:Owner': '999988887777' });
+  });
+
   test('changes and deletes only resources of the stack', async () => {
     expect(await allowed('ec2:TerminateInstances', ec2('instance', 'i-1'), ours)).toBe('Allowed');
     expect(await allowed('ec2:DeleteVpc', ec2('vpc', 'vpc-1'), ours)).toBe('Allowed');
