@@ -8,6 +8,7 @@ import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-i
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { e2eBuildPolicyStatements } from './e2e-build-policy';
+import { serviceTrustPolicy } from './service-trust-policy';
 
 /** The build image the issue fixes: Amazon Linux 2023 on Graviton, Node 18-24, no Terraform. */
 export const E2E_BUILD_IMAGE = 'aws/codebuild/amazonlinux2-aarch64-standard:3.0';
@@ -87,10 +88,7 @@ export class E2eBuildProject extends Construct {
 
     this.role = new IamRole(this, 'role', {
       name: `${props.name}-codebuild`,
-      assumeRolePolicy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: 'codebuild.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-      }),
+      assumeRolePolicy: serviceTrustPolicy('codebuild.amazonaws.com', account.accountId),
       tags: props.tags,
     });
     const policy = new IamRolePolicy(this, 'policy', {

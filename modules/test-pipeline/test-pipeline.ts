@@ -3,11 +3,13 @@ import { Token } from 'cdktf';
 import { Codepipeline } from '@cdktf/provider-aws/lib/codepipeline';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { SsmInstanceRole } from '../iam';
 import { ConnectivityDocument, TEST_INSTANCE_TAG } from '../connectivity';
 import { SecureBucket } from './secure-bucket';
 import { GitHubConnection } from './github-connection';
 import { E2eBuildProject } from './e2e-build-project';
+import { serviceTrustPolicy } from './service-trust-policy';
 
 export interface NatTestPipelineProps {
   /** GitHub repository as `owner/name`. */
@@ -102,10 +104,7 @@ export class NatTestPipeline extends Construct {
 
     const pipelineRole = new IamRole(this, 'pipeline-role', {
       name: `${name}-pipeline`,
-      assumeRolePolicy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: 'codepipeline.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-      }),
+      assumeRolePolicy: serviceTrustPolicy('codepipeline.amazonaws.com', new DataAwsCallerIdentity(this, 'account').accountId),
       tags,
     });
     const pipelinePolicy = new IamRolePolicy(this, 'pipeline-policy', {

@@ -171,6 +171,22 @@ describe('nat-test-pipeline stack', () => {
     expect(synth.only('aws_codepipeline').artifact_store).toEqual([{ type: 'S3', location: `\${aws_s3_bucket.${bucketName}.bucket}` }]);
   });
 
+  test.each([
+    ['pipeline-role', 'codepipeline.amazonaws.com'],
+    ['e2e_role', 'codebuild.amazonaws.com'],
+  ])('the %s trusts only %s acting for this account', (part, service) => {
+    const [, role] = synth.named('aws_iam_role', part);
+    const [accountName] = Object.keys(synth.json.data.aws_caller_identity).filter((name) => role.assume_role_policy.includes(name));
+    expect(JSON.parse(role.assume_role_policy).Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: service },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'aws:SourceAccount': `\${data.aws_caller_identity.${accountName}.account_id}` } },
+      },
+    ]);
+  });
+
   test('the pipeline role may only use the connection, the artifact bucket and the e2e project', () => {
     const [, policy] = synth.named('aws_iam_role_policy', 'pipeline-policy');
     const statements: Block[] = JSON.parse(policy.policy).Statement;
