@@ -78,6 +78,7 @@ function settingsRouteTableIds(lab: LabVpc): string[] {
 async function bootSelfClaim(
   mode: 'single' | 'dual',
   tables: (ids: string[]) => Record<string, RouteTableDouble>,
+  knownToMetadata: (nic: NatInterface) => boolean = () => true,
 ): Promise<SelfClaimBoot> {
   const lab = await createLabVpc({ mode, natProps: { routeMode: 'self-claim' } });
   current.lab = lab;
@@ -87,7 +88,7 @@ async function bootSelfClaim(
     namespace: lab.namespace('nat'),
     instanceId: INSTANCE_ID,
     region: REGION,
-    interfaces: Object.fromEntries(Object.values(interfaces).map((nic) => [nic.mac, nic.eni])),
+    interfaces: Object.fromEntries(Object.values(interfaces).filter(knownToMetadata).map((nic) => [nic.mac, nic.eni])),
     routeTables: tables(routeTableIds),
   });
   current.doubles = doubles;
@@ -230,5 +231,24 @@ describe('route self-claim at boot (IMDSv2 and EC2 API doubles, real AWS CLI)', 
     expect(boot.doubles.ec2Calls()).toHaveLength(3);
     expect(boot.doubles.routeTargets()).toEqual({ ...Object.fromEntries(boot.routeTableIds.map((id) => [id, STALE_ENI])), [claimed]: eni, [refused]: null });
     expect(boot.lab.natLog()).toContain(`FAILED: cannot point route table ${refused}`);
+  });
+
+  it('metadata without the forwarding interface: non-zero exit after bounded retries, one line, no EC2 call', async () => {
+    const boot = await bootSelfClaim(
+      'dual',
+      (ids) => Object.fromEntries(ids.map((id) => [id, { defaultRoute: STALE_ENI }])),
+      (nic) => nic.ifname !== 'ens6',
+    );
+    const mac = boot.interfaces.ens6.mac;
+    expect({ code: boot.result.code, boot: describeBoot(boot) }).toEqual({ code: 1, boot: describeBoot(boot) });
+    expect(boot.result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^nat-instance: FAILED: instance metadata meta-data/network/interfaces/macs/${mac}/interface-id: no valid value after \\d+ attempts`)),
+    ]);
+    expect(boot.result.stdout).not.toMatch(/ready in \d+s/);
+    const lookups = boot.doubles.imdsCalls().filter((call) => call.path.endsWith(`${mac}/interface-id`));
+    expect(lookups.length).toBeGreaterThan(1);
+    expect(lookups.every((call) => call.status === 404 && call.token)).toBe(true);
+    expect(boot.doubles.ec2Calls()).toEqual([]);
+    expect(boot.doubles.routeTargets()).toEqual(Object.fromEntries(boot.routeTableIds.map((id) => [id, STALE_ENI])));
   });
 });
