@@ -218,6 +218,9 @@ function checkValueShape(value: JsonValue, argument: ArgumentSchema, address: st
     case 'number':
     case 'bool':
       if (typeof value === 'object') sink.add(address, path, `'${argument.name}' is a single ${argument.kind} attribute, got ${Array.isArray(value) ? 'a list' : 'an object/block'}`);
+      else if (typeof value === 'string' && !isExpression(value) && !convertsTo(value, argument.kind)) {
+        sink.add(address, path, `'${argument.name}' is a ${argument.kind} attribute; '${value.slice(0, 40)}' does not convert to a ${argument.kind}`);
+      }
       return;
     case 'list':
       if (!Array.isArray(value) && !isExpression(value)) sink.add(address, path, `'${argument.name}' is a list attribute, got ${describe(value)}`);
@@ -243,6 +246,13 @@ function checkNestedBlock(value: JsonValue, argument: ArgumentSchema, address: s
       sink.add(address, bodyPath, `'${argument.name}' is a nested block and needs an object, got ${describe(body)}${isExpression(body) ? ' (blocks cannot be set from an expression; use dynamic)' : ''}`);
     }
   });
+}
+
+/** Terraform converts strings to numbers and bools only when they spell one. */
+function convertsTo(text: string, kind: 'string' | 'number' | 'bool'): boolean {
+  if (kind === 'number') return /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(text);
+  if (kind === 'bool') return text === 'true' || text === 'false';
+  return true;
 }
 
 function describe(value: JsonValue): string {

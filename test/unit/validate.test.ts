@@ -43,6 +43,10 @@ describe('validateStack', () => {
         finding('aws_instance.bad', 'vpc_security_group_ids', 'is a list attribute, got a string'),
         finding('aws_instance.bad', 'tags', 'is a map attribute, got a list'),
         finding('aws_instance.bad', 'instance_type_extra', "unknown argument 'instance_type_extra'"),
+        finding('aws_instance.bad', 'source_dest_check', "'no' does not convert to a bool"),
+        finding('aws_instance.bad', 'placement_partition_number', "'two' does not convert to a number"),
+        // Removed in AWS provider 6 (the provider-version change typed bindings would not show in JSON escape hatches).
+        finding('aws_instance.bad', 'cpu_core_count', "unknown argument 'cpu_core_count'"),
       ]);
     });
 
