@@ -8,7 +8,8 @@ import {
   DEFAULT_CHECK_URL,
   EXPECTED_IP_PATTERN,
 } from '../../modules/connectivity';
-import { ssmAccepts, synthesizedConnectivityDocument, terraformLiteral } from './support/connectivity-document';
+import { ssmAccepts, synthesizedConnectivityDocument } from './support/connectivity-document';
+import { evaluateTerraformString } from './support/terraform-console';
 import { synthError, synthesize } from './support/synth';
 
 const scriptOnDisk = readFileSync(join(__dirname, '../../modules/connectivity/check-internet-connectivity.sh'), 'utf8');
@@ -27,11 +28,11 @@ describe('TestInternetConnectivity document (synthesized nat-test-pipeline stack
     expect(content.mainSteps[0].action).toBe('aws:runShellScript');
   });
 
-  test('runs exactly the shell check kept in modules/connectivity, once Terraform has unescaped it', () => {
-    expect(synthesized.script).toBe(scriptOnDisk);
-    // The raw content escapes every ${ so Terraform leaves the shell's expansions alone.
+  test('runs exactly the shell check kept in modules/connectivity, as Terraform hands it to SSM', () => {
+    // The script uses ${…} itself: the synthesized content must escape it, or Terraform would fail.
     expect(scriptOnDisk).toContain('${');
-    expect(() => terraformLiteral(resource.content)).not.toThrow();
+    expect(resource.content).not.toMatch(/(^|[^$])\$\{/);
+    expect(synthesized.script).toBe(scriptOnDisk);
   });
 
   test('takes expectedIp, checkUrl and timeoutSeconds only as environment variables', () => {
@@ -102,7 +103,7 @@ describe('ConnectivityDocument props', () => {
       new ConnectivityDocument(stack, 'doc', { name: 'CheckEgress', checkUrl: 'http://192.0.2.1/', timeoutSeconds: 5 }),
     );
     const { block } = only('aws_ssm_document');
-    const content = JSON.parse(terraformLiteral(block.content));
+    const content = JSON.parse(evaluateTerraformString(block.content));
     expect(block.name).toBe('CheckEgress');
     expect(content.parameters.checkUrl.default).toBe('http://192.0.2.1/');
     expect(content.parameters.timeoutSeconds.default).toBe('5');
@@ -123,13 +124,5 @@ describe('ConnectivityDocument props', () => {
     const content = connectivityDocumentContent();
     expect(content.parameters.expectedIp.allowedPattern).toBe(EXPECTED_IP_PATTERN);
     expect(content.parameters.checkUrl.allowedPattern).toBe(CHECK_URL_PATTERN);
-  });
-});
-
-describe('terraformLiteral (the reading the lab relies on)', () => {
-  test('unescapes $${ and %%{ and refuses live templates', () => {
-    expect(terraformLiteral('a $${X} %%{if}')).toBe('a ${X} %{if}');
-    expect(() => terraformLiteral('a ${X}')).toThrow(/unescaped/);
-    expect(() => terraformLiteral('%{ if x }')).toThrow(/unescaped/);
   });
 });

