@@ -529,12 +529,13 @@ imds_get() {
   fail "instance metadata $path: no valid value after $IMDS_ATTEMPTS attempts (last: '${value:0:60}')"
 }
 
-# The EC2 API through the AWS CLI: no pager, bounded timeouts; AWS_ENDPOINT_URL_EC2 is honoured
-# even by CLI versions that predate service-specific endpoint variables (the lab's EC2 double).
+# The EC2 API through the AWS CLI: no pager (AWS_PAGER works for v1 and v2), bounded timeouts;
+# AWS_ENDPOINT_URL_EC2 is honoured even by CLI versions that predate service-specific endpoint
+# variables (the lab's EC2 double).
 ec2_cli() {
   local endpoint=()
   [[ -z ${AWS_ENDPOINT_URL_EC2:-} ]] || endpoint=(--endpoint-url "$AWS_ENDPOINT_URL_EC2")
-  AWS_PAGER='' aws ec2 "$@" "${endpoint[@]}" --no-cli-pager --output text --cli-connect-timeout 5 --cli-read-timeout 15
+  AWS_PAGER='' aws ec2 "$@" "${endpoint[@]}" --output text --cli-connect-timeout 5 --cli-read-timeout 15
 }
 
 # claim_route_table REGION TABLE ENI: replace the default route, or create it when there is none.
