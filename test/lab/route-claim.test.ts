@@ -5,11 +5,10 @@
  * CLI (Debian `awscli`) against an EC2 Query API double. The lab's VPC router has no private
  * default route until the double says the route tables target the NAT, so egress proves the claim.
  */
-import { run } from './harness/shell';
+import { requireRoot, run } from './harness/shell';
 import { createLabVpc, LAB_ADDRESSES, LabVpc } from './harness/lab-vpc';
 import { expectBootSuccess, expectNoAnswer, expectSourceIp, SourceIpProbe } from './harness/probes';
 import { AwsDoubles, Ec2Call, IMDS_ADDRESS, RouteTableDouble } from './doubles/aws-doubles';
-import { requireRoot } from './harness/shell';
 
 jest.setTimeout(240_000);
 
