@@ -1,0 +1,5 @@
+export * from './lab-vpc';
+export * from './probes';
+export * from './shell';
+export * from './synthesized-user-data';
+export * from './terraform-string-double';

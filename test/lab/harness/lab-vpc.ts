@@ -1,0 +1,417 @@
+import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'fs';
+import { tmpdir } from 'os';
+import { dirname, join } from 'path';
+import { CommandResult, run, runAsync, RunOptions, sleep } from './shell';
+import { LAB_LAYOUT, LabNatProps, synthesizeNatUserData, SynthesizedNatUserData } from './synthesized-user-data';
+
+/** The namespaces of a lab VPC. `h1`…`h3` are private hosts in the NAT's private subnets. */
+export type LabNode = 'vpc' | 'igw' | 'internet' | 'nat' | 'h1' | 'h2' | 'h3' | 'outside';
+
+export interface LabHost {
+  readonly node: LabNode;
+  readonly ip: string;
+  readonly subnet: string;
+}
+
+export interface LabVpcOptions {
+  /** The NAT's mode, passed to the construct. @default 'single' */
+  readonly mode?: 'single' | 'dual';
+  /** More NatInstance props (port forwards, wait seconds…); the VPC wiring comes from the lab. */
+  readonly natProps?: LabNatProps;
+  /**
+   * Dual mode: when the secondary interface (ens6) appears. `manual`: call
+   * `attachSecondaryInterface()` yourself (late attachment); `never`: it never does.
+   * @default 'at-boot'
+   */
+  readonly secondaryInterface?: 'at-boot' | 'manual' | 'never';
+  /** Write the synthesized user data onto the NAT's disk (cloud-init's first boot). @default true */
+  readonly writeUserData?: boolean;
+}
+
+/** Addresses of the lab, the same in every lab. */
+export const LAB_ADDRESSES = {
+  /** The NAT's "Elastic IP": the IGW maps it 1:1 to the NAT's public-subnet address. */
+  natPublicIp: '192.0.2.10',
+  natPublicSubnetIp: '10.8.0.10',
+  natSecondaryIp: '10.8.1.10',
+  /** The what-is-my-IP server on the internet (HTTP port 80, UDP port 5300). */
+  internetServerIp: '198.51.100.10',
+  internetHttpPort: 80,
+  internetUdpPort: 5300,
+  /** Extra source addresses of the internet namespace, for port-forward clients. */
+  internetClientIps: ['203.0.113.5', '203.0.113.66'],
+  /** Every private host and the outside host run the same server on these ports. */
+  hostHttpPort: 8080,
+  hostUdpPort: 5300,
+  /** A VPC subnet that uses the private route table but is not one of the NAT's private subnets. */
+  outsideSubnet: '10.8.4.0/24',
+} as const;
+
+const WHOAMI = join(__dirname, 'whoami.py');
+const PRIVATE_ROUTE_TABLE = '100';
+let labCounter = 0;
+
+/**
+ * A VPC made of network namespaces, emulating AWS closely enough to run the NAT boot script:
+ *
+ * - `vpc`: the VPC router; one bridge per subnet holding the subnet's `.1`, the private route
+ *   table (0.0.0.0/0 → the NAT's forwarding address) applied to traffic from the private subnets,
+ *   and, in dual mode, the source/destination check of the NAT's primary interface;
+ * - `igw`: the internet gateway, translating 1:1 between the NAT's public-subnet address and its public IP;
+ * - `internet`: a what-is-my-IP server (HTTP + UDP), two client addresses, and a recorder of ICMP sources;
+ * - `nat`: the NAT host, interfaces `ens5`/`ens6` with AL2023 altnames, and a "disk" (overlay
+ *   upper directories) that persists across `rebootNat()` and keeps the host's /etc and /var untouched;
+ * - `h1`…`h3`: one private host per private subnet; `outside`: a host in 10.8.4.0/24, routed through
+ *   the NAT but not one of its private subnets.
+ */
+export class LabVpc {
+  readonly prefix: string;
+  readonly mode: 'single' | 'dual';
+  readonly userData: SynthesizedNatUserData;
+  readonly natPublicIp = LAB_ADDRESSES.natPublicIp;
+  /** The address private route tables point at (ens6 in dual mode, ens5 in single mode). */
+  readonly natForwardingIp: string;
+  readonly privateHosts: LabHost[];
+  readonly outsideHost: LabHost;
+  readonly diskDirectory: string;
+  private readonly servers: ChildProcessWithoutNullStreams[] = [];
+  private readonly namespaces: string[] = [];
+  private secondaryAttached = false;
+  private tornDown = false;
+
+  constructor(private readonly options: LabVpcOptions = {}) {
+    this.mode = options.mode ?? 'single';
+    labCounter += 1;
+    this.prefix = `nl${(process.pid % 46656).toString(36)}${labCounter.toString(36)}`;
+    this.natForwardingIp = this.mode === 'dual' ? LAB_ADDRESSES.natSecondaryIp : LAB_ADDRESSES.natPublicSubnetIp;
+    this.privateHosts = LAB_LAYOUT.privateSubnets.map((subnet, i) => ({
+      node: `h${i + 1}` as LabNode,
+      ip: hostAddress(subnet, 20),
+      subnet,
+    }));
+    this.outsideHost = { node: 'outside', ip: hostAddress(LAB_ADDRESSES.outsideSubnet, 20), subnet: LAB_ADDRESSES.outsideSubnet };
+    this.userData = synthesizeNatUserData({ mode: this.mode, ...options.natProps });
+    this.diskDirectory = mkdtempSync(join(tmpdir(), `${this.prefix}-disk-`));
+  }
+
+  /** The namespace name of a node (unique per run). */
+  namespace(node: LabNode): string {
+    return `${this.prefix}-${node}`;
+  }
+
+  /** Runs a command in a node's namespace (bounded; throws on non-zero exit unless `check: false`). */
+  exec(node: LabNode, argv: readonly string[], options?: RunOptions): CommandResult {
+    return run(['ip', 'netns', 'exec', this.namespace(node), ...argv], options);
+  }
+
+  execAsync(node: LabNode, argv: readonly string[], options?: { timeoutMs?: number }): Promise<CommandResult> {
+    return runAsync(['ip', 'netns', 'exec', this.namespace(node), ...argv], options);
+  }
+
+  /** Builds every namespace and link, starts the servers, and writes the user data (unless disabled). */
+  async build(): Promise<void> {
+    for (const node of ['vpc', 'igw', 'internet', 'h1', 'h2', 'h3', 'outside'] as LabNode[]) this.addNamespace(node);
+    this.buildVpcRouter();
+    this.buildInternet();
+    this.privateHosts.concat(this.outsideHost).forEach((host, i) => this.buildHost(host, i + 1));
+    this.bootNatHardware();
+    if (this.options.writeUserData ?? true) this.writeUserDataFiles();
+    await Promise.all([
+      this.startServer('internet', ['--http', String(LAB_ADDRESSES.internetHttpPort), '--udp', String(LAB_ADDRESSES.internetUdpPort)]),
+      ...this.privateHosts
+        .concat(this.outsideHost)
+        .map((host) => this.startServer(host.node, ['--http', String(LAB_ADDRESSES.hostHttpPort), '--udp', String(LAB_ADDRESSES.hostUdpPort)])),
+    ]);
+  }
+
+  /** cloud-init's first boot: writes the cloud-config's write_files onto the NAT's disk. */
+  writeUserDataFiles(): void {
+    for (const file of this.userData.files) {
+      const target = this.diskPath(file.path);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, file.content);
+      chmodSync(target, parseInt(file.permissions, 8));
+    }
+  }
+
+  /** Where a file of the NAT's /etc or /var lives on the lab's disk (the overlay's upper directory). */
+  diskPath(path: string): string {
+    const match = /^\/(etc|var)(\/.*)$/.exec(path);
+    if (!match) throw new Error(`the lab NAT's disk holds only /etc and /var, not ${path}`);
+    return join(this.diskDirectory, match[1], 'upper', match[2]);
+  }
+
+  /** A file of the NAT's disk, or undefined when it does not exist. */
+  readNatFile(path: string): string | undefined {
+    const target = this.diskPath(path);
+    return existsSync(target) ? readFileSync(target, 'utf8') : undefined;
+  }
+
+  /** The argv that runs the per-boot script in the NAT namespace with the disk mounted over /etc and /var. */
+  bootScriptCommand(): string[] {
+    const mounts = ['etc', 'var']
+      .map((dir) => {
+        const base = join(this.diskDirectory, dir);
+        return `mkdir -p ${base}/upper ${base}/work && mount -t overlay overlay -o lowerdir=/${dir},upperdir=${base}/upper,workdir=${base}/work /${dir}`;
+      })
+      .join(' && ');
+    return [
+      'ip', 'netns', 'exec', this.namespace('nat'),
+      'unshare', '--mount', '--propagation', 'private',
+      'bash', '-c', `${mounts} && exec "$0"`, '/var/lib/cloud/scripts/per-boot/nat-instance.sh',
+    ];
+  }
+
+  /** Runs the per-boot script as cloud-init would at boot; returns its outcome (does not throw). */
+  runBootScript(timeoutMs = 60_000): CommandResult {
+    return run(this.bootScriptCommand(), { timeoutMs, check: false });
+  }
+
+  /** Starts the per-boot script in the background (for a late-attached interface). */
+  startBootScript(timeoutMs = 60_000): Promise<CommandResult> {
+    return runAsync(this.bootScriptCommand(), { timeoutMs });
+  }
+
+  /** Attaches the secondary interface (ens6 in the forwarding subnet), as EC2 does after boot. */
+  attachSecondaryInterface(): void {
+    if (this.mode !== 'dual') throw new Error('only a dual-mode lab NAT has a secondary interface');
+    this.attachNatInterface('ens6', 'nat1', 1, LAB_ADDRESSES.natSecondaryIp, 1, 513);
+    this.secondaryAttached = true;
+  }
+
+  /**
+   * A reboot of the NAT: the namespace and all its state (nftables, sysctls, routes, conntrack)
+   * are gone; the interfaces come back; the disk stays. Does not run the boot script.
+   */
+  async rebootNat(): Promise<void> {
+    run(['ip', 'netns', 'del', this.namespace('nat')]);
+    this.namespaces.splice(this.namespaces.indexOf(this.namespace('nat')), 1);
+    // The veth peers in the VPC router disappear asynchronously with the namespace.
+    for (let i = 0; i < 50 && this.vpcHasLink('nat0'); i++) await sleep(100);
+    if (this.vpcHasLink('nat0')) throw new Error('the NAT reboot did not release its interfaces within 5 s');
+    this.bootNatHardware(this.secondaryAttached ? 'at-boot' : 'never');
+  }
+
+  /** The NAT's log file (/var/log/nat-instance.log), empty when absent. */
+  natLog(): string {
+    return this.readNatFile('/var/log/nat-instance.log') ?? '';
+  }
+
+  /** Stops every server this lab started and deletes every namespace and the disk. Safe to call twice. */
+  teardown(): void {
+    this.tornDown = true;
+    for (const server of this.servers.splice(0)) {
+      if (server.exitCode === null && server.pid !== undefined) {
+        try {
+          process.kill(server.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    for (const ns of this.namespaces.splice(0).reverse()) {
+      // Processes still running in our own namespaces were started by this lab.
+      const pids = run(['ip', 'netns', 'pids', ns], { check: false }).stdout.split(/\s+/).filter(Boolean);
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      run(['ip', 'netns', 'del', ns], { check: false });
+    }
+    rmSync(this.diskDirectory, { recursive: true, force: true });
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private addNamespace(node: LabNode): void {
+    if (this.tornDown) throw new Error(`lab ${this.prefix} was torn down (test timed out?)`);
+    const ns = this.namespace(node);
+    run(['ip', 'netns', 'add', ns]);
+    this.namespaces.push(ns);
+    this.ip(node, 'link', 'set', 'lo', 'up');
+  }
+
+  private ip(node: LabNode, ...args: string[]): CommandResult {
+    return run(['ip', '-n', this.namespace(node), ...args]);
+  }
+
+  private sysctl(node: LabNode, key: string, value: string): void {
+    this.exec(node, ['sysctl', '-q', '-w', `${key}=${value}`]);
+  }
+
+  private nft(node: LabNode, ruleset: string): void {
+    this.exec(node, ['nft', '-f', '-'], { input: ruleset });
+  }
+
+  /** A veth pair from `node`'s `ifname` to a port of the subnet's bridge in the VPC router. */
+  private plugIntoSubnet(node: LabNode, ifname: string, port: string, subnetIndex: number): void {
+    run(['ip', 'link', 'add', 'name', ifname, 'netns', this.namespace(node), 'type', 'veth', 'peer', 'name', port, 'netns', this.namespace('vpc')]);
+    this.ip('vpc', 'link', 'set', port, 'master', `s${subnetIndex}`, 'up');
+  }
+
+  private vpcHasLink(name: string): boolean {
+    return run(['ip', '-n', this.namespace('vpc'), 'link', 'show', name], { check: false }).code === 0;
+  }
+
+  private buildVpcRouter(): void {
+    const subnets = [LAB_LAYOUT.publicSubnet, ...LAB_LAYOUT.privateSubnets, LAB_ADDRESSES.outsideSubnet];
+    this.sysctl('vpc', 'net.ipv4.ip_forward', '1');
+    this.sysctl('vpc', 'net.ipv4.conf.all.send_redirects', '0');
+    this.sysctl('vpc', 'net.ipv4.conf.default.send_redirects', '0');
+    subnets.forEach((subnet, i) => {
+      this.ip('vpc', 'link', 'add', `s${i}`, 'type', 'bridge');
+      this.ip('vpc', 'address', 'add', `${hostAddress(subnet, 1)}/24`, 'dev', `s${i}`);
+      this.ip('vpc', 'link', 'set', `s${i}`, 'up');
+    });
+    run(['ip', 'link', 'add', 'name', 'igw', 'netns', this.namespace('vpc'), 'type', 'veth', 'peer', 'name', 'vpc', 'netns', this.namespace('igw')]);
+    this.ip('vpc', 'address', 'add', '100.64.0.1/30', 'dev', 'igw');
+    this.ip('vpc', 'link', 'set', 'igw', 'up');
+    // Public route table: 0.0.0.0/0 → IGW. Private route table (subnets 1…4): 0.0.0.0/0 → the NAT.
+    this.ip('vpc', 'route', 'add', 'default', 'via', '100.64.0.2');
+    this.ip('vpc', 'rule', 'add', 'pref', '100', 'lookup', 'main', 'suppress_prefixlength', '0');
+    for (let i = 1; i < subnets.length; i++) {
+      this.ip('vpc', 'rule', 'add', 'pref', '200', 'iif', `s${i}`, 'lookup', PRIVATE_ROUTE_TABLE);
+    }
+    const natBridge = this.mode === 'dual' ? 's1' : 's0';
+    this.ip('vpc', 'route', 'add', 'default', 'via', this.natForwardingIp, 'dev', natBridge, 'onlink', 'table', PRIVATE_ROUTE_TABLE);
+    if (this.mode === 'dual') {
+      // EC2's source/destination check stays on for the primary interface in dual mode:
+      // a packet it sends with another source address is dropped (seed 001's wrong-interface return).
+      this.nft(
+        'vpc',
+        `table bridge source_dest_check {
+          chain prerouting {
+            type filter hook prerouting priority 0; policy accept;
+            iifname "nat0" ether type ip ip saddr != ${LAB_ADDRESSES.natPublicSubnetIp} counter drop
+          }
+        }`,
+      );
+    }
+  }
+
+  private buildInternet(): void {
+    const { natPublicIp, natPublicSubnetIp, internetServerIp, internetClientIps } = LAB_ADDRESSES;
+    this.sysctl('igw', 'net.ipv4.ip_forward', '1');
+    this.ip('igw', 'address', 'add', '100.64.0.2/30', 'dev', 'vpc');
+    this.ip('igw', 'link', 'set', 'vpc', 'up');
+    run(['ip', 'link', 'add', 'name', 'internet', 'netns', this.namespace('igw'), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.namespace('internet')]);
+    this.ip('igw', 'address', 'add', '198.51.100.1/24', 'dev', 'internet');
+    this.ip('igw', 'link', 'set', 'internet', 'up');
+    this.ip('igw', 'route', 'add', LAB_LAYOUT.vpcCidr, 'via', '100.64.0.1');
+    this.ip('igw', 'route', 'add', '203.0.113.0/24', 'via', internetServerIp);
+    // 1:1 NAT between the public IP and the NAT's public-subnet address. Other VPC sources pass
+    // untranslated (AWS would drop them), so a missing translation shows as a private IP at the server.
+    this.nft(
+      'igw',
+      `table ip internet_gateway {
+        chain prerouting { type nat hook prerouting priority dstnat; policy accept; ip daddr ${natPublicIp} dnat to ${natPublicSubnetIp}; }
+        chain postrouting { type nat hook postrouting priority srcnat; policy accept; ip saddr ${natPublicSubnetIp} snat to ${natPublicIp}; }
+      }`,
+    );
+    this.ip('internet', 'address', 'add', `${internetServerIp}/24`, 'dev', 'eth0');
+    for (const client of internetClientIps) this.ip('internet', 'address', 'add', `${client}/24`, 'dev', 'eth0');
+    this.ip('internet', 'link', 'set', 'eth0', 'up');
+    this.ip('internet', 'route', 'add', 'default', 'via', '198.51.100.1', 'src', internetServerIp);
+    // Records the source of every ICMP echo request that reaches the internet.
+    this.nft(
+      'internet',
+      `table ip recorder {
+        set icmp_sources { type ipv4_addr; flags dynamic; }
+        chain input { type filter hook input priority 0; policy accept; icmp type echo-request add @icmp_sources { ip saddr }; }
+      }`,
+    );
+  }
+
+  private buildHost(host: LabHost, subnetIndex: number): void {
+    this.plugIntoSubnet(host.node, 'eth0', `p${subnetIndex}`, subnetIndex);
+    this.ip(host.node, 'address', 'add', `${host.ip}/24`, 'dev', 'eth0');
+    this.ip(host.node, 'link', 'set', 'eth0', 'up');
+    this.ip(host.node, 'route', 'add', 'default', 'via', hostAddress(host.subnet, 1));
+  }
+
+  /** Creates the NAT namespace and the interfaces present at boot. */
+  private bootNatHardware(secondary = this.options.secondaryInterface ?? 'at-boot'): void {
+    this.addNamespace('nat');
+    this.attachNatInterface('ens5', 'nat0', 0, LAB_ADDRESSES.natPublicSubnetIp, 0, 512);
+    if (this.mode === 'dual' && secondary === 'at-boot') this.attachSecondaryInterface();
+  }
+
+  /** One ENI: named and aliased as on AL2023, with the default route amazon-ec2-net-utils gives it. */
+  private attachNatInterface(ifname: string, port: string, subnetIndex: number, address: string, deviceNumber: number, metric: number): void {
+    const subnet = subnetIndex === 0 ? LAB_LAYOUT.publicSubnet : LAB_LAYOUT.privateSubnets[subnetIndex - 1];
+    this.plugIntoSubnet('nat', ifname, port, subnetIndex);
+    const eni = `eni-0${this.prefix.replace(/[^0-9a-f]/g, '0').padEnd(15, '0').slice(0, 15)}${deviceNumber}`;
+    this.ip('nat', 'link', 'property', 'add', 'dev', ifname, 'altname', `device-number-${deviceNumber}.0`, 'altname', eni);
+    this.ip('nat', 'address', 'add', `${address}/24`, 'dev', ifname);
+    this.ip('nat', 'link', 'set', ifname, 'up');
+    this.ip('nat', 'route', 'add', 'default', 'via', hostAddress(subnet, 1), 'dev', ifname, 'metric', String(metric));
+  }
+
+  /** Starts a what-is-my-IP server in a node (stopped by teardown); resolves once it listens. */
+  startWhoamiServer(node: LabNode, ports: { http?: number; udp?: number }): Promise<void> {
+    const args = [...(ports.http ? ['--http', String(ports.http)] : []), ...(ports.udp ? ['--udp', String(ports.udp)] : [])];
+    return this.startServer(node, args);
+  }
+
+  private startServer(node: LabNode, args: string[]): Promise<void> {
+    if (this.tornDown) return Promise.reject(new Error(`lab ${this.prefix} was torn down (test timed out?)`));
+    const child = spawn('ip', ['netns', 'exec', this.namespace(node), 'python3', WHOAMI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.servers.push(child);
+    return new Promise((resolve, reject) => {
+      let output = '';
+      const timer = setTimeout(() => reject(new Error(`whoami server in ${node} not ready within 10 s: ${output}`)), 10_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`whoami server in ${node} exited (${code}): ${output}`));
+      });
+    });
+  }
+}
+
+/** The address `hostNumber` inside a /24 (`10.8.1.0/24`, 20 → `10.8.1.20`). */
+export function hostAddress(subnet: string, hostNumber: number): string {
+  const octets = subnet.split('/')[0].split('.');
+  octets[3] = String(hostNumber);
+  return octets.join('.');
+}
+
+const liveLabs = new Set<LabVpc>();
+
+/**
+ * Builds a lab VPC; on a build failure everything already created is removed before the error
+ * propagates. The lab is also registered for `teardownLabs()`, so a test that times out while
+ * building still gets cleaned up.
+ */
+export async function createLabVpc(options: LabVpcOptions = {}): Promise<LabVpc> {
+  const lab = new LabVpc(options);
+  liveLabs.add(lab);
+  try {
+    await lab.build();
+  } catch (error) {
+    lab.teardown();
+    liveLabs.delete(lab);
+    throw error;
+  }
+  return lab;
+}
+
+/** Tears down every lab created by `createLabVpc` in this process (use in afterEach/afterAll). */
+export function teardownLabs(): void {
+  for (const lab of liveLabs) {
+    lab.teardown();
+    liveLabs.delete(lab);
+  }
+}
