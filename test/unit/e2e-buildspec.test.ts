@@ -10,10 +10,10 @@ test('is a version 0.2 buildspec on the Node 22 runtime', () => {
   expect(buildspec.phases.install['runtime-versions']).toEqual({ nodejs: 22 });
 });
 
-test('installs Terraform from the verified release archive before anything else, then npm ci', () => {
+test('installs Terraform from the verified release archive, then npm ci, then cleans up after killed builds', () => {
   expect(buildspec.phases.install.commands).toEqual(['bash test/e2e/install-terraform.sh']);
   expect(buildspec.env.variables.TERRAFORM_ARCH).toBe('linux_arm64');
-  expect(buildspec.phases.pre_build.commands).toEqual(['npm ci']);
+  expect(buildspec.phases.pre_build.commands).toEqual(['npm ci', 'npx ts-node --transpile-only test/e2e/destroy-orphans.ts']);
 });
 
 test('runs only the e2e jest project, with the JUnit reporter, and destroys in finally', () => {
