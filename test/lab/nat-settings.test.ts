@@ -2,6 +2,7 @@
  * Issue 3, scenario 8: an invalid settings file stops the script before it changes anything,
  * with one line naming the setting.
  */
+import { writeFileSync } from 'fs';
 import { createLabVpc, LabVpc, requireRoot, teardownLabs } from './harness';
 
 jest.setTimeout(90_000);
@@ -50,7 +51,7 @@ const cases: Array<[string, (settings: string) => string, RegExp]> = [
 test.each(cases)('scenario 8: invalid settings (%s) exit before any change, naming the setting', (name, mutate, reason) => {
   const scenario = `scenario 8: ${name}`;
   const settingsPath = lab.diskPath('/etc/nat-instance/settings');
-  require('fs').writeFileSync(settingsPath, mutate(validSettings));
+  writeFileSync(settingsPath, mutate(validSettings));
   const routesBefore = lab.exec('nat', ['ip', '-4', 'route', 'show', 'table', 'all']).stdout;
   const result = lab.runBootScript(20_000);
 
@@ -67,7 +68,7 @@ test.each(cases)('scenario 8: invalid settings (%s) exit before any change, nami
 });
 
 test('scenario 8 control: the unmodified settings boot', () => {
-  require('fs').writeFileSync(lab.diskPath('/etc/nat-instance/settings'), validSettings);
+  writeFileSync(lab.diskPath('/etc/nat-instance/settings'), validSettings);
   const result = lab.runBootScript(20_000);
   expect({ exit: result.code, stderr: result.stderr }).toEqual({ exit: 0, stderr: '' });
 });

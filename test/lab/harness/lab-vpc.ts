@@ -1,4 +1,4 @@
-import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
@@ -75,7 +75,7 @@ export class LabVpc {
   readonly privateHosts: LabHost[];
   readonly outsideHost: LabHost;
   readonly diskDirectory: string;
-  private readonly servers: ChildProcessWithoutNullStreams[] = [];
+  private readonly servers: ChildProcess[] = [];
   private readonly namespaces: string[] = [];
   private secondaryAttached = false;
   private tornDown = false;
