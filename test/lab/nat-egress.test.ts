@@ -106,3 +106,25 @@ test('scenario 12: the NAT host\'s own traffic is untouched, outbound and inboun
   await lab.startWhoamiServer('nat', { http: 8080 });
   expectSourceIp(lab, { scenario, from: 'internet', protocol: 'tcp', host: lab.natPublicIp, port: 8080 }, LAB_ADDRESSES.internetServerIp);
 });
+
+test('forwarded TCP SYNs are clamped to an MSS that fits the 1500-byte internet path', async () => {
+  const scenario = 'MSS clamping (dual)';
+  const lab = await bootedLab(scenario, { mode: 'dual' });
+  // Like an EC2 instance: a 9001-byte MTU, so the host announces MSS 8961.
+  lab.exec('h2', ['ip', 'link', 'set', 'eth0', 'mtu', '9001']);
+  const oversized = () =>
+    JSON.parse(lab.exec('internet', ['nft', '-j', 'list', 'counter', 'ip', 'recorder', 'oversized_mss_syns']).stdout).nftables.find(
+      (item: any) => item.counter,
+    ).counter.packets as number;
+  expectSourceIp(lab, { scenario, from: 'h2', ...internetHttp }, lab.natPublicIp);
+  expect({ scenario, oversizedSynsAtServer: oversized() }).toEqual({ scenario, oversizedSynsAtServer: 0 });
+  expect(ruleCounter(lab, 'forward', 'MSS clamp: internet MTU 1500')).toBeGreaterThan(0);
+
+  // Control: without the clamp the 8961-byte MSS reaches the internet.
+  const handle = JSON.parse(lab.exec('nat', ['nft', '-j', '-a', 'list', 'chain', 'ip', 'nat_instance', 'forward']).stdout).nftables.find(
+    (item: any) => item.rule?.comment === 'MSS clamp: internet MTU 1500',
+  ).rule.handle;
+  lab.exec('nat', ['nft', 'delete', 'rule', 'ip', 'nat_instance', 'forward', 'handle', String(handle)]);
+  expectSourceIp(lab, { scenario: `${scenario}, control`, from: 'h2', ...internetHttp }, lab.natPublicIp);
+  expect(oversized()).toBeGreaterThan(0);
+});

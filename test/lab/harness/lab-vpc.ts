@@ -316,12 +316,18 @@ export class LabVpc {
     for (const client of internetClientIps) this.ip('internet', 'address', 'add', `${client}/24`, 'dev', 'eth0');
     this.ip('internet', 'link', 'set', 'eth0', 'up');
     this.ip('internet', 'route', 'add', 'default', 'via', '198.51.100.1', 'src', internetServerIp);
-    // Records the source of every ICMP echo request that reaches the internet.
+    // Records the source of every ICMP echo request that reaches the internet, and counts TCP
+    // SYNs announcing an MSS too large for a 1500-byte internet path.
     this.nft(
       'internet',
       `table ip recorder {
         set icmp_sources { type ipv4_addr; flags dynamic; }
-        chain input { type filter hook input priority 0; policy accept; icmp type echo-request add @icmp_sources { ip saddr }; }
+        counter oversized_mss_syns { }
+        chain input {
+          type filter hook input priority 0; policy accept;
+          icmp type echo-request add @icmp_sources { ip saddr }
+          tcp flags & (syn | rst) == syn tcp option maxseg size > 1460 counter name oversized_mss_syns
+        }
       }`,
     );
   }
