@@ -128,3 +128,19 @@ test('forwarded TCP SYNs are clamped to an MSS that fits the 1500-byte internet 
   expectSourceIp(lab, { scenario: `${scenario}, control`, from: 'h2', ...internetHttp }, lab.natPublicIp);
   expect(oversized()).toBeGreaterThan(0);
 });
+
+test('scenario 12b: the NAT host\'s own traffic stays untranslated even when a private CIDR covers the NAT', async () => {
+  const scenario = 'scenario 12b: NAT host traffic, private CIDRs covering the NAT (dual)';
+  // A peered/Transit Gateway range that happens to contain the whole VPC, the NAT's own addresses included.
+  const lab = await bootedLab(scenario, { mode: 'dual', natProps: { additionalCidrs: ['10.0.0.0/8'] } });
+  const masqueradedBefore = ruleCounter(lab, 'postrouting', 'private to internet');
+  expectSourceIp(lab, { scenario, from: 'nat', ...internetHttp }, lab.natPublicIp);
+  expectSourceIp(lab, { scenario, from: 'nat', ...internetUdp }, lab.natPublicIp);
+  expect({ scenario, hostPacketsMasqueraded: ruleCounter(lab, 'postrouting', 'private to internet') - masqueradedBefore }).toEqual({
+    scenario,
+    hostPacketsMasqueraded: 0,
+  });
+  // Control: private hosts are still translated.
+  expectSourceIp(lab, { scenario: `${scenario}, control`, from: 'h3', ...internetHttp }, lab.natPublicIp);
+  expect(ruleCounter(lab, 'postrouting', 'private to internet')).toBeGreaterThan(masqueradedBefore);
+});

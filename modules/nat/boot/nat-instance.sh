@@ -367,7 +367,7 @@ $(port_forward_rules prerouting)
 
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    oifname "$PUBLIC_IF" ip saddr @private_cidrs counter masquerade comment "private to internet"
+    oifname "$PUBLIC_IF" ip saddr @private_cidrs fib saddr type != local counter masquerade comment "private to internet"
 $(port_forward_rules postrouting)
   }
 }
