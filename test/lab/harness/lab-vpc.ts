@@ -83,7 +83,8 @@ export class LabVpc {
   constructor(private readonly options: LabVpcOptions = {}) {
     this.mode = options.mode ?? 'single';
     labCounter += 1;
-    this.prefix = `nl${(process.pid % 46656).toString(36)}${labCounter.toString(36)}`;
+    // The whole pid keeps concurrent runs apart (namespace names may be long; veth names live inside them).
+    this.prefix = `nl${process.pid.toString(36)}x${labCounter.toString(36)}`;
     this.natForwardingIp = this.mode === 'dual' ? LAB_ADDRESSES.natSecondaryIp : LAB_ADDRESSES.natPublicSubnetIp;
     this.privateHosts = LAB_LAYOUT.privateSubnets.map((subnet, i) => ({
       node: `h${i + 1}` as LabNode,
@@ -92,7 +93,7 @@ export class LabVpc {
     }));
     this.outsideHost = { node: 'outside', ip: hostAddress(LAB_ADDRESSES.outsideSubnet, 20), subnet: LAB_ADDRESSES.outsideSubnet };
     this.userData = synthesizeNatUserData({ mode: this.mode, ...options.natProps });
-    this.diskDirectory = mkdtempSync(join(tmpdir(), `${this.prefix}-disk-`));
+    this.diskDirectory = mkdtempSync(join(diskBase(), `${this.prefix}-disk-`));
   }
 
   /** The namespace name of a node (unique per run). */
@@ -385,6 +386,15 @@ export class LabVpc {
       });
     });
   }
+}
+
+/**
+ * Where the NAT's disk lives: on tmpfs when possible, because overlayfs cannot use an upper
+ * directory on another overlayfs (the root of a CI container).
+ */
+function diskBase(): string {
+  const shm = '/dev/shm';
+  return existsSync(shm) && run(['stat', '-f', '-c', '%T', shm], { check: false }).stdout.trim() === 'tmpfs' ? shm : tmpdir();
 }
 
 /** The address `hostNumber` inside a /24 (`10.8.1.0/24`, 20 → `10.8.1.20`). */
