@@ -2,7 +2,9 @@
  * Issue 3, scenario 9: on a Docker/ECS host (seed 000) Docker sets the iptables FORWARD policy to
  * DROP; the script opens DOCKER-USER for the NAT flows, once, however often it runs.
  */
-import { createLabVpc, expectBootSuccess, expectSourceIp, LAB_ADDRESSES, LabVpc, requireRoot, teardownLabs } from './harness';
+import { chmodSync, mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { createLabVpc, expectBootSuccess, expectSourceIp, LAB_ADDRESSES, LabVpc, requireRoot, run, teardownLabs } from './harness';
 
 jest.setTimeout(90_000);
 beforeAll(requireRoot);
@@ -43,4 +45,23 @@ test('scenario 9: with a Docker-style FORWARD DROP and a DOCKER-USER chain the N
   lab.exec('nat', ['iptables', '-A', 'DOCKER-USER', '-j', 'RETURN']);
   const control = { scenario: `${scenario}, control without DOCKER-USER accepts`, from: 'h2' as const, ...internetHttp };
   expect(() => expectSourceIp(lab, control, lab.natPublicIp)).toThrow(/observed: no answer/);
+});
+
+test('scenario 9b: Docker installed but started after the script still forwards (DOCKER-USER created ahead of it)', async () => {
+  const scenario = 'scenario 9b: Docker starts after the boot script (single)';
+  const lab = await createLabVpc({ mode: 'single' });
+  // A DOCKERD DOUBLE on the PATH: only its presence matters to the script (Docker is installed).
+  const bin = join(lab.diskDirectory, 'docker-bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'dockerd'), '#!/bin/sh\nexit 0\n');
+  chmodSync(join(bin, 'dockerd'), 0o755);
+  const result = run(['env', `PATH=${bin}:${process.env.PATH}`, ...lab.bootScriptCommand()], { check: false, timeoutMs: 60_000 });
+  expectBootSuccess(scenario, result);
+  expect(result.stdout).toContain('created DOCKER-USER ahead of it');
+
+  // What dockerd then does at start: keep DOCKER-USER, append its RETURN, jump to it, FORWARD DROP.
+  lab.exec('nat', ['iptables', '-A', 'DOCKER-USER', '-j', 'RETURN']);
+  lab.exec('nat', ['iptables', '-I', 'FORWARD', '-j', 'DOCKER-USER']);
+  lab.exec('nat', ['iptables', '-P', 'FORWARD', 'DROP']);
+  for (const host of lab.privateHosts) expectSourceIp(lab, { scenario, from: host.node, ...internetHttp }, lab.natPublicIp);
 });

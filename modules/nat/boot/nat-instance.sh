@@ -426,6 +426,13 @@ apply_return_routes() {
 # override a drop in another table, so the NAT flows are accepted in DOCKER-USER too (once).
 allow_in_docker_user() {
   local tool seen_backends='' backend cidr
+  # Docker installed but not started yet (per-boot scripts may run first): create its chain ahead
+  # of it. dockerd keeps an existing DOCKER-USER, appends its RETURN and jumps to it from FORWARD.
+  if command -v dockerd > /dev/null && command -v iptables > /dev/null &&
+    ! iptables -w 5 -n -L DOCKER-USER > /dev/null 2>&1; then
+    iptables -w 5 -N DOCKER-USER || fail "Docker is installed but DOCKER-USER cannot be created with iptables"
+    log "Docker is installed but has not started: created DOCKER-USER ahead of it"
+  fi
   for tool in iptables iptables-legacy iptables-nft; do
     command -v "$tool" > /dev/null || continue
     "$tool" -w 5 -n -L DOCKER-USER > /dev/null 2>&1 || continue
