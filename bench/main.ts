@@ -56,7 +56,7 @@ function table(results: Results): string {
   if (t) {
     rows.push(['iperf3 TCP h1 -> internet through the NAT', `${t.natGbps} Gbit/s`, `median of ${t.runs} x ${t.secondsPerRun}s`]);
     rows.push(['iperf3 TCP, plain routing (no NAT)', `${t.plainRoutingGbps} Gbit/s`, `median of ${t.runs} x ${t.secondsPerRun}s`]);
-    rows.push(['  ratio NAT / plain routing', `${t.ratio}`, 'same run']);
+    rows.push(['  ratio NAT / plain routing', `${t.ratio.toFixed(2)}`, 'same run']);
   }
   const c = results.connectionScale;
   if (c) {
