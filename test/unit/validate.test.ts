@@ -23,7 +23,7 @@ function finding(address: string, attribute: string, message: string) {
 }
 
 describe('validateStack', () => {
-  it('GIVEN a stack using blocks, dynamic blocks, for expressions, each, locals, variables and escaped shell WHEN validated THEN there are no findings', async () => {
+  it('GIVEN a stack using blocks, dynamic blocks, for expressions, directives, each, locals, variables and escaped shell WHEN validated THEN there are no findings', async () => {
     expect(await findingsOf('valid')).toEqual([]);
   });
 
@@ -62,10 +62,11 @@ describe('validateStack', () => {
   });
 
   describe('expression check', () => {
-    it('GIVEN an unclosed interpolation and a broken function call WHEN validated THEN the HCL parser errors are reported', async () => {
+    it('GIVEN an unclosed interpolation, a broken function call and an if without endif WHEN validated THEN the HCL parser errors are reported', async () => {
       expect(await findingsOf('malformed-expression')).toEqual([
         finding('aws_subnet.a', 'vpc_id', 'Expected a closing brace'),
         finding('aws_subnet.a', 'cidr_block', 'Invalid expression'),
+        finding('aws_subnet.a', 'tags.Name', 'missing its corresponding endif directive'),
       ]);
     });
 
@@ -76,6 +77,7 @@ describe('validateStack', () => {
         finding('aws_subnet.a', 'availability_zone', "undeclared data source 'data.aws_availability_zones.all'"),
         finding('aws_subnet.a', 'tags.Name', "undeclared local value 'local.name'"),
         finding('aws_subnet.a', 'tags.Name', "'each' is only available in a block with for_each"),
+        finding('aws_subnet.a', 'ipv6_cidr_block', "undeclared module 'module.ipam'"),
       ]);
     });
 
