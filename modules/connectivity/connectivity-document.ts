@@ -3,7 +3,7 @@ import { join } from 'path';
 import { Construct } from 'constructs';
 import { Token } from 'cdktf';
 import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
-import { escapeForTerraform } from '../nat/user-data';
+import { escapeForTerraform } from '../shared/terraform-expressions';
 
 /** Seed 001's document name. */
 export const CONNECTIVITY_DOCUMENT_NAME = 'TestInternetConnectivity';

@@ -1,19 +1,11 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import { escapeForTerraform } from '../shared/terraform-expressions';
 import { BOOT_SCRIPT_PATH, LOG_PATH, NatBootSettings, renderSettingsFile, SETTINGS_PATH } from './boot-settings';
 
 /** The boot script exactly as it is shipped (and as the lab runs it). */
 export function readBootScript(): string {
   return readFileSync(join(__dirname, 'boot', 'nat-instance.sh'), 'utf8');
-}
-
-/**
- * Terraform evaluates `${…}` and `%{…}` in every string it is given. Text that must reach
- * the instance verbatim (the shell script) is escaped so Terraform turns `$${` back into `${`.
- */
-export function escapeForTerraform(text: string): string {
-  // Replacer functions: in a replacement string `$$` would collapse to a single `$`.
-  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 }
 
 /** Indents every non-empty line so the text fits a YAML block scalar. */

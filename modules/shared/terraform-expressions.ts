@@ -1,8 +1,9 @@
 import { Fn, Op, ref, TerraformDataSource, TerraformResource, TerraformStack, Token } from 'cdktf';
 
 /**
- * Expressions for values that are only known when Terraform runs (a plain-Terraform module's
- * variables): optional resources by `count`, and attribute lists of counted resources.
+ * Terraform expressions in synthesized strings: values only known when Terraform runs (a
+ * plain-Terraform module's variables: optional resources by `count`, attribute lists of counted
+ * resources), and the escaping of text that must reach its destination verbatim.
  */
 
 /** `1` when the condition holds, `0` otherwise; a token condition becomes `cond ? 1 : 0`. */
@@ -25,4 +26,13 @@ export function attributeOrElse(target: TerraformResource, attribute: string, fa
 /** `value == expected` for a value that may be a token. */
 export function equalsValue(value: string, expected: string): boolean {
   return Token.isUnresolved(value) ? (Token.asAny(Op.eq(value, expected)) as unknown as boolean) : value === expected;
+}
+
+/**
+ * Terraform evaluates `${…}` and `%{…}` in every string it is given. Text that must reach
+ * the instance verbatim (the shell script) is escaped so Terraform turns `$${` back into `${`.
+ */
+export function escapeForTerraform(text: string): string {
+  // Replacer functions: in a replacement string `$$` would collapse to a single `$`.
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 }

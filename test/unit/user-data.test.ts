@@ -10,7 +10,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse as parseYaml } from 'yaml';
 import { BOOT_SCRIPT_PATH, NatInstance, NatInstanceProps, readBootScript, renderNatUserData, SETTINGS_PATH } from '../../modules/nat';
-import { escapeForTerraform } from '../../modules/nat/user-data';
+import { escapeForTerraform } from '../../modules/shared/terraform-expressions';
 import { Network } from '../../modules/vpc';
 import { synthesize } from './support/synth';
 import { evaluateTerraformString } from './support/terraform-console';
