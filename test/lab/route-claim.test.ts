@@ -5,9 +5,18 @@
  * CLI (Debian `awscli`) against an EC2 Query API double. The lab's VPC router has no private
  * default route until the double says the route tables target the NAT, so egress proves the claim.
  */
-import { requireRoot, run } from './harness/shell';
-import { createLabVpc, LAB_ADDRESSES, LabVpc } from './harness/lab-vpc';
-import { expectBootSuccess, expectNoAnswer, expectSourceIp, SourceIpProbe } from './harness/probes';
+import {
+  createLabVpc,
+  expectBootSuccess,
+  expectNoAnswer,
+  expectSourceIp,
+  LAB_ADDRESSES,
+  LabVpc,
+  requireRoot,
+  run,
+  SourceIpProbe,
+  teardownLabs,
+} from './harness';
 import { AwsDoubles, Ec2Call, IMDS_ADDRESS, RouteTableDouble } from './doubles/aws-doubles';
 
 jest.setTimeout(240_000);
@@ -40,7 +49,8 @@ beforeAll(() => requireRoot());
 
 afterEach(() => {
   current.doubles?.stop();
-  current.lab?.teardown();
+  // Every lab of this process, also one whose build timed out before `current` knew it.
+  teardownLabs();
   current = {};
 });
 
