@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Annotations, Fn, TerraformCount, Token } from 'cdktf';
+import { Annotations, Fn, TerraformCount, TerraformLocal, Token } from 'cdktf';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { NetworkInterfaceAttachmentA as NetworkInterfaceAttachment } from '@cdktf/provider-aws/lib/network-interface-attachment';
@@ -48,6 +48,7 @@ export class NatInstance extends Construct {
   public readonly routeClaimPolicy?: RouteClaimPolicy;
   /** The settings the boot script receives (also rendered into the user data). */
   public readonly bootSettings: NatBootSettings;
+  /** The `#cloud-config` text (stored readable in a Terraform local, shipped gzip-compressed). */
   public readonly userData: string;
 
   constructor(scope: Construct, id: string, props: NatInstanceProps) {
@@ -118,7 +119,10 @@ export class NatInstance extends Construct {
       sourceDestCheck: isDual,
       iamInstanceProfile: instanceProfileName,
       keyName: props.keyName,
-      userData: this.userData,
+      // EC2 refuses user data over 16 KB and the script alone is larger: Terraform compresses the
+      // readable document kept in a local (cloud-init decompresses it). Compressing here instead
+      // would make the bytes depend on the machine's zlib and needlessly replace the instance.
+      userDataBase64: Fn.base64gzip(new TerraformLocal(this, 'user_data', this.userData).asString),
       // cloud-init writes files only on the first boot: new settings need a new instance.
       userDataReplaceOnChange: true,
       metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1, httpEndpoint: 'enabled' },

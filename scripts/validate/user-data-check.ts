@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { gunzipSync } from 'zlib';
+import { gunzipSync, gzipSync } from 'zlib';
 import { parse as parseYaml } from 'yaml';
 import { FindingSink } from './finding';
 import { renderTemplateWithSamples } from './template-render';
@@ -44,15 +44,32 @@ function unwrapBase64Function(value: string): string | undefined {
   }
 }
 
-/** Decoded, evaluated user data, or a reason it cannot be evaluated offline. */
-function evaluateUserData(value: string, base64: boolean): { text?: string; problem?: string } {
-  if (!base64) return { text: renderTemplateWithSamples(value) };
+/** `${base64gzip(local.x)}` / `${base64encode(local.x)}`: the document lives in a local (how NatInstance ships it). */
+const ENCODED_LOCAL = /^\$\{base64(gzip|encode)\(local\.([\w-]+)\)\}$/;
+
+/** EC2 refuses user data over 16 KB (counted before its base64 encoding). */
+export const EC2_USER_DATA_LIMIT = 16384;
+
+/** Decoded, evaluated user data, or a reason it cannot be evaluated offline; `sentBytes` is what EC2 receives. */
+function evaluateUserData(value: string, base64: boolean, locals: Record<string, JsonValue>): { text?: string; sentBytes?: number; problem?: string } {
+  if (!base64) {
+    const text = renderTemplateWithSamples(value);
+    return { text, sentBytes: Buffer.byteLength(text) };
+  }
+  const local = ENCODED_LOCAL.exec(value);
+  if (local) {
+    const template = locals[local[2]];
+    if (typeof template !== 'string') return { problem: `user data refers to local.${local[2]}, which is not a string local of this stack` };
+    const text = renderTemplateWithSamples(template);
+    // Node's gzip stands in for Terraform's: the sizes differ by a few bytes at most.
+    return { text, sentBytes: local[1] === 'gzip' ? gzipSync(text).length : Buffer.byteLength(text) };
+  }
   const wrapped = unwrapBase64Function(value);
   if (wrapped !== undefined) return { text: renderTemplateWithSamples(wrapped) };
   if (hasTemplateSequence(value)) return { problem: 'base64 user data is an expression the validator cannot evaluate offline (use base64encode("…") of a literal template)' };
   const bytes = Buffer.from(value.replace(/\$\$\{/g, '${'), 'base64');
   const text = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
-  return { text };
+  return { text, sentBytes: bytes.length };
 }
 
 export function collectUserData(doc: JsonValue, sink: FindingSink): UserData[] {
@@ -67,8 +84,11 @@ export function collectUserData(doc: JsonValue, sink: FindingSink): UserData[] {
         const value = body[attribute];
         if (typeof value !== 'string') continue;
         const address = `${type}.${name}`;
-        const { text, problem } = evaluateUserData(value, base64);
+        const { text, sentBytes, problem } = evaluateUserData(value, base64, isObject(doc.locals) ? doc.locals : {});
         if (problem) sink.add(address, attribute, problem);
+        if (sentBytes !== undefined && sentBytes > EC2_USER_DATA_LIMIT) {
+          sink.add(address, attribute, `user data is ${sentBytes} bytes as EC2 receives it; EC2 accepts at most ${EC2_USER_DATA_LIMIT} (compress it: base64gzip)`);
+        }
         if (text !== undefined) found.push({ address, attribute, text });
       }
     }

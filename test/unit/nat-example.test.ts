@@ -2,6 +2,7 @@ import { Testing } from 'cdktf';
 import { PrivateTestInstances } from '../../modules/connectivity';
 import { NatExampleStack, natExampleConfigFromEnv } from '../../stacks/nat-example';
 import { Synthesized, synthesize, synthesizeStack, TfBlock, warningsOf } from './support/synth';
+import { userDataOf } from '../support/user-data-of';
 
 function synthExample(env: NodeJS.ProcessEnv = {}): Synthesized<NatExampleStack> {
   return synthesizeStack(new NatExampleStack(Testing.app(), 'nat-example', natExampleConfigFromEnv(env)));
@@ -71,7 +72,7 @@ describe('nat-example stack with no environment', () => {
     expect(nat.subnet_id).toBe(subnetRef('10.8.0.0/24'));
     expect(synth.only('aws_network_interface_attachment').block.device_index).toBe(1);
     expect(synth.only('aws_eip').block.network_interface).toBe(synth.ref('aws_instance', natInstanceNames[0], 'primary_network_interface_id'));
-    expect(nat.user_data).toContain('NAT_MODE=dual');
+    expect(userDataOf(synth.json, nat)).toContain('NAT_MODE=dual');
   });
 
   it('THEN the three SSM interface endpoints exist', () => {

@@ -2,6 +2,7 @@ import { TerraformStack } from 'cdktf';
 import { NatInstance, NatInstanceProps } from '../../modules/nat';
 import { Network } from '../../modules/vpc';
 import { Synthesized, synthesize, TfBlock, warningsOf } from './support/synth';
+import { userDataOf } from '../support/user-data-of';
 
 const PRIVATE_CIDRS = ['10.8.1.0/24', '10.8.2.0/24', '10.8.3.0/24'];
 
@@ -120,8 +121,13 @@ describe('NatInstance in single mode with defaults', () => {
   });
 
   it('THEN changed user data replaces the instance (cloud-init writes files only on first boot)', () => {
-    expect(instance.user_data).toMatch(/^#cloud-config\n/);
+    expect(userDataOf(synth.json, instance)).toMatch(/^#cloud-config\n/);
     expect(instance.user_data_replace_on_change).toBe(true);
+  });
+
+  it('THEN the readable document is kept in a local and handed to EC2 gzip-compressed by Terraform (EC2 takes at most 16 KB)', () => {
+    expect(instance.user_data).toBeUndefined();
+    expect(instance.user_data_base64).toMatch(/^\$\{base64gzip\(local\.[\w-]+\)\}$/);
   });
 
   it('THEN the security group admits every protocol from the private subnets only, and nothing else', () => {

@@ -2,6 +2,7 @@ import { TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { NatInstance, NatInstanceProps } from '../../modules/nat';
 import { SubnetInfo } from '../../modules/shared/subnet';
 import { synthError, synthesize } from './support/synth';
+import { userDataOf } from '../support/user-data-of';
 
 const PUBLIC_A: SubnetInfo = { id: 'subnet-public', cidrBlock: '10.8.0.0/24', availabilityZone: 'eu-central-1a' };
 const PRIVATE_A: SubnetInfo = { id: 'subnet-a', cidrBlock: '10.8.1.0/24', availabilityZone: 'eu-central-1a' };
@@ -109,9 +110,9 @@ describe('NatInstance props that are Terraform tokens are accepted unchecked', (
   });
 
   it('THEN the settings carry the tokens as Terraform interpolations', () => {
-    expect(instance.user_data).toContain('NAT_FORWARDING_SUBNET_CIDR=${var.private_cidr}');
-    expect(instance.user_data).toContain('NAT_INTERFACE_WAIT_SECONDS=${var.wait}');
-    expect(instance.user_data).toContain('NAT_CONNTRACK_MAX=${var.conntrack}');
+    expect(userDataOf(synth.json, instance)).toContain('NAT_FORWARDING_SUBNET_CIDR=${var.private_cidr}');
+    expect(userDataOf(synth.json, instance)).toContain('NAT_INTERFACE_WAIT_SECONDS=${var.wait}');
+    expect(userDataOf(synth.json, instance)).toContain('NAT_CONNTRACK_MAX=${var.conntrack}');
   });
 });
 

@@ -5,6 +5,7 @@
  * The boot script is whatever `modules/nat/boot/nat-instance.sh` holds now.
  */
 import { spawnSync } from 'child_process';
+import { gunzipSync } from 'zlib';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -14,6 +15,7 @@ import { escapeForTerraform } from '../../modules/shared/terraform-expressions';
 import { Network } from '../../modules/vpc';
 import { synthesize } from './support/synth';
 import { evaluateTerraformString } from './support/terraform-console';
+import { userDataOf } from '../support/user-data-of';
 
 interface WriteFile {
   path: string;
@@ -43,7 +45,7 @@ function synthesizedUserData(props: Partial<NatInstanceProps>): string {
       ...props,
     });
   });
-  return synth.only('aws_instance').block.user_data as string;
+  return userDataOf(synth.json, synth.only('aws_instance').block);
 }
 
 /** Interpolations Terraform would evaluate: `${…}` not escaped as `$${…}`. */
@@ -211,5 +213,44 @@ describe('Terraform escaping of the boot script', () => {
 
   it('GIVEN an unescaped shell expansion WHEN Terraform evaluates it THEN it fails (what the escaping prevents)', () => {
     expect(() => evaluateTerraformString('SETTINGS_FILE=${NAT_SETTINGS_FILE:-/etc/nat-instance/settings}')).toThrow(/terraform could not evaluate/);
+  });
+});
+
+describe('NAT user data as EC2 receives it', () => {
+  /** EC2 refuses user data over 16 KB (before its base64 encoding). */
+  const EC2_USER_DATA_LIMIT = 16384;
+
+  it('GIVEN a dual-mode NAT claiming its routes with port forwards WHEN Terraform compresses the document THEN EC2 gets at most 16 KB, which unzips to that document', () => {
+    const synth = synthesize((stack) => {
+      const network = new Network(stack, 'network', {
+        cidr: '10.8.0.0/16',
+        publicSubnets: ['10.8.0.0/24'],
+        privateSubnets: ['10.8.1.0/24', '10.8.2.0/24', '10.8.3.0/24'],
+        privateRouteTables: 'per-subnet',
+      });
+      return new NatInstance(stack, 'nat', {
+        vpcId: network.vpcId,
+        mode: 'dual',
+        routeMode: 'self-claim',
+        publicSubnet: network.publicSubnets[0],
+        privateSubnets: network.privateSubnets,
+        routeTableIds: network.privateRouteTableIds,
+        portForwards: Array.from({ length: 10 }, (_, i) => ({
+          publicPort: 10000 + i,
+          targetIp: '10.8.1.10',
+          targetPort: 22,
+          allowedCidrs: ['203.0.113.0/24', '198.51.100.7/32'],
+        })),
+      });
+    });
+    const instance = synth.only('aws_instance').block;
+    const document = evaluateTerraformString(userDataOf(synth.json, instance), APPLY_VALUES);
+    const local = /local\.[\w-]+/.exec(instance.user_data_base64)![0];
+    const base64 = evaluateTerraformString(instance.user_data_base64, {
+      substitutions: [[new RegExp(local.replace('.', '\\.')), escapeForTerraform(document)]],
+    });
+    const sent = Buffer.from(base64, 'base64');
+    expect(sent.length).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT);
+    expect(gunzipSync(sent).toString('utf8')).toBe(document);
   });
 });

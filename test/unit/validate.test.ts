@@ -104,6 +104,19 @@ describe('validateStack', () => {
       ]);
     });
 
+    it('GIVEN plain user data over 16 KB WHEN validated THEN the EC2 limit is reported', async () => {
+      const findings = await findingsOf('user-data-too-large');
+      expect(findings).toHaveLength(1);
+      expect(findings[0]).toMatchObject({ address: 'aws_instance.nat', attribute: 'user_data' });
+      expect(findings[0].message).toMatch(/^user data is \d+ bytes as EC2 receives it; EC2 accepts at most 16384/);
+    });
+
+    it('GIVEN the same large document in a local, shipped as base64gzip(local) WHEN validated THEN it fits and the script inside is still checked', async () => {
+      const findings = await findingsOf('user-data-gzip-local');
+      expect(findings.length).toBeGreaterThan(0);
+      expect(findings.every((f) => f.attribute.startsWith('user_data_base64.write_files[0]') && /\[SC\d+\]/.test(f.message))).toBe(true);
+    });
+
     it('GIVEN launch templates with base64 user data (literal and base64encode) WHEN validated THEN the decoded script is checked', async () => {
       const findings = await findingsOf('launch-template-base64');
       expect(new Set(findings.map((f) => f.address))).toEqual(new Set(['aws_launch_template.nat', 'aws_launch_template.nat_fn']));

@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { NatInstance, NatInstanceProps } from '../../../modules/nat';
 import { Network } from '../../../modules/vpc';
 import { evaluateTerraformString } from './terraform-string-double';
+import { InstanceBlock, userDataOf } from '../../support/user-data-of';
 
 /** The lab VPC's layout, shared by the synthesized stack and the namespaces. */
 export const LAB_LAYOUT = {
@@ -20,7 +21,7 @@ export interface CloudConfigFile {
 }
 
 export interface SynthesizedNatUserData {
-  /** `user_data` exactly as in the synthesized JSON (what Terraform is given). */
+  /** The user data exactly as in the synthesized JSON (what Terraform is given, before it compresses it). */
   readonly raw: string;
   /** The user data as Terraform evaluates it (what the instance receives). */
   readonly evaluated: string;
@@ -53,10 +54,10 @@ export function synthesizeNatUserData(props: LabNatProps = {}): SynthesizedNatUs
     routeTableIds: network.privateRouteTableIds,
     ...props,
   });
-  const json = JSON.parse(Testing.synth(stack, true)) as { resource?: Record<string, Record<string, { user_data?: string }>> };
-  const instances = Object.values(json.resource?.aws_instance ?? {}).filter((block) => typeof block.user_data === 'string');
-  if (instances.length !== 1) throw new Error(`expected one aws_instance with user_data in the synthesized stack, found ${instances.length}`);
-  const raw = instances[0].user_data as string;
+  const json = JSON.parse(Testing.synth(stack, true)) as { locals?: Record<string, unknown>; resource?: Record<string, Record<string, InstanceBlock>> };
+  const instances = Object.values(json.resource?.aws_instance ?? {});
+  if (instances.length !== 1) throw new Error(`expected one aws_instance in the synthesized stack, found ${instances.length}`);
+  const raw = userDataOf(json, instances[0]);
   const evaluated = evaluateTerraformString(raw);
   return { raw, evaluated, files: parseCloudConfigFiles(evaluated) };
 }
