@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { Fn, TerraformLocal } from 'cdktf';
 import { RouteClaimPolicy } from '../iam/route-claim-policy';
 import { concreteCidr, isToken, requireIntegerIn, requireNonEmpty } from '../shared/validation';
 import { NatBootSettings } from './boot-settings';
@@ -51,8 +52,10 @@ export const EXISTING_INSTANCE_REQUIREMENTS = {
  * the instance must satisfy `EXISTING_INSTANCE_REQUIREMENTS`.
  */
 export class ExistingInstanceNat extends Construct {
-  /** A complete `#cloud-config` user data document. */
+  /** A complete `#cloud-config` user data document (over EC2's 16 KB: ship it as `userDataBase64`). */
   public readonly userData: string;
+  /** `userData` compressed by Terraform (`base64gzip` of a local): set it as the instance's `userDataBase64`. */
+  public readonly userDataBase64: string;
   /** The `write_files` list entries, for a host whose cloud-config already has a `write_files:` key. */
   public readonly writeFiles: string;
   public readonly routeClaimPolicy: RouteClaimPolicy;
@@ -83,6 +86,7 @@ export class ExistingInstanceNat extends Construct {
       portForwards: [],
     };
     this.userData = renderNatUserData(settings);
+    this.userDataBase64 = Fn.base64gzip(new TerraformLocal(this, 'user_data', this.userData).asString);
     this.writeFiles = renderNatWriteFiles(settings);
     this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
       name: `${name}-route-claim`,

@@ -13,6 +13,7 @@ import { BOOT_SCRIPT_PATH, SETTINGS_PATH } from '../../modules/nat/boot-settings
 import { readBootScript } from '../../modules/nat/user-data';
 import { synthError, synthesize } from './support/synth';
 import { evaluateTerraformString, TerraformValues } from './support/terraform-console';
+import { userDataOf } from '../support/user-data-of';
 
 interface WriteFile {
   path: string;
@@ -203,5 +204,18 @@ describe('ExistingInstanceNat validation (at synth, naming the prop)', () => {
   ];
   it.each(cases)('refuses %s', (_what, props, message) => {
     expect(synthError((stack: TerraformStack) => new ExistingInstanceNat(stack, 'tinynat', { ...BASE_PROPS, ...props }))).toMatch(message);
+  });
+});
+
+describe('ExistingInstanceNat userDataBase64', () => {
+  it('GIVEN the construct THEN userDataBase64 is Terraform compressing a local that holds userData', () => {
+    const synth = synthesize((stack) => {
+      const nat = new ExistingInstanceNat(stack, 'nat', { privateCidrs: ['10.0.1.0/24'], routeTableIds: ['rtb-0abc'], roleName: 'web' });
+      new Instance(stack, 'web', { ami: 'ami-1', instanceType: 't4g.small', userDataBase64: nat.userDataBase64 });
+      return nat;
+    });
+    const instance = synth.only('aws_instance').block;
+    expect(instance.user_data_base64).toMatch(/^\$\{base64gzip\(local\.[\w-]+\)\}$/);
+    expect(userDataOf(synth.json, instance)).toBe(synth.built.userData);
   });
 });
