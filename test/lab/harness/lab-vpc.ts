@@ -264,7 +264,9 @@ export class LabVpc {
     this.sysctl('vpc', 'net.ipv4.conf.all.send_redirects', '0');
     this.sysctl('vpc', 'net.ipv4.conf.default.send_redirects', '0');
     subnets.forEach((subnet, i) => {
-      this.ip('vpc', 'link', 'add', `s${i}`, 'type', 'bridge');
+      // A fixed MAC, as the VPC router's: a bridge otherwise takes its lowest port MAC, which changes
+      // when the NAT's port is re-plugged by rebootNat(), and hosts' ARP entries for the gateway go stale.
+      this.ip('vpc', 'link', 'add', `s${i}`, 'address', `0e:00:00:00:01:${i.toString(16).padStart(2, '0')}`, 'type', 'bridge');
       this.ip('vpc', 'address', 'add', `${hostAddress(subnet, 1)}/24`, 'dev', `s${i}`);
       this.ip('vpc', 'link', 'set', `s${i}`, 'up');
     });
@@ -354,6 +356,9 @@ export class LabVpc {
     const eni = `eni-0${this.prefix.replace(/[^0-9a-f]/g, '0').padEnd(15, '0').slice(0, 15)}${deviceNumber}`;
     this.ip('nat', 'link', 'property', 'add', 'dev', ifname, 'altname', `device-number-${deviceNumber}.0`, 'altname', eni);
     this.ip('nat', 'address', 'add', `${address}/24`, 'dev', ifname);
+    // An ENI keeps its MAC across reboots: so does the lab's, or the VPC router's ARP cache would
+    // point at a vanished interface for seconds after rebootNat() (and drop single UDP probes).
+    this.ip('nat', 'link', 'set', ifname, 'address', `0a:00:00:00:00:${deviceNumber.toString(16).padStart(2, '0')}`);
     this.ip('nat', 'link', 'set', ifname, 'up');
     this.ip('nat', 'route', 'add', 'default', 'via', hostAddress(subnet, 1), 'dev', ifname, 'metric', String(metric));
   }
