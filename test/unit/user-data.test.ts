@@ -10,12 +10,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse as parseYaml } from 'yaml';
-import { BOOT_SCRIPT_PATH, NatInstance, NatInstanceProps, readBootScript, renderNatUserData, SETTINGS_PATH } from '../../modules/nat';
+import { BOOT_SCRIPT_PATH, NatInstanceProps, readBootScript, renderNatUserData, SETTINGS_PATH } from '../../modules/nat';
 import { escapeForTerraform } from '../../modules/shared/terraform-expressions';
-import { Network } from '../../modules/vpc';
 import { synthesize } from './support/synth';
 import { evaluateTerraformString } from './support/terraform-console';
 import { userDataOf } from '../support/user-data-of';
+import { natOnExampleNetwork } from './support/example-nat';
 
 interface WriteFile {
   path: string;
@@ -29,22 +29,7 @@ const APPLY_VALUES = { substitutions: [[/aws_route_table\.[\w-]+\.id/, 'rtb-0exa
 
 /** GIVEN the nat-example network and a NatInstance with `props`, the raw `user_data` string of the synthesized JSON. */
 function synthesizedUserData(props: Partial<NatInstanceProps>): string {
-  const synth = synthesize((stack) => {
-    const network = new Network(stack, 'network', {
-      cidr: '10.8.0.0/16',
-      azs: ['eu-central-1a', 'eu-central-1b'],
-      publicSubnets: ['10.8.0.0/24'],
-      privateSubnets: ['10.8.1.0/24', '10.8.2.0/24', '10.8.3.0/24'],
-      privateRouteTables: 'per-az',
-    });
-    return new NatInstance(stack, 'nat', {
-      vpcId: network.vpcId,
-      publicSubnet: network.publicSubnets[0],
-      privateSubnets: network.privateSubnets,
-      routeTableIds: network.privateRouteTableIds,
-      ...props,
-    });
-  });
+  const synth = synthesize((stack) => natOnExampleNetwork(stack, props));
   return userDataOf(synth.json, synth.only('aws_instance').block);
 }
 
@@ -221,28 +206,22 @@ describe('NAT user data as EC2 receives it', () => {
   const EC2_USER_DATA_LIMIT = 16384;
 
   it('GIVEN a dual-mode NAT claiming its routes with port forwards WHEN Terraform compresses the document THEN EC2 gets at most 16 KB, which unzips to that document', () => {
-    const synth = synthesize((stack) => {
-      const network = new Network(stack, 'network', {
-        cidr: '10.8.0.0/16',
-        publicSubnets: ['10.8.0.0/24'],
-        privateSubnets: ['10.8.1.0/24', '10.8.2.0/24', '10.8.3.0/24'],
-        privateRouteTables: 'per-subnet',
-      });
-      return new NatInstance(stack, 'nat', {
-        vpcId: network.vpcId,
-        mode: 'dual',
-        routeMode: 'self-claim',
-        publicSubnet: network.publicSubnets[0],
-        privateSubnets: network.privateSubnets,
-        routeTableIds: network.privateRouteTableIds,
-        portForwards: Array.from({ length: 10 }, (_, i) => ({
-          publicPort: 10000 + i,
-          targetIp: '10.8.1.10',
-          targetPort: 22,
-          allowedCidrs: ['203.0.113.0/24', '198.51.100.7/32'],
-        })),
-      });
-    });
+    const synth = synthesize((stack) =>
+      natOnExampleNetwork(
+        stack,
+        {
+          mode: 'dual',
+          routeMode: 'self-claim',
+          portForwards: Array.from({ length: 10 }, (_, i) => ({
+            publicPort: 10000 + i,
+            targetIp: '10.8.1.10',
+            targetPort: 22,
+            allowedCidrs: ['203.0.113.0/24', '198.51.100.7/32'],
+          })),
+        },
+        { privateRouteTables: 'per-subnet' },
+      ),
+    );
     const instance = synth.only('aws_instance').block;
     const document = evaluateTerraformString(userDataOf(synth.json, instance), APPLY_VALUES);
     const local = /local\.[\w-]+/.exec(instance.user_data_base64)![0];
