@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { Fn, TerraformLocal } from 'cdktf';
 import { RouteClaimPolicy } from '../iam/route-claim-policy';
-import { concreteCidr, isToken, requireIntegerIn, requireNonEmpty } from '../shared/validation';
+import { concreteCidr, isToken, requireIntegerIn, requireNonEmpty, requireRouteTableIds } from '../shared/validation';
 import { NatBootSettings } from './boot-settings';
 import { NAT_DEFAULTS } from './nat-instance';
 import { NatSecurityGroup } from './nat-security-group';
@@ -68,11 +68,7 @@ export class ExistingInstanceNat extends Construct {
     if (!isToken(props.privateCidrs)) props.privateCidrs.forEach((cidr, i) => concreteCidr(cidr, `privateCidrs[${i}]`));
     requireIntegerIn(props.conntrackMax, 'conntrackMax', CONNTRACK_MAX_RANGE.min, CONNTRACK_MAX_RANGE.max);
     // The boot script refuses anything but rtb-… IDs: fail here, not at the host's next boot.
-    if (!isToken(props.routeTableIds)) {
-      props.routeTableIds.forEach((id, i) => {
-        if (!isToken(id) && !/^rtb-[0-9a-f]+$/.test(id)) throw new Error(`'routeTableIds[${i}]' must be a route-table ID (rtb-…), got '${id}'`);
-      });
-    }
+    requireRouteTableIds(props.routeTableIds, 'routeTableIds');
     if (!isToken(props.roleName) && props.roleName.trim() === '') throw new Error(`'roleName' must name the host's instance-profile role`);
     const name = props.name ?? NAT_DEFAULTS.name;
     const tags = props.tags ?? {};

@@ -1,5 +1,5 @@
 import { cidrsOverlap, Ipv4Cidr } from '../shared/cidr';
-import { concreteCidr, isToken, requireIntegerIn, requireNonEmpty } from '../shared/validation';
+import { concreteCidr, isToken, requireIntegerIn, requireNonEmpty, requireRouteTableIds } from '../shared/validation';
 import { architectureOf } from './ami';
 import type { NatInstanceProps } from './nat-instance-props';
 import { validatePortForwards } from './port-forward-validation';
@@ -28,7 +28,7 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
   requireOneOf(props.routeMode, 'routeMode', ['terraform', 'self-claim']);
   requireOneOf(props.architecture, 'architecture', ['arm64', 'x86_64']);
   requireNonEmpty(Array.isArray(props.privateSubnets) ? props.privateSubnets : props.privateSubnets.ids, 'privateSubnets');
-  requireNonEmpty(props.routeTableIds, 'routeTableIds');
+  requireRouteTableIds(props.routeTableIds, 'routeTableIds');
   // Two routes to 0.0.0.0/0 in one table fail at apply; the same ID (or reference) twice is a mistake.
   const tables = props.routeTableIds;
   const duplicateTable = isToken(tables) ? undefined : tables.find((id, i) => tables.indexOf(id) !== i);

@@ -25,3 +25,12 @@ export function requireIntegerIn(value: number | undefined, prop: string, min: n
     throw new Error(`'${prop}' must be a whole number from ${min} to ${max}, got ${value}`);
   }
 }
+
+/** Route-table IDs: a non-empty list whose concrete entries look like `rtb-…` (the boot script refuses anything else). */
+export function requireRouteTableIds(ids: string[], prop: string): void {
+  requireNonEmpty(ids, prop);
+  if (isToken(ids)) return;
+  ids.forEach((id, i) => {
+    if (!isToken(id) && !/^rtb-[0-9a-f]+$/.test(id)) throw new Error(`'${prop}[${i}]' must be a route-table ID (rtb-…), got '${id}'`);
+  });
+}

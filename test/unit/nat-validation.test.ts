@@ -32,6 +32,7 @@ describe('NatInstance props rejected at synth, each naming the prop', () => {
     ['no private subnets', { privateSubnets: [] }, "'privateSubnets' must contain at least one element"],
     ['no route tables', { routeTableIds: [] }, "'routeTableIds' must contain at least one element"],
     ['a route table listed twice', { routeTableIds: ['rtb-a', 'rtb-b', 'rtb-a'] }, "'routeTableIds' lists rtb-a more than once"],
+    ['a route-table ID that is not one', { routeTableIds: ['rtb-a', 'subnet-0b'] }, "'routeTableIds[1]' must be a route-table ID (rtb-…), got 'subnet-0b'"],
     // Dual mode
     ['dual mode with the forwarding subnet in another zone', { mode: 'dual', forwardingSubnet: PRIVATE_B }, "'forwardingSubnet' is in eu-central-1b but 'publicSubnet' is in eu-central-1a"],
     ['dual mode whose first private subnet is in another zone', { mode: 'dual', privateSubnets: [PRIVATE_B, PRIVATE_A] }, "'forwardingSubnet' is in eu-central-1b but 'publicSubnet' is in eu-central-1a"],
