@@ -73,6 +73,25 @@ test('scenario 3: a private host outside the NAT\'s own subnet gets its replies 
   expect(() => expectSourceIp(lab, without, lab.natPublicIp)).toThrow(/observed: no answer/);
 });
 
+test('self-check: a route that would send replies to a private subnet out the public interface fails the boot before "ready"', async () => {
+  const scenario = 'self-check: wrong-interface return path (dual)';
+  const lab = await createLabVpc({ mode: 'dual' });
+  // A more specific route via ens5 beats the script's return route for 10.8.2.0/24 (seed 001's bug).
+  lab.exec('nat', ['ip', 'route', 'add', '10.8.2.0/25', 'via', '10.8.0.1', 'dev', 'ens5']);
+  const result = lab.runBootScript();
+  expect({ scenario, exit: result.code }).toEqual({ scenario, exit: 1 });
+  expect(result.stderr.trim().split('\n')).toEqual([
+    "nat-instance: FAILED: self-check: replies to private subnet 10.8.2.0/24 would leave by 'ens5', not the forwarding interface ens6",
+  ]);
+  expect(result.stdout).not.toContain('ready');
+
+  // Control: the same lab without the stray route passes the self-check.
+  lab.exec('nat', ['ip', 'route', 'del', '10.8.2.0/25']);
+  const rerun = lab.runBootScript();
+  expectBootSuccess(`${scenario}, control`, rerun);
+  expect(rerun.stdout).toContain('self-check passed: forwarding on, masquerade loaded, 3 private subnet(s) reached by ens6');
+});
+
 test('scenario 10: UDP and ICMP are translated too', async () => {
   const scenario = 'scenario 10: UDP and ICMP (dual)';
   const lab = await bootedLab(scenario, { mode: 'dual' });

@@ -10,7 +10,8 @@
 #   3. adds return routes for private subnets that are not on-link (dual mode);
 #   4. opens Docker's DOCKER-USER chain for the NAT flows when Docker is present;
 #   5. persists the kernel settings and routes (sysctl.d, systemd-networkd drop-in);
-#   6. claims the private route tables (NAT_ROUTE_MODE=self-claim only).
+#   6. checks the result as the kernel has it (forwarding, masquerade, return paths);
+#   7. claims the private route tables (NAT_ROUTE_MODE=self-claim only).
 # Every step is logged to /var/log/nat-instance.log and the console; the last line is a
 # one-line summary. Any failure exits non-zero with a one-line reason.
 set -euo pipefail
@@ -483,6 +484,27 @@ persist() {
   log "persisted: $persisted"
 }
 
+# Reads back what the NAT depends on, as the kernel now has it, before the instance says it is
+# ready (and before it claims routes): forwarding on, our masquerade loaded, and the way back to
+# every private subnet leaving by the forwarding interface (seed 001's wrong-interface return).
+self_check() {
+  [[ $(< /proc/sys/net/ipv4/ip_forward) == 1 ]] || fail "self-check: IPv4 forwarding is off after it was set"
+  local chain cidr probe device
+  # Read first, then match: `grep -q` would close the pipe early and pipefail would count nft's SIGPIPE.
+  chain=$(nft list chain ip "$NFT_TABLE" postrouting 2> /dev/null) || chain=''
+  [[ $chain == *masquerade* ]] || fail "self-check: table ip $NFT_TABLE has no masquerade rule loaded"
+  for cidr in "${PRIVATE_CIDRS[@]}"; do
+    # A block around the public subnet (a whole-VPC CIDR) is partly on-link by the public interface.
+    [[ $NAT_MODE == dual ]] && cidr_contains "$cidr" "$PUBLIC_ADDRESS" && continue
+    # The subnet's VPC router (network address + 1) stands for every host of the subnet.
+    probe=$(int_to_ipv4 $(($(ipv4_to_int "${cidr%/*}") + 1)))
+    device=$(ip -4 route get "$probe" 2> /dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }') || device=''
+    [[ $device == "$FORWARDING_IF" ]] ||
+      fail "self-check: replies to private subnet $cidr would leave by '${device:-no interface}', not the forwarding interface $FORWARDING_IF"
+  done
+  log "self-check passed: forwarding on, masquerade loaded, ${#PRIVATE_CIDRS[@]} private subnet(s) reached by $FORWARDING_IF"
+}
+
 # Points the private route tables at this instance (NAT_ROUTE_MODE=self-claim). Runs after the
 # local NAT is ready, so traffic is only routed here once it can be forwarded; a failure fails the boot.
 # Inputs: ROUTE_TABLE_IDS (validated rtb-… IDs), FORWARDING_IF, FORWARDING_ADDRESS.
@@ -580,6 +602,7 @@ main() {
   apply_return_routes
   allow_in_docker_user
   persist
+  self_check
   if [[ $NAT_ROUTE_MODE == self-claim ]]; then
     claim_routes
   fi
