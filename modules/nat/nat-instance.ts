@@ -69,8 +69,6 @@ export class NatInstance extends Construct {
     const privateCidrs = concatLists(subnetCidrBlocks(props.privateSubnets), props.additionalCidrs ?? []);
     // Validation guarantees one of the two in dual (or token) mode.
     const forwardingSubnet = props.forwardingSubnet ?? (Array.isArray(props.privateSubnets) ? props.privateSubnets[0] : undefined);
-    // A token mode (module variable) keeps both shapes and lets Terraform choose by count.
-    const modeIsToken = Token.isUnresolved(mode);
     const isDual = equalsValue(mode, 'dual');
     const securityGroup = new NatSecurityGroup(this, 'sg', {
       name,
@@ -138,40 +136,14 @@ export class NatInstance extends Construct {
     });
     this.instanceId = this.instance.id;
 
-    if (mode !== 'single' && forwardingSubnet) {
-      const count = modeIsToken ? countWhen(isDual) : undefined;
-      const forwardingInterface = new NetworkInterface(this, 'forwarding-eni', {
-        count,
-        subnetId: forwardingSubnet.id,
-        securityGroups: [this.securityGroupId],
-        sourceDestCheck: false,
-        description: `${name} forwarding interface`,
-        tags: tagsWithName(tags, `${name}-forwarding`),
-      });
-      const forwardingInterfaceId = modeIsToken
-        ? attributeOrElse(forwardingInterface, 'id', this.instance.primaryNetworkInterfaceId)
-        : forwardingInterface.id;
-      new NetworkInterfaceAttachment(this, 'forwarding-eni-attachment', {
-        count,
-        instanceId: this.instance.id,
-        networkInterfaceId: forwardingInterfaceId,
-        deviceIndex: 1,
-      });
-      this.forwardingInterfaceId = forwardingInterfaceId;
-    } else {
-      this.forwardingInterfaceId = this.instance.primaryNetworkInterfaceId;
-    }
-
+    this.forwardingInterfaceId =
+      mode !== 'single' && forwardingSubnet
+        ? this.addForwardingInterface(forwardingSubnet.id, isDual, Token.isUnresolved(mode), name, tags)
+        : this.instance.primaryNetworkInterfaceId;
     if (wantsElasticIp) {
-      const elasticIpIsToken = Token.isUnresolved(wantsElasticIp);
-      // By interface, not instance: association by instance ID fails with several interfaces.
-      this.elasticIp = new Eip(this, 'eip', {
-        count: elasticIpIsToken ? countWhen(wantsElasticIp) : undefined,
-        domain: 'vpc',
-        networkInterface: this.instance.primaryNetworkInterfaceId,
-        tags: tagsWithName(tags, name),
-      });
-      this.publicIp = elasticIpIsToken
+      this.elasticIp = this.addElasticIp(wantsElasticIp, name, tags);
+      // A token toggle may leave the EIP out: then the instance's own public IP is the egress IP.
+      this.publicIp = Token.isUnresolved(wantsElasticIp)
         ? attributeOrElse(this.elasticIp, 'public_ip', this.instance.publicIp)
         : this.elasticIp.publicIp;
     } else {
@@ -190,23 +162,56 @@ export class NatInstance extends Construct {
           `'routeMode' is 'self-claim' with your own 'instanceProfileName': attach routeClaimPolicy.policyArn to that profile's role`,
         );
       }
-    } else if (Token.isUnresolved(props.routeTableIds)) {
-      // count, not for_each: route-table IDs created in the same apply are unknown at plan.
-      const count = TerraformCount.of(Fn.lengthOf(props.routeTableIds));
-      new Route(this, 'default-route', {
-        count,
-        routeTableId: Fn.element(props.routeTableIds, count.index),
-        destinationCidrBlock: '0.0.0.0/0',
-        networkInterfaceId: this.forwardingInterfaceId,
-      });
     } else {
-      props.routeTableIds.forEach((routeTableId, i) => {
-        new Route(this, `default-route-${i}`, {
-          routeTableId,
-          destinationCidrBlock: '0.0.0.0/0',
-          networkInterfaceId: this.forwardingInterfaceId,
-        });
-      });
+      this.addDefaultRoutes(props.routeTableIds);
+    }
+  }
+
+  /**
+   * The secondary interface of dual mode, attached as device 1; returns the ID routes target.
+   * With a token mode (module variable) both exist only when Terraform finds the mode `dual`.
+   */
+  private addForwardingInterface(subnetId: string, isDual: boolean, modeIsToken: boolean, name: string, tags: Record<string, string>): string {
+    const count = modeIsToken ? countWhen(isDual) : undefined;
+    const forwardingInterface = new NetworkInterface(this, 'forwarding-eni', {
+      count,
+      subnetId,
+      securityGroups: [this.securityGroupId],
+      sourceDestCheck: false,
+      description: `${name} forwarding interface`,
+      tags: tagsWithName(tags, `${name}-forwarding`),
+    });
+    const forwardingInterfaceId = modeIsToken
+      ? attributeOrElse(forwardingInterface, 'id', this.instance.primaryNetworkInterfaceId)
+      : forwardingInterface.id;
+    new NetworkInterfaceAttachment(this, 'forwarding-eni-attachment', {
+      count,
+      instanceId: this.instance.id,
+      networkInterfaceId: forwardingInterfaceId,
+      deviceIndex: 1,
+    });
+    return forwardingInterfaceId;
+  }
+
+  /** The Elastic IP, by interface, not instance: association by instance ID fails with several interfaces. */
+  private addElasticIp(wanted: boolean, name: string, tags: Record<string, string>): Eip {
+    return new Eip(this, 'eip', {
+      count: Token.isUnresolved(wanted) ? countWhen(wanted) : undefined,
+      domain: 'vpc',
+      networkInterface: this.instance.primaryNetworkInterfaceId,
+      tags: tagsWithName(tags, name),
+    });
+  }
+
+  /** `0.0.0.0/0` → the forwarding interface in every route table (route mode `terraform`). */
+  private addDefaultRoutes(routeTableIds: string[]): void {
+    const route = { destinationCidrBlock: '0.0.0.0/0', networkInterfaceId: this.forwardingInterfaceId };
+    if (Token.isUnresolved(routeTableIds)) {
+      // count, not for_each: route-table IDs created in the same apply are unknown at plan.
+      const count = TerraformCount.of(Fn.lengthOf(routeTableIds));
+      new Route(this, 'default-route', { count, routeTableId: Fn.element(routeTableIds, count.index), ...route });
+    } else {
+      routeTableIds.forEach((routeTableId, i) => new Route(this, `default-route-${i}`, { routeTableId, ...route }));
     }
   }
 }
