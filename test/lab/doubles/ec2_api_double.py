@@ -17,15 +17,16 @@ Usage: ec2_api_double.py --address A --port P --config FILE --record FILE --stat
 Config: {"routeTables": {"rtb-…": {"defaultRoute": "eni-…" | null, "deny": false}}}
 Prints "ready <address>:<port>" on stdout once it listens.
 """
-import argparse
 import json
 import os
 import sys
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import escape
+
+from double_server import parse_arguments, serve
 
 NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/"
 DEFAULT_ROUTE = "0.0.0.0/0"
@@ -157,23 +158,8 @@ def build_handler(tables, record_path):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--address", required=True)
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--record", required=True)
-    parser.add_argument("--state", required=True)
-    args = parser.parse_args()
-    with open(args.config, encoding="utf-8") as config_file:
-        config = json.load(config_file)
-    tables = RouteTables(config, args.state)
-    server = ThreadingHTTPServer((args.address, args.port), build_handler(tables, args.record))
-    print("ready %s:%d" % (args.address, server.server_address[1]), flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    args = parse_arguments(__doc__.splitlines()[0], default_port=0, extra=("--state",))
+    return serve(args.address, args.port, build_handler(RouteTables(args.config, args.state), args.record))
 
 
 if __name__ == "__main__":

@@ -14,11 +14,12 @@ Usage: imds_double.py --address A --port P --config FILE --record FILE
 Config: {"instanceId": "i-…", "region": "eu-central-1", "interfaces": {"<mac>": "eni-…"}}
 Prints "ready <address>:<port>" on stdout once it listens.
 """
-import argparse
 import json
 import secrets
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from double_server import parse_arguments, serve
 
 MAX_TTL_SECONDS = 21600
 
@@ -93,21 +94,8 @@ def build_handler(config, record_path):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--address", required=True)
-    parser.add_argument("--port", type=int, default=80)
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--record", required=True)
-    args = parser.parse_args()
-    with open(args.config, encoding="utf-8") as config_file:
-        config = json.load(config_file)
-    server = ThreadingHTTPServer((args.address, args.port), build_handler(config, args.record))
-    print("ready %s:%d" % (args.address, server.server_address[1]), flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    args = parse_arguments(__doc__.splitlines()[0], default_port=80)
+    return serve(args.address, args.port, build_handler(args.config, args.record))
 
 
 if __name__ == "__main__":
