@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { Fn, TerraformCount, TerraformOutput, TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { DataAwsSubnet } from '@cdktf/provider-aws/lib/data-aws-subnet';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { GRAVITON_INSTANCE_TYPE, NatInstance, NatMode } from '../modules/nat';
+import { GRAVITON_INSTANCE_TYPE, NatInstance, NatMode, PortForward } from '../modules/nat';
 import { splat } from '../modules/shared/terraform-expressions';
 
 /** The AWS provider versions the synthesized module accepts (provider-aws 21.22.1 binds 6.25.0). */
@@ -11,6 +11,35 @@ export const MODULE_AWS_PROVIDER_CONSTRAINT = '>= 6.0';
 /** In `.tf.json` a validation condition is a template: the expression goes inside `${…}`. */
 const ID_LIST = (prefix: string, variable: string) =>
   `\${length(var.${variable}) > 0 && alltrue([for id in var.${variable} : can(regex("^${prefix}-[0-9a-f]+$", id))])}`;
+
+/** The `port_forwards` variable's type: `NatInstanceProps.portForwards` in Terraform's words. */
+const PORT_FORWARDS_TYPE = `list(object({
+    public_port        = number
+    protocol           = optional(string, "tcp")
+    target_ip          = string
+    target_port        = number
+    allowed_cidrs      = list(string)
+    preserve_client_ip = optional(bool, true)
+    allow_any_source   = optional(bool, false)
+  }))`;
+
+const isPort = (field: string) => `${field} == floor(${field}) && ${field} >= 1 && ${field} <= 65535`;
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+
+/** Checks of every entry `f` of `port_forwards` (the concrete path's synth checks) with their messages. */
+const PORT_FORWARD_RULES: Array<[string, string]> = [
+  [`${isPort('f.public_port')} && ${isPort('f.target_port')}`, 'port_forwards: public_port and target_port must be whole numbers from 1 to 65535.'],
+  ['contains(["tcp", "udp"], f.protocol)', 'port_forwards: protocol must be "tcp" or "udp".'],
+  [`can(regex("^${OCTET}([.]${OCTET}){3}$", f.target_ip))`, 'port_forwards: target_ip must be an IPv4 address like 10.0.1.10.'],
+  [
+    'length(f.allowed_cidrs) > 0 && alltrue([for cidr in f.allowed_cidrs : can(cidrhost(cidr, 0)) && !can(regex(":", cidr))])',
+    'port_forwards: allowed_cidrs must hold at least one IPv4 CIDR block.',
+  ],
+  [
+    'f.allow_any_source || !anytrue([for cidr in f.allowed_cidrs : endswith(cidr, "/0")])',
+    'port_forwards: allowed_cidrs holds 0.0.0.0/0, the whole internet: set allow_any_source = true if you mean it.',
+  ],
+];
 
 /**
  * The NAT instance as a plain Terraform module (`cdktf.out/stacks/nat-module`): variables in,
@@ -100,6 +129,20 @@ export class NatModuleStack extends TerraformStack {
       description: 'Name prefix of every resource.',
       validation: [{ condition: '${can(regex("^[A-Za-z0-9-]{1,40}$", var.name))}', errorMessage: 'name must be 1-40 letters, digits or dashes.' }],
     });
+    const portForwards = variable('port_forwards', {
+      type: PORT_FORWARDS_TYPE,
+      default: [],
+      description:
+        'Inbound port forwards: public_port on the NAT to target_ip:target_port, admitted only from allowed_cidrs ' +
+        '(0.0.0.0/0 needs allow_any_source); preserve_client_ip false makes the target see the NAT as the source.',
+      validation: PORT_FORWARD_RULES.map(([rule, errorMessage]) => ({
+        condition: `\${alltrue([for f in var.port_forwards : ${rule}])}`,
+        errorMessage,
+      })).concat({
+        condition: '${length(distinct([for f in var.port_forwards : format("%s/%v", f.protocol, f.public_port)])) == length(var.port_forwards)}',
+        errorMessage: 'port_forwards: each protocol and public_port pair may appear only once.',
+      }),
+    });
     const tags = variable('tags', { type: 'map(string)', default: {}, description: 'Tags for every resource.' });
 
     // CIDRs of the private subnets, looked up by count (IDs may be unknown until apply).
@@ -126,6 +169,7 @@ export class NatModuleStack extends TerraformStack {
       ) as 'arm64',
       additionalCidrs: additionalCidrs.listValue,
       additionalSecurityGroupIds: additionalSecurityGroupIds.listValue,
+      portForwards: Token.asAny(portForwards.value) as unknown as PortForward[],
       tags: Token.asStringMap(tags.value),
     });
 

@@ -1,4 +1,5 @@
 import { Fn, Op, Token } from 'cdktf';
+import { mapList } from '../shared/terraform-expressions';
 
 /**
  * The contract between the NatInstance construct and the boot script
@@ -51,6 +52,11 @@ export interface NatBootSettings {
   readonly routeMode: RouteMode;
   /** Self-claim only; may be a token list. */
   readonly routeTableIds: string[];
+  /**
+   * May be a token: a Terraform list of objects with the attributes `protocol`, `public_port`,
+   * `target_ip`, `target_port`, `preserve_client_ip` and `allowed_cidrs`, all set (the
+   * plain-Terraform module's `port_forwards` variable, whose optional attributes have defaults).
+   */
   readonly portForwards: PortForwardSetting[];
 }
 
@@ -59,8 +65,33 @@ function joinList(values: string[]): string {
   return Token.isUnresolved(values) ? Fn.join(',', values) : values.join(',');
 }
 
-/** Renders the settings file. Concrete values appear literally; tokens become `${…}` interpolations. */
-export function renderSettingsFile(settings: NatBootSettings): string {
+/** The `NAT_PORT_FORWARD` line as a Terraform `format` spec: the fields of the concrete line below. */
+const PORT_FORWARD_FORMAT = 'NAT_PORT_FORWARD=%s %d %s %d %s %s';
+
+/**
+ * The `NAT_PORT_FORWARD` lines of a token list, built by Terraform: each line starts with a line
+ * break followed by `lineIndent`, so the text continues the line it is appended to.
+ */
+function portForwardLinesOf(forwards: unknown, lineIndent: string): string {
+  const lines = mapList(forwards, (field) =>
+    Fn.format(`\n${lineIndent}${PORT_FORWARD_FORMAT}`, [
+      field('protocol'),
+      field('public_port'),
+      field('target_ip'),
+      field('target_port'),
+      Fn.conditional(field('preserve_client_ip'), 'preserve', 'masquerade'),
+      Fn.join(',', Token.asList(field('allowed_cidrs'))),
+    ]),
+  );
+  return Fn.join('', Token.asList(lines));
+}
+
+/**
+ * Renders the settings file. Concrete values appear literally; tokens become `${…}` interpolations.
+ * @param lineIndent what precedes each line where the text ends up (an indented YAML block): lines
+ *   that Terraform generates (port forwards of a token list) start with it; others are left to the caller
+ */
+export function renderSettingsFile(settings: NatBootSettings, lineIndent = ''): string {
   const lines = [
     '# Written by cdktf-nat-instance; read by nat-instance.sh at every boot.',
     `NAT_MODE=${settings.mode}`,
@@ -82,6 +113,11 @@ export function renderSettingsFile(settings: NatBootSettings): string {
   );
   if (settings.routeMode === 'self-claim') {
     lines.push(`NAT_ROUTE_TABLE_IDS=${joinList(settings.routeTableIds)}`);
+  }
+  if (Token.isUnresolved(settings.portForwards)) {
+    // A module variable: Terraform appends one line per forward (none for an empty list).
+    lines[lines.length - 1] += portForwardLinesOf(settings.portForwards, lineIndent);
+    return lines.join('\n') + '\n';
   }
   for (const forward of settings.portForwards) {
     const translation = forward.preserveClientIp ? 'preserve' : 'masquerade';

@@ -122,7 +122,10 @@ export interface NatInstanceProps {
    */
   readonly instanceProfileName?: string;
   /**
-   * Inbound port forwards to private instances.
+   * Inbound port forwards to private instances. May be a token (a plain-Terraform module's
+   * variable): a Terraform list of objects with the attributes `protocol`, `public_port`,
+   * `target_ip`, `target_port`, `preserve_client_ip`, `allowed_cidrs`, all set; Terraform then
+   * builds the settings lines and security-group rules, and the variable's validation checks them.
    * @default []
    */
   readonly portForwards?: PortForward[];

@@ -8,7 +8,7 @@ import { Route } from '@cdktf/provider-aws/lib/route';
 import { SsmInstanceRole } from '../iam/ssm-instance-role';
 import { RouteClaimPolicy } from '../iam/route-claim-policy';
 import { architectureOf, latestAl2023AmiId } from './ami';
-import { NatBootSettings } from './boot-settings';
+import { NatBootSettings, PortForwardSetting } from './boot-settings';
 import { NatInstanceProps } from './nat-instance-props';
 import { NatSecurityGroup } from './nat-security-group';
 import { validateNatInstanceProps } from './nat-validation';
@@ -89,14 +89,16 @@ export class NatInstance extends Construct {
       conntrackMax: props.conntrackMax ?? NAT_DEFAULTS.conntrackMax,
       routeMode,
       routeTableIds: props.routeTableIds,
-      portForwards: (props.portForwards ?? []).map((forward) => ({
-        protocol: forward.protocol ?? 'tcp',
-        publicPort: forward.publicPort,
-        targetIp: forward.targetIp,
-        targetPort: forward.targetPort,
-        preserveClientIp: forward.preserveClientIp ?? true,
-        allowedCidrs: forward.allowedCidrs,
-      })),
+      portForwards: Token.isUnresolved(props.portForwards)
+        ? (props.portForwards as PortForwardSetting[]) // a module variable: Terraform builds the lines
+        : (props.portForwards ?? []).map((forward) => ({
+            protocol: forward.protocol ?? 'tcp',
+            publicPort: forward.publicPort,
+            targetIp: forward.targetIp,
+            targetPort: forward.targetPort,
+            preserveClientIp: forward.preserveClientIp ?? true,
+            allowedCidrs: forward.allowedCidrs,
+          })),
     };
     this.userData = renderNatUserData(this.bootSettings);
 

@@ -11,6 +11,7 @@ export interface NatSecurityGroupProps {
   readonly clientCidrs: string[];
   readonly clientSecurityGroupIds: string[];
   readonly sshCidrs: string[];
+  /** May be a token list (see `NatInstanceProps.portForwards`). */
   readonly portForwards: PortForward[];
   readonly tags: Record<string, string>;
 }
@@ -42,7 +43,8 @@ export class NatSecurityGroup extends Construct {
     if (hasEntries(props.sshCidrs)) {
       ingress.push({ description: 'SSH to the NAT', protocol: 'tcp', fromPort: 22, toPort: 22, cidrBlocks: props.sshCidrs });
     }
-    for (const forward of props.portForwards) {
+    // A token list (module variable) gets its rules from Terraform: see portForwardRulesOf.
+    for (const forward of isToken(props.portForwards) ? [] : props.portForwards) {
       ingress.push({
         description: `Port forward ${forward.protocol ?? 'tcp'}/${forward.publicPort} to ${forward.targetIp}:${forward.targetPort}`,
         protocol: forward.protocol ?? 'tcp',
@@ -59,6 +61,30 @@ export class NatSecurityGroup extends Construct {
       egress: [{ description: 'Anywhere', protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: ['::/0'] }],
       tags: tagsWithName(props.tags, `${props.name}-sg`),
     });
+    if (isToken(props.portForwards)) group.addOverride('dynamic.ingress', portForwardRulesOf(props.portForwards));
     this.securityGroupId = group.id;
   }
+}
+
+/** Name of the `dynamic "ingress"` iterator: `forward.value` is the current entry. */
+const FORWARD = 'forward';
+
+/**
+ * One ingress block per forward of a token list (the module's `port_forwards` variable), from its
+ * `allowed_cidrs`, described as the concrete path describes it. A `dynamic` block, next to the
+ * fixed blocks: the provider's inline rules own the group, so separate rule resources would fight them.
+ */
+function portForwardRulesOf(forwards: unknown) {
+  const field = (name: string) => `${FORWARD}.value.${name}`;
+  return {
+    for_each: forwards,
+    iterator: FORWARD,
+    content: {
+      description: `\${format("Port forward %s/%d to %s:%d", ${field('protocol')}, ${field('public_port')}, ${field('target_ip')}, ${field('target_port')})}`,
+      protocol: `\${${field('protocol')}}`,
+      from_port: `\${${field('public_port')}}`,
+      to_port: `\${${field('public_port')}}`,
+      cidr_blocks: `\${${field('allowed_cidrs')}}`,
+    },
+  };
 }

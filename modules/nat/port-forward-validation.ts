@@ -10,11 +10,13 @@ function requirePort(value: number, what: string): void {
 }
 
 /**
- * Checks `portForwards` entry by entry; each error names the entry (`portForwards[1]`).
+ * Checks `portForwards` entry by entry; each error names the entry (`portForwards[1]`). A token
+ * list (a module variable) is left to Terraform (the variable's validation blocks).
  * @param privateCidrs the concrete private subnets; a target must lie in one of them
  * @param sshCidrs when set, public TCP port 22 belongs to SSH on the NAT itself
  */
 export function validatePortForwards(forwards: PortForward[], privateCidrs: Ipv4Cidr[], sshCidrs?: string[]): void {
+  if (isToken(forwards)) return;
   const taken = new Map<string, number>();
   if (sshCidrs && sshCidrs.length > 0) taken.set('tcp/22', -1);
   forwards.forEach((forward, i) => {

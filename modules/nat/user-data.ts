@@ -9,13 +9,15 @@ export function readBootScript(): string {
 }
 
 /** Indents every non-empty line so the text fits a YAML block scalar. */
-function indent(text: string, spaces: number): string {
-  const pad = ' '.repeat(spaces);
+function indent(text: string, pad: string): string {
   return text
     .split('\n')
     .map((line) => (line.length > 0 ? pad + line : line))
     .join('\n');
 }
+
+/** How far the lines of a `write_files` entry's content are indented. */
+const CONTENT_INDENT = ' '.repeat(6);
 
 /** One `write_files` entry with its content as a literal block scalar. */
 function writeFileEntry(path: string, permissions: string, content: string): string {
@@ -24,7 +26,7 @@ function writeFileEntry(path: string, permissions: string, content: string): str
     '    owner: root:root',
     `    permissions: '${permissions}'`,
     '    content: |',
-    indent(content.endsWith('\n') ? content.slice(0, -1) : content, 6),
+    indent(content.endsWith('\n') ? content.slice(0, -1) : content, CONTENT_INDENT),
   ].join('\n');
 }
 
@@ -35,7 +37,7 @@ function writeFileEntry(path: string, permissions: string, content: string): str
  */
 export function renderNatWriteFiles(settings: NatBootSettings, script: string = readBootScript()): string {
   return [
-    writeFileEntry(SETTINGS_PATH, '0644', renderSettingsFile(settings)),
+    writeFileEntry(SETTINGS_PATH, '0644', renderSettingsFile(settings, CONTENT_INDENT)),
     writeFileEntry(BOOT_SCRIPT_PATH, '0755', escapeForTerraform(script)),
   ].join('\n');
 }

@@ -1,4 +1,4 @@
-import { Fn, Op, ref, TerraformDataSource, TerraformResource, TerraformStack, Token } from 'cdktf';
+import { Fn, FOR_EXPRESSION_VALUE, forExpression, IResolvable, Op, propertyAccess, ref, TerraformDataSource, TerraformResource, TerraformStack, Token } from 'cdktf';
 
 /**
  * Terraform expressions in synthesized strings: values only known when Terraform runs (a
@@ -21,6 +21,17 @@ export function splat(target: TerraformResource | TerraformDataSource, attribute
 /** The attribute of a resource with count 0 or 1, or `fallback` when it does not exist. */
 export function attributeOrElse(target: TerraformResource, attribute: string, fallback: string): string {
   return Fn.coalesce([Fn.one(splat(target, attribute)), fallback]);
+}
+
+type TerraformExpression = Parameters<typeof forExpression>[1];
+
+/**
+ * `[for key, val in <list> : <expression>]`, in the list's order (cdktf's list iterators wrap the
+ * list in `toset`, which reorders and deduplicates). `build` receives the accessor of an
+ * attribute of the current element.
+ */
+export function mapList(list: unknown, build: (attribute: (name: string) => IResolvable) => TerraformExpression): IResolvable {
+  return forExpression(list as TerraformExpression, build((name) => propertyAccess(FOR_EXPRESSION_VALUE, [name])));
 }
 
 /** `value == expected` for a value that may be a token. */

@@ -9,13 +9,26 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { App } from 'cdktf';
 import { NatModuleStack } from '../../stacks/nat-module';
-import { NatInstance } from '../../modules/nat';
+import { NatInstance, PortForward } from '../../modules/nat';
 import { synthesize, synthesizeStack } from './support/synth';
-import { evaluateTerraformString, TERRAFORM_BINARY } from './support/terraform-console';
+import { evaluateTerraformString, evaluateTerraformValue, TERRAFORM_BINARY } from './support/terraform-console';
 import { userDataOf } from '../support/user-data-of';
 
 const moduleJson = synthesizeStack(new NatModuleStack(new App(), 'nat-module')).json;
 const moduleText = JSON.stringify(moduleJson);
+
+/** Sample forwards for both paths: TCP with the client address preserved, UDP masqueraded, two sources. */
+const SAMPLE_FORWARDS: PortForward[] = [
+  { publicPort: 9999, targetIp: '10.8.1.10', targetPort: 22, allowedCidrs: ['203.0.113.7/32', '198.51.100.0/24'] },
+  { publicPort: 5353, protocol: 'udp', targetIp: '10.8.2.20', targetPort: 53, allowedCidrs: ['198.51.100.0/24'], preserveClientIp: false },
+];
+/** The same forwards as an HCL user writes them (optional attributes left to their defaults). */
+const SAMPLE_PORT_FORWARDS = [
+  { public_port: 9999, target_ip: '10.8.1.10', target_port: 22, allowed_cidrs: ['203.0.113.7/32', '198.51.100.0/24'] },
+  { public_port: 5353, protocol: 'udp', target_ip: '10.8.2.20', target_port: 53, allowed_cidrs: ['198.51.100.0/24'], preserve_client_ip: false },
+];
+/** `port_forwards` with the module's own type, so Terraform applies the optional attributes' defaults. */
+const portForwardsVariable = (value: unknown[]) => ({ type: moduleJson.variable.port_forwards.type as string, value });
 
 /** Every `${…}` interpolation in the JSON document (nested ones included once). */
 function interpolations(text: string): string[] {
@@ -56,6 +69,7 @@ describe('nat-module stack as a plain Terraform module', () => {
       'name',
       'tags',
       'mode',
+      'port_forwards',
     ];
     expect(Object.keys(moduleJson.variable).sort()).toEqual([...expected].sort());
     for (const [name, variable] of Object.entries<any>(moduleJson.variable)) {
@@ -64,6 +78,25 @@ describe('nat-module stack as a plain Terraform module', () => {
         type: 'string',
         description: 'string',
       });
+    }
+  });
+
+  test('THEN port_forwards is an optional list of typed forwards, empty by default', () => {
+    const variable = moduleJson.variable.port_forwards;
+    expect(variable.default).toEqual([]);
+    expect(variable.description).toMatch(/allowed_cidrs/);
+    const type = (variable.type as string).replace(/\s+/g, ' ');
+    expect(type).toMatch(/^list\(object\(\{ .* \}\)\)$/);
+    for (const attribute of [
+      'public_port = number',
+      'protocol = optional(string, "tcp")',
+      'target_ip = string',
+      'target_port = number',
+      'allowed_cidrs = list(string)',
+      'preserve_client_ip = optional(bool, true)',
+      'allow_any_source = optional(bool, false)',
+    ]) {
+      expect(type).toContain(attribute);
     }
   });
 
@@ -125,13 +158,13 @@ describe('nat-module user data, evaluated by terraform console for sample inputs
   const moduleUserData = userDataOf(moduleJson, Object.values<any>(moduleJson.resource.aws_instance)[0]);
 
   /** The module's user data with its data-source lookups standing for the sample subnets. */
-  function evaluateModuleUserData(mode: string): string {
+  function evaluateModuleUserData(mode: string, portForwards: unknown[] = []): string {
     return evaluateTerraformString(moduleUserData.replace(/data\.aws_subnet\.private_subnet\[\*\]\.cidr_block/g, 'var.private_cidrs'), {
-      variables: { mode, private_cidrs: privateCidrs, additional_cidrs: additionalCidrs },
+      variables: { mode, private_cidrs: privateCidrs, additional_cidrs: additionalCidrs, port_forwards: portForwardsVariable(portForwards) },
     });
   }
 
-  function concreteUserData(mode: 'single' | 'dual'): string {
+  function concreteUserData(mode: 'single' | 'dual', portForwards: PortForward[] = []): string {
     const json = synthesize((stack) =>
       new NatInstance(stack, 'nat', {
         vpcId: 'vpc-1',
@@ -140,6 +173,7 @@ describe('nat-module user data, evaluated by terraform console for sample inputs
         privateSubnets: privateCidrs.map((cidrBlock, i) => ({ id: `subnet-${i}`, cidrBlock })),
         additionalCidrs,
         routeTableIds: ['rtb-1'],
+        portForwards,
       }),
     ).json;
     return evaluateTerraformString(userDataOf(json, Object.values<any>(json.resource.aws_instance)[0]));
@@ -149,6 +183,107 @@ describe('nat-module user data, evaluated by terraform console for sample inputs
     const fromModule = evaluateModuleUserData(mode).replace(/^\s*# single mode: no forwarding subnet\n/m, '');
     expect(fromModule).toEqual(concreteUserData(mode));
     expect(fromModule).toContain(`NAT_PRIVATE_CIDRS=${[...privateCidrs, ...additionalCidrs].join(',')}`);
+    expect(fromModule).not.toContain('NAT_PORT_FORWARD=');
+  });
+
+  test.each(['dual', 'single'] as const)('WHEN mode is %s with port forwards THEN the forward lines match the concrete rendering', (mode) => {
+    const fromModule = evaluateModuleUserData(mode, SAMPLE_PORT_FORWARDS).replace(/^\s*# single mode: no forwarding subnet\n/m, '');
+    expect(fromModule).toEqual(concreteUserData(mode, SAMPLE_FORWARDS));
+    // The settings file is a YAML block: each line at the block's indentation, in the list's order.
+    expect(fromModule).toContain(
+      [
+        '      NAT_ROUTE_MODE=terraform',
+        '      NAT_PORT_FORWARD=tcp 9999 10.8.1.10 22 preserve 203.0.113.7/32,198.51.100.0/24',
+        '      NAT_PORT_FORWARD=udp 5353 10.8.2.20 53 masquerade 198.51.100.0/24',
+        '  - path: ',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('nat-module security group, evaluated by terraform console for sample inputs', () => {
+  const privateCidrs = ['10.8.1.0/24', '10.8.2.0/24'];
+  const additionalCidrs = ['172.16.0.0/16'];
+  const clientGroups = ['sg-0abc'];
+
+  /** The rule fields that decide what the group admits, in a stable order. */
+  function admitted(rules: any[]) {
+    return rules
+      .map((rule) => ({
+        description: rule.description,
+        protocol: rule.protocol,
+        from_port: rule.from_port,
+        to_port: rule.to_port,
+        cidr_blocks: rule.cidr_blocks ?? [],
+        security_groups: rule.security_groups ?? [],
+      }))
+      .sort((a, b) => a.description.localeCompare(b.description));
+  }
+
+  /**
+   * The module's ingress blocks as Terraform expands them: the fixed blocks, then the `dynamic`
+   * block once per forward, its iterator (`<name>.value`, `<name>.key`) bound to the entry and index.
+   */
+  function moduleIngress(portForwards: unknown[]): any[] {
+    const group = Object.values<any>(moduleJson.resource.aws_security_group)[0];
+    const values = {
+      variables: {
+        private_cidrs: privateCidrs,
+        additional_cidrs: additionalCidrs,
+        additional_security_group_ids: clientGroups,
+        port_forwards: portForwardsVariable(portForwards),
+      },
+    };
+    const evaluateBlock = (block: Record<string, unknown>, bind: (text: string) => string = (text) => text) =>
+      Object.fromEntries(
+        Object.entries(block).map(([name, value]) => [
+          name,
+          typeof value === 'string' && value.includes('${')
+            ? evaluateTerraformValue(bind(value.replace(/data\.aws_subnet\.private_subnet\[\*\]\.cidr_block/g, 'var.private_cidrs')), values)
+            : value,
+        ]),
+      );
+    const dynamic = group.dynamic.ingress;
+    expect(dynamic.for_each).toBe('${var.port_forwards}');
+    const iterator = new RegExp(`\\b${dynamic.iterator}\\.(value|key)\\b`, 'g');
+    return [
+      ...group.ingress.map((block: Record<string, unknown>) => evaluateBlock(block)),
+      ...portForwards.map((_entry, i) =>
+        evaluateBlock(dynamic.content, (text) => text.replace(iterator, (_match, part) => (part === 'key' ? `${i}` : `var.port_forwards[${i}]`))),
+      ),
+    ];
+  }
+
+  function concreteIngress(portForwards: PortForward[]): any[] {
+    const json = synthesize((stack) =>
+      new NatInstance(stack, 'nat', {
+        vpcId: 'vpc-1',
+        publicSubnet: { id: 'subnet-pub', cidrBlock: '10.8.0.0/24' },
+        privateSubnets: privateCidrs.map((cidrBlock, i) => ({ id: `subnet-${i}`, cidrBlock })),
+        additionalCidrs,
+        additionalSecurityGroupIds: clientGroups,
+        routeTableIds: ['rtb-1'],
+        portForwards,
+      }),
+    ).json;
+    return Object.values<any>(json.resource.aws_security_group)[0].ingress;
+  }
+
+  test('WHEN port_forwards holds the sample forwards THEN the rules equal the concrete path: one per forward from its sources', () => {
+    const fromModule = admitted(moduleIngress(SAMPLE_PORT_FORWARDS));
+    expect(fromModule).toEqual(admitted(concreteIngress(SAMPLE_FORWARDS)));
+    expect(fromModule).toContainEqual(
+      expect.objectContaining({ protocol: 'udp', from_port: 5353, to_port: 5353, cidr_blocks: ['198.51.100.0/24'] }),
+    );
+    expect(fromModule).toContainEqual(
+      expect.objectContaining({ protocol: 'tcp', from_port: 9999, to_port: 9999, cidr_blocks: ['203.0.113.7/32', '198.51.100.0/24'] }),
+    );
+  });
+
+  test('WHEN port_forwards is empty THEN only the client rules remain, as on the concrete path', () => {
+    const fromModule = admitted(moduleIngress([]));
+    expect(fromModule).toEqual(admitted(concreteIngress([])));
+    expect(fromModule.map((rule) => rule.description)).toEqual(['All traffic from NAT client security groups', 'All traffic from NAT clients']);
   });
 });
 
@@ -199,11 +334,42 @@ describe('nat-module variable validation, run by terraform itself', () => {
     ['public_subnet_id', { public_subnet_id: 'sub-1' }, 'public_subnet_id must look like subnet-'],
     ['name', { name: 'has spaces' }, 'name must be 1-40 letters'],
   ])('GIVEN a bad %s THEN terraform refuses it with the variable message', (_name, override, message) => {
-    const result = plan({ ...valid, ...override });
+    expectRefusal(plan({ ...valid, ...override }), message);
+  });
+
+  function expectRefusal(result: { ok: boolean; output: string }, message: string): void {
     const output = result.output.replace(/[\s│]+/g, ' ');
     expect(result.ok).toBe(false);
     // The validation itself failed (not the configuration), with the variable's own message.
     expect(output).toContain('Invalid value for variable');
     expect(output).toContain(message);
+  }
+
+  // An HCL object constructor also accepts `"key": value`, so JSON text is a valid -var value.
+  const withForwards = (forwards: object[]) => plan({ ...valid, port_forwards: JSON.stringify(forwards) });
+  const SSH = { public_port: 9999, target_ip: '10.8.1.10', target_port: 22, allowed_cidrs: ['203.0.113.7/32'] };
+
+  test.each([
+    ['the sample forwards', SAMPLE_PORT_FORWARDS],
+    ['tcp and udp on the same public port', [SSH, { ...SSH, protocol: 'udp' }]],
+    ['0.0.0.0/0 with allow_any_source', [{ ...SSH, allowed_cidrs: ['0.0.0.0/0'], allow_any_source: true }]],
+  ])('GIVEN port_forwards with %s THEN terraform accepts them', (_name, forwards) => {
+    expect(withForwards(forwards)).toEqual({ ok: true, output: expect.stringContaining('No changes') });
+  });
+
+  const PORTS = 'port_forwards: public_port and target_port must be whole numbers from 1 to 65535';
+  test.each([
+    ['public port 0', [{ ...SSH, public_port: 0 }], PORTS],
+    ['a fractional public port', [{ ...SSH, public_port: 80.5 }], PORTS],
+    ['target port 70000', [SSH, { ...SSH, public_port: 8080, target_port: 70000 }], PORTS],
+    ['an unknown protocol', [{ ...SSH, protocol: 'icmp' }], 'port_forwards: protocol must be "tcp" or "udp"'],
+    ['a malformed target IP', [{ ...SSH, target_ip: '10.8.1' }], 'port_forwards: target_ip must be an IPv4 address'],
+    ['an IPv6 target', [{ ...SSH, target_ip: 'fd00::1' }], 'port_forwards: target_ip must be an IPv4 address'],
+    ['no allowed CIDRs', [{ ...SSH, allowed_cidrs: [] }], 'port_forwards: allowed_cidrs must hold at least one IPv4 CIDR block'],
+    ['a malformed allowed CIDR', [{ ...SSH, allowed_cidrs: ['203.0.113.7/33'] }], 'port_forwards: allowed_cidrs must hold at least one IPv4 CIDR block'],
+    ['0.0.0.0/0 without allow_any_source', [{ ...SSH, allowed_cidrs: ['203.0.113.7/32', '0.0.0.0/0'] }], 'port_forwards: allowed_cidrs holds 0.0.0.0/0'],
+    ['a duplicate protocol and public port', [SSH, { ...SSH, target_ip: '10.8.1.11', protocol: 'tcp' }], 'port_forwards: each protocol and public_port pair may appear only once'],
+  ])('GIVEN port_forwards with %s THEN terraform refuses it with the variable message', (_name, forwards, message) => {
+    expectRefusal(withForwards(forwards), message);
   });
 });

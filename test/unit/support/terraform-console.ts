@@ -17,8 +17,14 @@ export const TERRAFORM_BINARY = process.env.TERRAFORM_BINARY ?? '/usr/local/bin/
 export interface TerraformValues {
   /** Reference pattern → concrete value; each match becomes a `local.*` holding the value. */
   readonly substitutions?: ReadonlyArray<readonly [RegExp, string]>;
-  /** Variable name → value (lists of strings or strings). */
-  readonly variables?: Record<string, string | string[]>;
+  /** Variable name → value: a string, a list of strings, or any value with its Terraform type. */
+  readonly variables?: Record<string, string | string[] | TypedValue>;
+}
+
+/** A variable's value with its declared type (e.g. a module variable's own type, optional attributes included). */
+export interface TypedValue {
+  readonly type: string;
+  readonly value: unknown;
 }
 
 /**
@@ -28,6 +34,16 @@ export interface TerraformValues {
  * is left that `values` does not cover.
  */
 export function evaluateTerraformString(template: string, values: TerraformValues = {}): string {
+  const result = evaluateTerraformValue(template, values);
+  if (typeof result !== 'string') throw new Error(`terraform evaluated the string to a ${typeof result}: ${JSON.stringify(result)}`);
+  return result;
+}
+
+/**
+ * Like `evaluateTerraformString`, for any value: a string that is one `${…}` interpolation
+ * evaluates to the expression's value (a list, an object…), returned as its JSON decoding.
+ */
+export function evaluateTerraformValue(template: string, values: TerraformValues = {}): unknown {
   const locals: Record<string, string> = {};
   let text = template;
   (values.substitutions ?? []).forEach(([pattern, value], i) => {
@@ -39,7 +55,9 @@ export function evaluateTerraformString(template: string, values: TerraformValue
   const variable = Object.fromEntries(
     Object.entries(values.variables ?? {}).map(([name, value]) => [
       name,
-      { type: Array.isArray(value) ? 'list(string)' : 'string', default: value },
+      typeof value === 'object' && !Array.isArray(value)
+        ? { type: value.type, default: value.value }
+        : { type: Array.isArray(value) ? 'list(string)' : 'string', default: value },
     ]),
   );
   const dir = mkdtempSync(join(tmpdir(), 'tf-console-'));
@@ -61,7 +79,7 @@ export function evaluateTerraformString(template: string, values: TerraformValue
     }
     // The console prints the JSON text of the result as a quoted string: decode twice.
     try {
-      return JSON.parse(JSON.parse(printed.trim())) as string;
+      return JSON.parse(JSON.parse(printed.trim())) as unknown;
     } catch {
       throw new Error(`terraform could not evaluate the string: ${printed.replace(/\x1b\[[0-9;]*m/g, '')}`);
     }
