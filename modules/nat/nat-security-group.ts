@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { Fn, Op } from 'cdktf';
 import { SecurityGroup, SecurityGroupIngress } from '@cdktf/provider-aws/lib/security-group';
 import { isToken } from '../shared/validation';
 import type { PortForward } from './nat-instance-props';
@@ -31,7 +32,11 @@ export class NatSecurityGroup extends Construct {
     if (hasEntries(props.clientCidrs)) {
       ingress.push({ description: 'All traffic from NAT clients', protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: props.clientCidrs });
     }
-    if (hasEntries(props.clientSecurityGroupIds)) {
+    const dynamicIngress: DynamicIngress[] = [];
+    if (isToken(props.clientSecurityGroupIds)) {
+      // A module variable, empty by default: a rule without any source must not be emitted.
+      dynamicIngress.push(clientGroupsRuleOf(props.clientSecurityGroupIds));
+    } else if (props.clientSecurityGroupIds.length > 0) {
       ingress.push({
         description: 'All traffic from NAT client security groups',
         protocol: '-1',
@@ -61,9 +66,33 @@ export class NatSecurityGroup extends Construct {
       egress: [{ description: 'Anywhere', protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: ['::/0'] }],
       tags: tagsWithName(props.tags, `${props.name}-sg`),
     });
-    if (isToken(props.portForwards)) group.addOverride('dynamic.ingress', portForwardRulesOf(props.portForwards));
+    if (isToken(props.portForwards)) dynamicIngress.push(portForwardRulesOf(props.portForwards));
+    if (dynamicIngress.length > 0) group.addOverride('dynamic.ingress', dynamicIngress);
     this.securityGroupId = group.id;
   }
+}
+
+/** A `dynamic "ingress"` block of the synthesized JSON: one rule per element of `for_each`. */
+interface DynamicIngress {
+  readonly for_each: unknown;
+  readonly iterator: string;
+  readonly content: Record<string, string | number>;
+}
+
+/** The client security groups' rule, emitted by Terraform only when the token list is not empty. */
+function clientGroupsRuleOf(securityGroupIds: string[]): DynamicIngress {
+  return {
+    // `>= 1`, not `> 0`: cdktf 0.21 renders the operand 0 of Op.gt as `undefined`.
+    for_each: Fn.conditional(Op.gte(Fn.lengthOf(securityGroupIds), 1), [securityGroupIds], []),
+    iterator: 'client_groups',
+    content: {
+      description: 'All traffic from NAT client security groups',
+      protocol: '-1',
+      from_port: 0,
+      to_port: 0,
+      security_groups: '${client_groups.value}',
+    },
+  };
 }
 
 /** Name of the `dynamic "ingress"` iterator: `forward.value` is the current entry. */
@@ -74,7 +103,7 @@ const FORWARD = 'forward';
  * `allowed_cidrs`, described as the concrete path describes it. A `dynamic` block, next to the
  * fixed blocks: the provider's inline rules own the group, so separate rule resources would fight them.
  */
-function portForwardRulesOf(forwards: unknown) {
+function portForwardRulesOf(forwards: unknown): DynamicIngress {
   const field = (name: string) => `${FORWARD}.value.${name}`;
   return {
     for_each: forwards,

@@ -224,13 +224,13 @@ describe('nat-module security group, evaluated by terraform console for sample i
    * The module's ingress blocks as Terraform expands them: the fixed blocks, then the `dynamic`
    * block once per forward, its iterator (`<name>.value`, `<name>.key`) bound to the entry and index.
    */
-  function moduleIngress(portForwards: unknown[]): any[] {
+  function moduleIngress(portForwards: unknown[], securityGroupIds: string[] = clientGroups): any[] {
     const group = Object.values<any>(moduleJson.resource.aws_security_group)[0];
     const values = {
       variables: {
         private_cidrs: privateCidrs,
         additional_cidrs: additionalCidrs,
-        additional_security_group_ids: clientGroups,
+        additional_security_group_ids: securityGroupIds,
         port_forwards: portForwardsVariable(portForwards),
       },
     };
@@ -243,15 +243,22 @@ describe('nat-module security group, evaluated by terraform console for sample i
             : value,
         ]),
       );
-    const dynamic = group.dynamic.ingress;
-    expect(dynamic.for_each).toBe('${var.port_forwards}');
-    const iterator = new RegExp(`\\b${dynamic.iterator}\\.(value|key)\\b`, 'g');
-    return [
-      ...group.ingress.map((block: Record<string, unknown>) => evaluateBlock(block)),
-      ...portForwards.map((_entry, i) =>
-        evaluateBlock(dynamic.content, (text) => text.replace(iterator, (_match, part) => (part === 'key' ? `${i}` : `var.port_forwards[${i}]`))),
-      ),
-    ];
+    const dynamicBlocks = group.dynamic.ingress as Array<{ for_each: string; iterator: string; content: Record<string, unknown> }>;
+    expect(dynamicBlocks.map((block) => block.for_each)).toEqual([
+      '${(length(var.additional_security_group_ids) >= 1) ? [var.additional_security_group_ids] : []}',
+      '${var.port_forwards}',
+    ]);
+    // Each dynamic block once per element of its for_each, its iterator bound to that element.
+    const expanded = dynamicBlocks.flatMap((block) => {
+      const elements = evaluateTerraformValue(block.for_each, values) as unknown[];
+      const source = block.for_each.slice(2, -1);
+      const iterator = new RegExp(`\\b${block.iterator}\\.(value|key)\\b`, 'g');
+      return elements.map((_element, i) =>
+        evaluateBlock(block.content, (text) => text.replace(iterator, (_match, part) => (part === 'key' ? `${i}` : `(${source})[${i}]`))),
+      );
+    });
+    expect(portForwards.length).toBeLessThanOrEqual(expanded.length);
+    return [...group.ingress.map((block: Record<string, unknown>) => evaluateBlock(block)), ...expanded];
   }
 
   function concreteIngress(portForwards: PortForward[]): any[] {
@@ -278,6 +285,10 @@ describe('nat-module security group, evaluated by terraform console for sample i
     expect(fromModule).toContainEqual(
       expect.objectContaining({ protocol: 'tcp', from_port: 9999, to_port: 9999, cidr_blocks: ['203.0.113.7/32', '198.51.100.0/24'] }),
     );
+  });
+
+  test('WHEN additional_security_group_ids is empty (its default) THEN no rule without a source is emitted', () => {
+    expect(admitted(moduleIngress([], [])).map((rule) => rule.description)).toEqual(['All traffic from NAT clients']);
   });
 
   test('WHEN port_forwards is empty THEN only the client rules remain, as on the concrete path', () => {
