@@ -58,16 +58,19 @@ export class NatSecurityGroup extends Construct {
         cidrBlocks: forward.allowedCidrs,
       });
     }
+    if (isToken(props.portForwards)) dynamicIngress.push(portForwardRulesOf(props.portForwards));
+    // In .tf.json Terraform reads an `ingress` key as the attribute form, which would shadow
+    // `dynamic "ingress"` blocks: once one rule set is dynamic, every rule is.
+    const anyDynamic = dynamicIngress.length > 0;
     const group = new SecurityGroup(this, 'sg', {
       name: `${props.name}-sg`,
       description: 'NAT instance: forwards traffic of private subnets to the internet',
       vpcId: props.vpcId,
-      ingress,
+      ingress: anyDynamic ? undefined : ingress,
       egress: [{ description: 'Anywhere', protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: ['::/0'] }],
       tags: tagsWithName(props.tags, `${props.name}-sg`),
     });
-    if (isToken(props.portForwards)) dynamicIngress.push(portForwardRulesOf(props.portForwards));
-    if (dynamicIngress.length > 0) group.addOverride('dynamic.ingress', dynamicIngress);
+    if (anyDynamic) group.addOverride('dynamic.ingress', [fixedRulesOf(ingress), ...dynamicIngress]);
     this.securityGroupId = group.id;
   }
 }
@@ -77,6 +80,23 @@ interface DynamicIngress {
   readonly for_each: unknown;
   readonly iterator: string;
   readonly content: Record<string, string | number>;
+}
+
+/** Fixed rules as one dynamic block over their list (every rule carries every field, null where unused). */
+function fixedRulesOf(rules: SecurityGroupIngress[]): DynamicIngress {
+  const field = (name: string) => `\${rule.value.${name}}`;
+  return {
+    for_each: rules.map((rule) => ({
+      description: rule.description,
+      protocol: rule.protocol,
+      from_port: rule.fromPort,
+      to_port: rule.toPort,
+      cidr_blocks: rule.cidrBlocks ?? null,
+      security_groups: rule.securityGroups ?? null,
+    })),
+    iterator: 'rule',
+    content: Object.fromEntries(['description', 'protocol', 'from_port', 'to_port', 'cidr_blocks', 'security_groups'].map((name) => [name, field(name)])),
+  };
 }
 
 /** The client security groups' rule, emitted by Terraform only when the token list is not empty. */

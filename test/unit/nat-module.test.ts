@@ -239,26 +239,37 @@ describe('nat-module security group, evaluated by terraform console for sample i
         Object.entries(block).map(([name, value]) => [
           name,
           typeof value === 'string' && value.includes('${')
-            ? evaluateTerraformValue(bind(value.replace(/data\.aws_subnet\.private_subnet\[\*\]\.cidr_block/g, 'var.private_cidrs')), values)
+            ? evaluateTerraformValue(bind(value).replace(/data\.aws_subnet\.private_subnet\[\*\]\.cidr_block/g, 'var.private_cidrs'), values)
             : value,
         ]),
       );
-    const dynamicBlocks = group.dynamic.ingress as Array<{ for_each: string; iterator: string; content: Record<string, unknown> }>;
-    expect(dynamicBlocks.map((block) => block.for_each)).toEqual([
+    type DynamicBlock = { for_each: string | Array<Record<string, unknown>>; iterator: string; content: Record<string, unknown> };
+    const dynamicBlocks = group.dynamic.ingress as DynamicBlock[];
+    // No `ingress` key: in .tf.json it would be read as the attribute form and shadow the dynamic blocks.
+    expect(group.ingress).toBeUndefined();
+    expect(dynamicBlocks.map((block) => block.for_each).slice(1)).toEqual([
       '${(length(var.additional_security_group_ids) >= 1) ? [var.additional_security_group_ids] : []}',
       '${var.port_forwards}',
     ]);
-    // Each dynamic block once per element of its for_each, its iterator bound to that element.
+    // Each dynamic block once per element of its for_each, its iterator bound to that element's expression.
     const expanded = dynamicBlocks.flatMap((block) => {
-      const elements = evaluateTerraformValue(block.for_each, values) as unknown[];
-      const source = block.for_each.slice(2, -1);
+      const elements: string[] = Array.isArray(block.for_each)
+        ? block.for_each.map(hclObjectOf)
+        : (evaluateTerraformValue(block.for_each, values) as unknown[]).map((_element, i) => `(${String(block.for_each).slice(2, -1)})[${i}]`);
       const iterator = new RegExp(`\\b${block.iterator}\\.(value|key)\\b`, 'g');
-      return elements.map((_element, i) =>
-        evaluateBlock(block.content, (text) => text.replace(iterator, (_match, part) => (part === 'key' ? `${i}` : `(${source})[${i}]`))),
+      return elements.map((element, i) =>
+        evaluateBlock(block.content, (text) => text.replace(iterator, (_match, part) => (part === 'key' ? `${i}` : `(${element})`))),
       );
     });
     expect(portForwards.length).toBeLessThanOrEqual(expanded.length);
-    return [...group.ingress.map((block: Record<string, unknown>) => evaluateBlock(block)), ...expanded];
+    return expanded;
+  }
+
+  /** An element of a literal for_each tuple as an HCL object expression (`"${x}"` strings become `x`). */
+  function hclObjectOf(element: Record<string, unknown>): string {
+    const valueOf = (value: unknown) =>
+      typeof value === 'string' && /^\$\{[^]*\}$/.test(value) && !value.slice(2).includes('${') ? value.slice(2, -1) : JSON.stringify(value);
+    return `{ ${Object.entries(element).map(([name, value]) => `${name} = ${valueOf(value)}`).join(', ')} }`;
   }
 
   function concreteIngress(portForwards: PortForward[]): any[] {
