@@ -16,6 +16,7 @@ import { synthesize } from './support/synth';
 import { evaluateTerraformString } from './support/terraform-console';
 import { userDataOf } from '../support/user-data-of';
 import { natOnExampleNetwork } from './support/example-nat';
+import { EC2_USER_DATA_LIMIT } from '../../scripts/validate/user-data-check';
 
 interface WriteFile {
   path: string;
@@ -202,8 +203,6 @@ describe('Terraform escaping of the boot script', () => {
 });
 
 describe('NAT user data as EC2 receives it', () => {
-  /** EC2 refuses user data over 16 KB (before its base64 encoding). */
-  const EC2_USER_DATA_LIMIT = 16384;
 
   it('GIVEN a dual-mode NAT claiming its routes with port forwards WHEN Terraform compresses the document THEN EC2 gets at most 16 KB, which unzips to that document', () => {
     const synth = synthesize((stack) =>

@@ -89,6 +89,11 @@ prefix_mask() {
   if (($1 == 0)); then echo 0; else echo $(((0xffffffff << (32 - $1)) & 0xffffffff)); fi
 }
 
+# The VPC router of a subnet: its network address + 1 (10.8.1.0/24 -> 10.8.1.1).
+subnet_router() {
+  int_to_ipv4 $(($(ipv4_to_int "${1%/*}") + 1))
+}
+
 # A CIDR block with no host bits set, as AWS requires.
 is_cidr() {
   local address=${1%/*} prefix=${1#*/}
@@ -296,8 +301,7 @@ discover_interfaces() {
     FORWARDING_ADDRESS=$PUBLIC_ADDRESS
   else
     [[ $FORWARDING_IF != "$PUBLIC_IF" ]] || fail "the forwarding interface $FORWARDING_IF also carries the default route"
-    # The VPC router of the forwarding subnet is its network address + 1.
-    RETURN_GATEWAY=$(int_to_ipv4 $(($(ipv4_to_int "${NAT_FORWARDING_SUBNET_CIDR%/*}") + 1)))
+    RETURN_GATEWAY=$(subnet_router "$NAT_FORWARDING_SUBNET_CIDR")
     local cidr
     RETURN_CIDRS=()
     for cidr in "${PRIVATE_CIDRS[@]}"; do
@@ -496,8 +500,8 @@ self_check() {
   for cidr in "${PRIVATE_CIDRS[@]}"; do
     # A block around the public subnet (a whole-VPC CIDR) is partly on-link by the public interface.
     [[ $NAT_MODE == dual ]] && cidr_contains "$cidr" "$PUBLIC_ADDRESS" && continue
-    # The subnet's VPC router (network address + 1) stands for every host of the subnet.
-    probe=$(int_to_ipv4 $(($(ipv4_to_int "${cidr%/*}") + 1)))
+    # The subnet's VPC router stands for every host of the subnet.
+    probe=$(subnet_router "$cidr")
     device=$(ip -4 route get "$probe" 2> /dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }') || device=''
     [[ $device == "$FORWARDING_IF" ]] ||
       fail "self-check: replies to private subnet $cidr would leave by '${device:-no interface}', not the forwarding interface $FORWARDING_IF"
