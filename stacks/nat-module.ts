@@ -90,6 +90,22 @@ export class NatModuleStack extends TerraformStack {
       default: true,
       description: 'Associate an Elastic IP with the public interface (keeps the egress IP across stop/start; dual mode needs it).',
     });
+    const eipAllocationIds = variable('eip_allocation_ids', {
+      type: 'list(string)',
+      default: [],
+      description:
+        'Elastic IPs you own (allocation IDs) to use instead of new ones; only associated, so destroy never releases them. Needs elastic_ip.',
+      validation: [
+        {
+          condition: '${alltrue([for id in var.eip_allocation_ids : can(regex("^eipalloc-[0-9a-f]+$", id))])}',
+          errorMessage: 'eip_allocation_ids must hold Elastic IP allocation IDs like eipalloc-0123abcd.',
+        },
+        {
+          condition: '${length(distinct(var.eip_allocation_ids)) == length(var.eip_allocation_ids)}',
+          errorMessage: 'eip_allocation_ids must not list an allocation twice.',
+        },
+      ],
+    });
     const instanceType = variable('instance_type', {
       type: 'string',
       default: 't4g.nano',
@@ -160,6 +176,7 @@ export class NatModuleStack extends TerraformStack {
       forwardingSubnet: { id: Fn.element(privateSubnetIds.listValue, 0), cidrBlock: Fn.element(privateCidrs, 0) },
       routeTableIds: routeTableIds.listValue,
       elasticIp: elasticIp.booleanValue as unknown as boolean,
+      elasticIpAllocationIds: eipAllocationIds.listValue,
       instanceType: instanceType.stringValue,
       architecture: Token.asString(
         Fn.conditional(Fn.can(Fn.regex(GRAVITON_INSTANCE_TYPE, instanceType.stringValue)), 'arm64', 'x86_64'),
@@ -173,7 +190,8 @@ export class NatModuleStack extends TerraformStack {
     const output = (outputName: string, value: string, description: string) =>
       new TerraformOutput(this, outputName, { value, description });
     output('instance_id', nat.instanceId, 'ID of the NAT instance.');
-    output('public_ip', nat.publicIp, 'Egress IP of the NAT (the Elastic IP when elastic_ip is true).');
+    output('public_ip', nat.publicIp, 'Egress IP of the NAT (its first Elastic IP when elastic_ip is true).');
+    new TerraformOutput(this, 'public_ips', { value: nat.publicIps, description: 'Every egress IP of the NAT, owned Elastic IPs first.' });
     output('security_group_id', nat.securityGroupId, "The NAT's security group: add clients to it or use additional_* inputs.");
     output('forwarding_interface_id', nat.forwardingInterfaceId, 'Network interface that the private route tables target.');
     output('role_name', nat.role?.roleName ?? '', 'Instance role (SSM core access); attach further policies here.');

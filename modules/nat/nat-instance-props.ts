@@ -76,6 +76,14 @@ export interface NatInstanceProps {
    */
   readonly elasticIp?: boolean;
   /**
+   * Elastic IPs you already own (allocation IDs, `eipalloc-…`), e.g. addresses partners have
+   * allow-listed. They are associated with the public interface instead of new ones; Terraform
+   * manages only the association, so `terraform destroy` never releases them. Needs `elasticIp`.
+   * May be a token list (module variable).
+   * @default [] (the Elastic IP is allocated by this construct)
+   */
+  readonly elasticIpAllocationIds?: string[];
+  /**
    * @default 't4g.nano'
    */
   readonly instanceType?: string;

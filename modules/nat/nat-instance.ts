@@ -4,6 +4,7 @@ import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { NetworkInterfaceAttachmentA as NetworkInterfaceAttachment } from '@cdktf/provider-aws/lib/network-interface-attachment';
 import { Eip } from '@cdktf/provider-aws/lib/eip';
+import { EipAssociation } from '@cdktf/provider-aws/lib/eip-association';
 import { Route } from '@cdktf/provider-aws/lib/route';
 import { SsmInstanceRole } from '../iam/ssm-instance-role';
 import { RouteClaimPolicy } from '../iam/route-claim-policy';
@@ -14,6 +15,7 @@ import { NatSecurityGroup } from './nat-security-group';
 import { validateNatInstanceProps } from './nat-validation';
 import { subnetCidrBlocks } from '../shared/subnet';
 import { attributeOrElse, countWhen, equalsValue } from '../shared/terraform-expressions';
+import { addPublicAddresses } from './public-addresses';
 import { renderNatUserData } from './user-data';
 import { tagsWithName } from '../shared/tags';
 
@@ -36,14 +38,19 @@ export const NAT_DEFAULTS = {
 export class NatInstance extends Construct {
   public readonly instance: Instance;
   public readonly instanceId: string;
-  /** The egress IP: the Elastic IP, or the instance's auto-assigned public IP. */
+  /** The egress IP: the (first) Elastic IP, or the instance's auto-assigned public IP. */
   public readonly publicIp: string;
+  /** Every egress IP: one per address of the public interface. */
+  public readonly publicIps: string[];
   /** The interface private route tables must target (secondary in dual mode, primary in single). */
   public readonly forwardingInterfaceId: string;
   public readonly securityGroupId: string;
   /** The role created for the instance, unless `instanceProfileName` was given. */
   public readonly role?: SsmInstanceRole;
+  /** The first Elastic IP created here (none when every address is owned or `elasticIp` is false). */
   public readonly elasticIp?: Eip;
+  /** Associations of the Elastic IPs given by `elasticIpAllocationIds`: destroy removes them, never the addresses. */
+  public readonly elasticIpAssociations: EipAssociation[];
   /** Self-claim mode: the policy scoped to `routeTableIds` (attached to the created role). */
   public readonly routeClaimPolicy?: RouteClaimPolicy;
   /** The settings the boot script receives (also rendered into the user data). */
@@ -142,15 +149,19 @@ export class NatInstance extends Construct {
       mode !== 'single' && forwardingSubnet
         ? this.addForwardingInterface(forwardingSubnet.id, isDual, Token.isUnresolved(mode), name, tags)
         : this.instance.primaryNetworkInterfaceId;
-    if (wantsElasticIp) {
-      this.elasticIp = this.addElasticIp(wantsElasticIp, name, tags);
-      // A token toggle may leave the EIP out: then the instance's own public IP is the egress IP.
-      this.publicIp = Token.isUnresolved(wantsElasticIp)
-        ? attributeOrElse(this.elasticIp, 'public_ip', this.instance.publicIp)
-        : this.elasticIp.publicIp;
-    } else {
-      this.publicIp = this.instance.publicIp;
-    }
+    const addresses = addPublicAddresses(this, {
+      networkInterfaceId: this.instance.primaryNetworkInterfaceId,
+      count: 1,
+      ownedAllocationIds: props.elasticIpAllocationIds ?? [],
+      createElasticIps: wantsElasticIp,
+      fallbackPublicIp: this.instance.publicIp,
+      name,
+      tags,
+    });
+    this.elasticIp = addresses.created[0];
+    this.elasticIpAssociations = addresses.associations;
+    this.publicIps = addresses.publicIps;
+    this.publicIp = addresses.publicIp;
 
     if (routeMode === 'self-claim') {
       this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
@@ -193,16 +204,6 @@ export class NatInstance extends Construct {
       deviceIndex: 1,
     });
     return forwardingInterfaceId;
-  }
-
-  /** The Elastic IP, by interface, not instance: association by instance ID fails with several interfaces. */
-  private addElasticIp(wanted: boolean, name: string, tags: Record<string, string>): Eip {
-    return new Eip(this, 'eip', {
-      count: Token.isUnresolved(wanted) ? countWhen(wanted) : undefined,
-      domain: 'vpc',
-      networkInterface: this.instance.primaryNetworkInterfaceId,
-      tags: tagsWithName(tags, name),
-    });
   }
 
   /** `0.0.0.0/0` → the forwarding interface in every route table (route mode `terraform`). */

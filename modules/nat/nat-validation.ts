@@ -3,6 +3,7 @@ import { concreteCidr, isToken, requireIntegerIn, requireNonEmpty, requireRouteT
 import { architectureOf } from './ami';
 import type { NatInstanceProps } from './nat-instance-props';
 import { validatePortForwards } from './port-forward-validation';
+import { validatePublicAddresses } from './public-address-validation';
 
 function requireOneOf(value: string | undefined, prop: string, allowed: string[]): void {
   if (value !== undefined && !isToken(value) && !allowed.includes(value)) {
@@ -54,6 +55,7 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
   if (props.mode === 'dual' || isToken(props.mode)) validateDualMode(props, privateCidrs);
   validateInstanceType(props);
   validatePortForwards(props.portForwards ?? [], privateCidrs, props.sshCidrs);
+  validatePublicAddresses(props);
 }
 
 function validateDualMode(props: NatInstanceProps, privateCidrs: Ipv4Cidr[]): void {

@@ -6,7 +6,10 @@
  * AWS-managed policies (AmazonSSMManagedInstanceCore…) are loaded, as on AWS.
  */
 import { ChildProcess, spawn } from 'child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'fs';
 import { createServer } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
 
 /** The region every emulated call uses. */
 export const MOTO_REGION = 'eu-central-1';
@@ -48,13 +51,18 @@ export function freeLoopbackPort(): Promise<number> {
 export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> {
   const port = await freeLoopbackPort();
   const endpoint = `http://127.0.0.1:${port}`;
-  let output = '';
+  // The server logs every request. Into a file, not a pipe: tests run Terraform synchronously
+  // (spawnSync), so nothing would drain a pipe, and once its buffer filled the server would
+  // block writing a log line in the middle of answering Terraform — which then waits forever.
+  const logDirectory = mkdtempSync(join(tmpdir(), 'moto-'));
+  const logFile = join(logDirectory, 'moto_server.log');
+  const logFd = openSync(logFile, 'a');
   const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
     env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', logFd, logFd],
   });
-  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  closeSync(logFd);
+  const output = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-4000) : '');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let spawnError: Error | undefined;
   child.once('error', (error) => (spawnError = error));
@@ -65,13 +73,14 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
+    rmSync(logDirectory, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
   let lastError = 'no attempt yet';
   for (;;) {
     if (spawnError) throw new Error(`moto_server could not start (is moto installed? pip install 'moto[server]'): ${spawnError.message}`);
-    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode} before answering on ${endpoint}: ${output}`);
+    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode} before answering on ${endpoint}: ${output()}`);
     try {
       const response = await fetch(`${endpoint}/moto-api/`);
       if (response.ok) break;
@@ -81,7 +90,7 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`moto_server did not answer on ${endpoint}/moto-api/ within ${options.readyTimeoutMs ?? 30_000} ms (last: ${lastError}): ${output}`);
+      throw new Error(`moto_server did not answer on ${endpoint}/moto-api/ within ${options.readyTimeoutMs ?? 30_000} ms (last: ${lastError}): ${output()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

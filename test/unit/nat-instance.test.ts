@@ -221,6 +221,23 @@ describe('NatInstance in dual mode with an explicit forwarding subnet', () => {
   });
 });
 
+describe('NatInstance with an Elastic IP the user owns', () => {
+  const OWNED = 'eipalloc-0123456789abcdef0';
+  const synth = synthNat({ mode: 'dual', elasticIpAllocationIds: [OWNED] });
+  const instanceName = natInstance(synth).name;
+
+  it('THEN no Elastic IP is allocated: the owned one is only associated (destroy removes the association, not the address)', () => {
+    expect(synth.resources('aws_eip')).toEqual({});
+    const { name, block } = synth.only('aws_eip_association');
+    expect(block).toEqual({
+      allocation_id: OWNED,
+      network_interface_id: synth.ref('aws_instance', instanceName, 'primary_network_interface_id'),
+    });
+    expect(synth.exposed.publicIp).toBe(synth.ref('aws_eip_association', name, 'public_ip'));
+    expect(warningsOf(synth.built.nat)).toEqual([]);
+  });
+});
+
 describe('NatInstance without an Elastic IP', () => {
   it('GIVEN single mode WHEN elasticIp is false THEN there is no aws_eip, the public IP is the instance one, and no warning', () => {
     const synth = synthNat({ elasticIp: false });

@@ -70,6 +70,7 @@ describe('nat-module stack as a plain Terraform module', () => {
       'tags',
       'mode',
       'port_forwards',
+      'eip_allocation_ids',
     ];
     expect(Object.keys(moduleJson.variable).sort()).toEqual([...expected].sort());
     for (const [name, variable] of Object.entries<any>(moduleJson.variable)) {
@@ -121,7 +122,7 @@ describe('nat-module stack as a plain Terraform module', () => {
 
   test('THEN the outputs users wire next refer to resources of the module', () => {
     const outputs = moduleJson.output as Record<string, { value: string }>;
-    expect(Object.keys(outputs).sort()).toEqual(['forwarding_interface_id', 'instance_id', 'public_ip', 'role_name', 'security_group_id']);
+    expect(Object.keys(outputs).sort()).toEqual(['forwarding_interface_id', 'instance_id', 'public_ip', 'public_ips', 'role_name', 'security_group_id']);
     const declared = declaredAddresses(moduleJson);
     for (const [name, output] of Object.entries(outputs)) {
       const targets = output.value.match(/aws_[a-z0-9_]+\.[A-Za-z0-9_-]+/g) ?? [];
@@ -129,26 +130,50 @@ describe('nat-module stack as a plain Terraform module', () => {
     }
   });
 
-  test('THEN it creates the same kinds of resources as the concrete dual-mode NAT with an Elastic IP', () => {
-    const concrete = synthesize((stack) =>
-      new NatInstance(stack, 'nat', {
-        vpcId: 'vpc-1',
-        mode: 'dual',
-        publicSubnet: { id: 'subnet-pub', cidrBlock: '10.8.0.0/24' },
-        privateSubnets: [{ id: 'subnet-a', cidrBlock: '10.8.1.0/24' }],
-        routeTableIds: ['rtb-1'],
-      }),
-    ).json;
-    expect(resourceTypes(moduleJson)).toEqual(resourceTypes(concrete));
+  test('THEN it creates the same kinds of resources as the concrete dual-mode NATs with a created and with an owned Elastic IP', () => {
+    const concrete = (props: Partial<ConstructorParameters<typeof NatInstance>[2]>) =>
+      synthesize((stack) =>
+        new NatInstance(stack, 'nat', {
+          vpcId: 'vpc-1',
+          mode: 'dual',
+          publicSubnet: { id: 'subnet-pub', cidrBlock: '10.8.0.0/24' },
+          privateSubnets: [{ id: 'subnet-a', cidrBlock: '10.8.1.0/24' }],
+          routeTableIds: ['rtb-1'],
+          ...props,
+        }),
+      ).json;
+    const kinds = new Set([...resourceTypes(concrete({})), ...resourceTypes(concrete({ elasticIpAllocationIds: ['eipalloc-0123abcd'] }))]);
+    expect(resourceTypes(moduleJson)).toEqual([...kinds].sort());
   });
 
-  test('THEN optional parts are counted by their variables: forwarding interface by mode, EIP by elastic_ip, routes by list length', () => {
+  test('THEN optional parts are counted by their variables: forwarding interface by mode, routes by list length', () => {
     const first = (type: string) => Object.values<any>(moduleJson.resource[type])[0];
     expect(first('aws_network_interface').count).toBe('${(var.mode == "dual") ? 1 : 0}');
     expect(first('aws_network_interface_attachment').count).toBe('${(var.mode == "dual") ? 1 : 0}');
-    expect(first('aws_eip').count).toBe('${var.elastic_ip ? 1 : 0}');
     expect(first('aws_route').count).toBe('${length(var.route_table_ids)}');
     expect(first('aws_instance').metadata_options.http_tokens).toBe('required');
+  });
+});
+
+describe('nat-module Elastic IPs, counted by terraform console for sample inputs', () => {
+  const first = (type: string) => Object.values<any>(moduleJson.resource[type])[0];
+  /** The count expression of a resource, evaluated for the given variables. */
+  const countOf = (type: string, elasticIp: boolean, ids: string[]) =>
+    evaluateTerraformValue(first(type).count.replace(/var\.elastic_ip/g, String(elasticIp)), { variables: { eip_allocation_ids: ids } });
+
+  test.each([
+    ['elastic_ip = true, no owned address (the default)', true, [], { created: 1, associated: 0 }],
+    ['elastic_ip = true, one owned address', true, ['eipalloc-0123abcd'], { created: 0, associated: 1 }],
+    ['elastic_ip = false', false, [], { created: 0, associated: 0 }],
+  ] as const)('WHEN %s THEN the module creates and associates the right number of Elastic IPs', (_name, elasticIp, ids, expected) => {
+    expect({ created: countOf('aws_eip', elasticIp, [...ids]), associated: countOf('aws_eip_association', elasticIp, [...ids]) }).toEqual(expected);
+  });
+
+  test('THEN an owned address is only associated, by network interface, from the list in order', () => {
+    const association = first('aws_eip_association');
+    expect(association.allocation_id).toBe('${element(var.eip_allocation_ids, count.index)}');
+    expect(association.network_interface_id).toMatch(/^\$\{aws_instance\.[\w-]+\.primary_network_interface_id\}$/);
+    expect(association).not.toHaveProperty('instance_id');
   });
 });
 
@@ -355,6 +380,8 @@ describe('nat-module variable validation, run by terraform itself', () => {
     ['vpc_id', { vpc_id: 'vpc_1' }, 'vpc_id must look like vpc-0123abcd'],
     ['public_subnet_id', { public_subnet_id: 'sub-1' }, 'public_subnet_id must look like subnet-'],
     ['name', { name: 'has spaces' }, 'name must be 1-40 letters'],
+    ['eip_allocation_ids', { eip_allocation_ids: '["eip-0123"]' }, 'eip_allocation_ids must hold Elastic IP allocation IDs like eipalloc-'],
+    ['eip_allocation_ids', { eip_allocation_ids: '["eipalloc-01", "eipalloc-01"]' }, 'eip_allocation_ids must not list an allocation twice'],
   ])('GIVEN a bad %s THEN terraform refuses it with the variable message', (_name, override, message) => {
     expectRefusal(plan({ ...valid, ...override }), message);
   });

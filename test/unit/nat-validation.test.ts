@@ -48,6 +48,12 @@ describe('NatInstance props rejected at synth, each naming the prop', () => {
     ['interfaceWaitSeconds of a day', { interfaceWaitSeconds: 86400 }, "'interfaceWaitSeconds' must be a whole number"],
     ['conntrackMax 0', { conntrackMax: 0 }, "'conntrackMax' must be a whole number"],
     ['conntrackMax of a trillion', { conntrackMax: 1e12 }, "'conntrackMax' must be a whole number"],
+    // Owned Elastic IPs
+    ['an allocation ID that is an address', { elasticIpAllocationIds: ['203.0.113.7'] }, "'elasticIpAllocationIds[0]' must be an Elastic IP allocation ID (eipalloc-…), got '203.0.113.7'"],
+    ['an allocation ID of another kind', { elasticIpAllocationIds: ['eipassoc-0123abcd'] }, "'elasticIpAllocationIds[0]' must be an Elastic IP allocation ID"],
+    ['an allocation listed twice', { elasticIpAllocationIds: ['eipalloc-0a', 'eipalloc-0a'] }, "'elasticIpAllocationIds' lists eipalloc-0a more than once"],
+    ['owned Elastic IPs with elasticIp false', { elasticIp: false, elasticIpAllocationIds: ['eipalloc-0a'] }, "'elasticIpAllocationIds' needs 'elasticIp' (it is false)"],
+    ['more allocations than public addresses', { elasticIpAllocationIds: ['eipalloc-0a', 'eipalloc-0b'] }, "'elasticIpAllocationIds' holds 2 allocations, but the NAT has one public address"],
     ['a root volume smaller than the AMI', { rootVolumeSize: 4 }, "'rootVolumeSize' must be a whole number from 8 to"],
     ['a fractional root volume', { rootVolumeSize: 8.5 }, "'rootVolumeSize' must be a whole number"],
     // Strings with a fixed set of values
