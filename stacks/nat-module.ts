@@ -106,6 +106,21 @@ export class NatModuleStack extends TerraformStack {
         },
       ],
     });
+    const publicIpCount = variable('public_ip_count', {
+      type: 'number',
+      nullable: true,
+      description:
+        'Public addresses of the NAT, each with an Elastic IP (each adds 64,512 connections to one destination); ' +
+        'default: one per eip_allocation_ids entry, at least 1. At most what one interface of instance_type carries (2 on t4g.nano).',
+      validation: [
+        {
+          condition: '${var.public_ip_count == null ? true : var.public_ip_count == floor(var.public_ip_count) && var.public_ip_count >= 1 && var.public_ip_count <= 50}',
+          errorMessage: 'public_ip_count must be a whole number from 1 to 50.',
+        },
+      ],
+    });
+    // Optional with no value: cdktf cannot express `default = null` itself.
+    publicIpCount.addOverride('default', null);
     const instanceType = variable('instance_type', {
       type: 'string',
       default: 't4g.nano',
@@ -177,6 +192,8 @@ export class NatModuleStack extends TerraformStack {
       routeTableIds: routeTableIds.listValue,
       elasticIp: elasticIp.booleanValue as unknown as boolean,
       elasticIpAllocationIds: eipAllocationIds.listValue,
+      // Unset: one address per owned Elastic IP, at least one (as the construct's default).
+      publicIpCount: Token.asNumber(Fn.coalesce([publicIpCount.value, Fn.max([1, Fn.lengthOf(eipAllocationIds.listValue)])])),
       instanceType: instanceType.stringValue,
       architecture: Token.asString(
         Fn.conditional(Fn.can(Fn.regex(GRAVITON_INSTANCE_TYPE, instanceType.stringValue)), 'arm64', 'x86_64'),

@@ -84,6 +84,16 @@ export interface NatInstanceProps {
    */
   readonly elasticIpAllocationIds?: string[];
   /**
+   * Public IPv4 addresses of the NAT, each with an Elastic IP (owned ones first, the rest created).
+   * One address gives at most 64,512 concurrent connections to one destination (address, port,
+   * protocol); each address adds as many. Above 1 the public interface gets secondary private
+   * addresses and the boot script spreads new connections over all of them (a flow keeps its
+   * address). At most what one network interface of `instanceType` carries (2 on a t4g.nano).
+   * May be a token (module variable).
+   * @default the number of `elasticIpAllocationIds`, at least 1
+   */
+  readonly publicIpCount?: number;
+  /**
    * @default 't4g.nano'
    */
   readonly instanceType?: string;

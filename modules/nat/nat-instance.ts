@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Annotations, Fn, TerraformCount, TerraformLocal, Token } from 'cdktf';
+import { Annotations, Fn, Op, TerraformCount, TerraformLocal, Token } from 'cdktf';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { NetworkInterfaceAttachmentA as NetworkInterfaceAttachment } from '@cdktf/provider-aws/lib/network-interface-attachment';
@@ -16,6 +16,9 @@ import { validateNatInstanceProps } from './nat-validation';
 import { subnetCidrBlocks } from '../shared/subnet';
 import { attributeOrElse, countWhen, equalsValue } from '../shared/terraform-expressions';
 import { addPublicAddresses } from './public-addresses';
+import { publicAddressCountOf, publicAddressWarnings } from './public-address-validation';
+import { PublicInterface } from './public-interface';
+import { ipv4AddressesPerInterface, ipv4AddressesPerInterfaceOf, MAX_ADDRESSES_PER_INTERFACE } from './interface-address-limits';
 import { renderNatUserData } from './user-data';
 import { tagsWithName } from '../shared/tags';
 
@@ -67,6 +70,8 @@ export class NatInstance extends Construct {
     const wantsElasticIp = props.elasticIp ?? NAT_DEFAULTS.elasticIp;
     const instanceType = props.instanceType ?? NAT_DEFAULTS.instanceType;
     const tags = props.tags ?? {};
+    const publicAddressCount = publicAddressCountOf(props);
+    publicAddressWarnings(props).forEach((warning) => Annotations.of(this).addWarning(warning));
     if (mode === 'dual' && !wantsElasticIp) {
       Annotations.of(this).addWarning(
         `'elasticIp' is false in dual mode: an instance with two interfaces loses its public IP on stop/start, and egress with it`,
@@ -96,6 +101,7 @@ export class NatInstance extends Construct {
       conntrackMax: props.conntrackMax ?? NAT_DEFAULTS.conntrackMax,
       routeMode,
       routeTableIds: props.routeTableIds,
+      publicAddressCount,
       portForwards: Token.isUnresolved(props.portForwards)
         ? (props.portForwards as PortForwardSetting[]) // a module variable: Terraform builds the lines
         : (props.portForwards ?? []).map((forward) => ({
@@ -116,14 +122,20 @@ export class NatInstance extends Construct {
     }
 
     const architecture = props.architecture ?? architectureOf(instanceType) ?? 'arm64';
+    const publicInterface = new PublicInterface(this, {
+      subnetId: props.publicSubnet.id,
+      securityGroupId: this.securityGroupId,
+      sourceDestCheck: isDual,
+      addressCount: publicAddressCount,
+      preconditions: this.publicAddressPreconditions(publicAddressCount, instanceType, wantsElasticIp),
+      name,
+      tags,
+    });
     this.instance = new Instance(this, 'instance', {
       ami: props.amiId ?? latestAl2023AmiId(this, 'ami', architecture),
       instanceType,
-      subnetId: props.publicSubnet.id,
-      vpcSecurityGroupIds: [this.securityGroupId],
-      associatePublicIpAddress: true,
-      // Single mode forwards through the primary interface; in dual mode the secondary does.
-      sourceDestCheck: isDual,
+      // Single mode forwards through the primary interface (source/destination check off); in dual mode the secondary does.
+      ...publicInterface.instanceNetworking,
       iamInstanceProfile: instanceProfileName,
       keyName: props.keyName,
       // EC2 refuses user data over 16 KB and the script alone is larger: Terraform compresses the
@@ -143,6 +155,7 @@ export class NatInstance extends Construct {
       tags: tagsWithName(tags, name),
       lifecycle: props.replaceOnAmiUpdate ? undefined : { ignoreChanges: ['ami'] },
     });
+    publicInterface.attachTo(this.instance);
     this.instanceId = this.instance.id;
 
     this.forwardingInterfaceId =
@@ -151,7 +164,8 @@ export class NatInstance extends Construct {
         : this.instance.primaryNetworkInterfaceId;
     const addresses = addPublicAddresses(this, {
       networkInterfaceId: this.instance.primaryNetworkInterfaceId,
-      count: 1,
+      privateIpOf: (place) => publicInterface.privateIpOf(place),
+      count: publicAddressCount,
       ownedAllocationIds: props.elasticIpAllocationIds ?? [],
       createElasticIps: wantsElasticIp,
       fallbackPublicIp: this.instance.publicIp,
@@ -204,6 +218,25 @@ export class NatInstance extends Construct {
       deviceIndex: 1,
     });
     return forwardingInterfaceId;
+  }
+
+  /**
+   * What Terraform checks before it creates a public interface with several addresses, when synth
+   * could not (the count, the instance type or `elasticIp` is a module variable).
+   */
+  private publicAddressPreconditions(count: number, instanceType: string, createElasticIps: boolean) {
+    if (![count, instanceType, createElasticIps].some((value) => Token.isUnresolved(value))) return [];
+    const limit = Token.isUnresolved(instanceType)
+      ? ipv4AddressesPerInterfaceOf(this, instanceType)
+      : (ipv4AddressesPerInterface(instanceType) ?? MAX_ADDRESSES_PER_INTERFACE);
+    return [
+      {
+        condition: Token.asAny(Op.lte(count, limit)),
+        errorMessage:
+          'The number of public addresses exceeds the IPv4 addresses one network interface of the instance type carries (2 on a t4g.nano; see the NAT module README).',
+      },
+      { condition: Token.asAny(createElasticIps), errorMessage: 'Several public addresses need elastic_ip = true: secondary addresses reach the internet only through Elastic IPs.' },
+    ];
   }
 
   /** `0.0.0.0/0` → the forwarding interface in every route table (route mode `terraform`). */

@@ -1,28 +1,60 @@
-import { isToken } from '../shared/validation';
+import { Fn, Token } from 'cdktf';
+import { isToken, requireIntegerIn } from '../shared/validation';
+import { ipv4AddressesPerInterface, MAX_ADDRESSES_PER_INTERFACE } from './interface-address-limits';
 import type { NatInstanceProps } from './nat-instance-props';
 
 /** An Elastic IP allocation ID as EC2 issues it (8 or 17 hex digits today; any length accepted). */
 export const ALLOCATION_ID_PATTERN = /^eipalloc-[0-9a-f]+$/;
 
+/** How many public addresses the NAT gets: `publicIpCount`, else one per owned Elastic IP, at least one. */
+export function publicAddressCountOf(props: NatInstanceProps): number {
+  if (props.publicIpCount !== undefined) return props.publicIpCount;
+  const ids = props.elasticIpAllocationIds ?? [];
+  return isToken(ids) ? Token.asNumber(Fn.max([1, Fn.lengthOf(ids)])) : Math.max(1, ids.length);
+}
+
 /**
  * Checks the public-address props at synth: owned allocation IDs well-formed and distinct, and
- * consistent with `elasticIp` and the number of public addresses. Tokens pass (the module's
- * variable validations and the resources' preconditions check them at plan).
+ * consistent with `elasticIp`, the number of public addresses and what one interface of the
+ * instance type carries. Tokens pass (the module's variable validations and the resources'
+ * preconditions check them at plan).
  */
 export function validatePublicAddresses(props: NatInstanceProps): void {
-  const ids = props.elasticIpAllocationIds;
-  if (ids === undefined || isToken(ids)) return;
-  ids.forEach((id, i) => {
-    if (!isToken(id) && !ALLOCATION_ID_PATTERN.test(id)) {
-      throw new Error(`'elasticIpAllocationIds[${i}]' must be an Elastic IP allocation ID (eipalloc-…), got '${id}'`);
+  requireIntegerIn(props.publicIpCount, 'publicIpCount', 1, MAX_ADDRESSES_PER_INTERFACE);
+  const ids = props.elasticIpAllocationIds ?? [];
+  const count = publicAddressCountOf(props);
+  if (!isToken(ids)) {
+    ids.forEach((id, i) => {
+      if (!isToken(id) && !ALLOCATION_ID_PATTERN.test(id)) {
+        throw new Error(`'elasticIpAllocationIds[${i}]' must be an Elastic IP allocation ID (eipalloc-…), got '${id}'`);
+      }
+    });
+    const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (duplicate !== undefined) throw new Error(`'elasticIpAllocationIds' lists ${duplicate} more than once`);
+    if (ids.length > 0 && props.elasticIp === false) {
+      throw new Error(`'elasticIpAllocationIds' needs 'elasticIp' (it is false): owned addresses are Elastic IPs`);
     }
-  });
-  const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
-  if (duplicate !== undefined) throw new Error(`'elasticIpAllocationIds' lists ${duplicate} more than once`);
-  if (ids.length > 0 && props.elasticIp === false) {
-    throw new Error(`'elasticIpAllocationIds' needs 'elasticIp' (it is false): owned addresses are Elastic IPs`);
+    if (!isToken(count) && ids.length > count) {
+      throw new Error(`'elasticIpAllocationIds' holds ${ids.length} allocations, but 'publicIpCount' is ${count}: each public address carries one`);
+    }
   }
-  if (ids.length > 1) {
-    throw new Error(`'elasticIpAllocationIds' holds ${ids.length} allocations, but the NAT has one public address`);
+  if (isToken(count) || count === 1) return;
+  if (props.elasticIp === false) {
+    throw new Error(`'publicIpCount' is ${count} but 'elasticIp' is false: secondary addresses reach the internet only through Elastic IPs`);
   }
+  const type = props.instanceType ?? 't4g.nano';
+  const limit = isToken(type) ? undefined : ipv4AddressesPerInterface(type);
+  if (limit !== undefined && count > limit) {
+    throw new Error(`'publicIpCount' is ${count}, but one network interface of instance type ${type} carries at most ${limit} IPv4 addresses`);
+  }
+}
+
+/** What synth cannot check: a pool on an instance type the limits table does not know. */
+export function publicAddressWarnings(props: NatInstanceProps): string[] {
+  const count = publicAddressCountOf(props);
+  const type = props.instanceType ?? 't4g.nano';
+  if (isToken(count) || count === 1 || isToken(type) || ipv4AddressesPerInterface(type) !== undefined) return [];
+  return [
+    `'publicIpCount' ${count} is not checked against the per-interface address limit of ${type} (not in the table of modules/nat/interface-address-limits.ts); EC2 refuses too many when the interface is created`,
+  ];
 }

@@ -15,6 +15,8 @@ import { tagsWithName } from '../shared/tags';
 export interface PublicAddressesProps {
   /** The public interface (the instance's primary). */
   readonly networkInterfaceId: string;
+  /** The private address that carries public address number `place` (0-based, may be a token); undefined: the primary. */
+  readonly privateIpOf: (place: number) => string | undefined;
   /** How many public addresses the interface carries; may be a token. */
   readonly count: number;
   /** Allocation IDs (`eipalloc-…`) of Elastic IPs the user owns; may be a token list. */
@@ -48,7 +50,11 @@ export function addPublicAddresses(scope: Construct, props: PublicAddressesProps
 function listedAddresses(scope: Construct, props: PublicAddressesProps): PublicAddresses {
   const associations = props.ownedAllocationIds.map(
     (allocationId, place) =>
-      new EipAssociation(scope, `eip-association-${place}`, { allocationId, networkInterfaceId: props.networkInterfaceId }),
+      new EipAssociation(scope, `eip-association-${place}`, {
+        allocationId,
+        networkInterfaceId: props.networkInterfaceId,
+        privateIpAddress: props.privateIpOf(place),
+      }),
   );
   const created: Eip[] = [];
   if (props.createElasticIps) {
@@ -58,6 +64,7 @@ function listedAddresses(scope: Construct, props: PublicAddressesProps): PublicA
         new Eip(scope, place === 0 ? 'eip' : `eip-${place + 1}`, {
           domain: 'vpc',
           networkInterface: props.networkInterfaceId,
+          associateWithPrivateIp: props.privateIpOf(place),
           tags: tagsWithName(props.tags, place === 0 ? props.name : `${props.name}-${place + 1}`),
         }),
       );
@@ -76,6 +83,7 @@ function countedAddresses(scope: Construct, props: PublicAddressesProps): Public
     count: ownedPlaces,
     allocationId: Fn.element(props.ownedAllocationIds, ownedPlaces.index),
     networkInterfaceId: props.networkInterfaceId,
+    privateIpAddress: props.privateIpOf(Token.asNumber(ownedPlaces.index)),
     lifecycle: {
       precondition: [
         {
@@ -89,11 +97,15 @@ function countedAddresses(scope: Construct, props: PublicAddressesProps): Public
       ],
     },
   });
-  const eip = new Eip(scope, 'eip', {
+  const createdPlaces = TerraformCount.of(
     // Places the owned addresses leave free; `max` keeps the count valid while the precondition reports.
-    count: Token.asNumber(Fn.conditional(props.createElasticIps, Fn.max([Op.sub(props.count, ownedCount), 0]), 0)),
+    Token.asNumber(Fn.conditional(props.createElasticIps, Fn.max([Op.sub(props.count, ownedCount), 0]), 0)),
+  );
+  const eip = new Eip(scope, 'eip', {
+    count: createdPlaces,
     domain: 'vpc',
     networkInterface: props.networkInterfaceId,
+    associateWithPrivateIp: props.privateIpOf(Token.asNumber(Op.add(createdPlaces.index, ownedCount))),
     tags: tagsWithName(props.tags, props.name),
   });
   const elasticIps = Fn.concat([splat(association, 'public_ip'), splat(eip, 'public_ip')]);

@@ -35,6 +35,7 @@ const cases: Array<[string, (settings: string) => string, RegExp]> = [
   ['no forwarding subnet in dual mode', (s) => s.replace(/^NAT_FORWARDING_SUBNET_CIDR=.*\n/m, ''), /setting NAT_FORWARDING_SUBNET_CIDR must be/],
   ['wait not a number', (s) => withLine(s, 'NAT_INTERFACE_WAIT_SECONDS', 'NAT_INTERFACE_WAIT_SECONDS=soon'), /setting NAT_INTERFACE_WAIT_SECONDS must be an integer/],
   ['conntrack too small', (s) => withLine(s, 'NAT_CONNTRACK_MAX', 'NAT_CONNTRACK_MAX=10'), /setting NAT_CONNTRACK_MAX must be an integer from 1024/],
+  ['no public address', (s) => withLine(s, 'NAT_PUBLIC_ADDRESS_COUNT', 'NAT_PUBLIC_ADDRESS_COUNT=0'), /setting NAT_PUBLIC_ADDRESS_COUNT must be an integer from 1 to 50, got '0'/],
   ['bad route mode', (s) => withLine(s, 'NAT_ROUTE_MODE', 'NAT_ROUTE_MODE=manual'), /setting NAT_ROUTE_MODE must be terraform or self-claim/],
   [
     'bad route-table ID',

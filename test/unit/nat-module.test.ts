@@ -71,6 +71,7 @@ describe('nat-module stack as a plain Terraform module', () => {
       'mode',
       'port_forwards',
       'eip_allocation_ids',
+      'public_ip_count',
     ];
     expect(Object.keys(moduleJson.variable).sort()).toEqual([...expected].sort());
     for (const [name, variable] of Object.entries<any>(moduleJson.variable)) {
@@ -155,18 +156,30 @@ describe('nat-module stack as a plain Terraform module', () => {
   });
 });
 
-describe('nat-module Elastic IPs, counted by terraform console for sample inputs', () => {
+describe('nat-module public addresses, counted by terraform console for sample inputs', () => {
+  const byDescription = (type: string, description: RegExp) =>
+    Object.values<any>(moduleJson.resource[type]).find((block) => description.test(String(block.description ?? '')));
   const first = (type: string) => Object.values<any>(moduleJson.resource[type])[0];
-  /** The count expression of a resource, evaluated for the given variables. */
-  const countOf = (type: string, elasticIp: boolean, ids: string[]) =>
-    evaluateTerraformValue(first(type).count.replace(/var\.elastic_ip/g, String(elasticIp)), { variables: { eip_allocation_ids: ids } });
+  /** A count expression of the module, evaluated for the given inputs (public_ip_count null: unset). */
+  const countOf = (block: { count: string }, elasticIp: boolean, ids: string[], publicIpCount: number | null) =>
+    evaluateTerraformValue(block.count.replace(/var\.elastic_ip/g, String(elasticIp)), {
+      variables: { eip_allocation_ids: ids, public_ip_count: { type: 'number', value: publicIpCount } },
+    });
+  const counts = (elasticIp: boolean, ids: string[], publicIpCount: number | null) => ({
+    publicInterface: countOf(byDescription('aws_network_interface', /public interface/), elasticIp, ids, publicIpCount),
+    created: countOf(first('aws_eip'), elasticIp, ids, publicIpCount),
+    associated: countOf(first('aws_eip_association'), elasticIp, ids, publicIpCount),
+  });
 
   test.each([
-    ['elastic_ip = true, no owned address (the default)', true, [], { created: 1, associated: 0 }],
-    ['elastic_ip = true, one owned address', true, ['eipalloc-0123abcd'], { created: 0, associated: 1 }],
-    ['elastic_ip = false', false, [], { created: 0, associated: 0 }],
-  ] as const)('WHEN %s THEN the module creates and associates the right number of Elastic IPs', (_name, elasticIp, ids, expected) => {
-    expect({ created: countOf('aws_eip', elasticIp, [...ids]), associated: countOf('aws_eip_association', elasticIp, [...ids]) }).toEqual(expected);
+    ['the defaults: one created address on the instance\'s own interface', true, [], null, { publicInterface: 0, created: 1, associated: 0 }],
+    ['one owned address', true, ['eipalloc-0123abcd'], null, { publicInterface: 0, created: 0, associated: 1 }],
+    ['two owned addresses (the count follows them)', true, ['eipalloc-0a', 'eipalloc-0b'], null, { publicInterface: 1, created: 0, associated: 2 }],
+    ['public_ip_count = 3 with one owned address', true, ['eipalloc-0a'], 3, { publicInterface: 1, created: 2, associated: 1 }],
+    ['public_ip_count = 2', true, [], 2, { publicInterface: 1, created: 2, associated: 0 }],
+    ['elastic_ip = false', false, [], null, { publicInterface: 0, created: 0, associated: 0 }],
+  ] as const)('WHEN %s THEN the module creates the right interface and Elastic IPs', (_name, elasticIp, ids, publicIpCount, expected) => {
+    expect(counts(elasticIp, [...ids], publicIpCount)).toEqual(expected);
   });
 
   test('THEN an owned address is only associated, by network interface, from the list in order', () => {
@@ -174,6 +187,14 @@ describe('nat-module Elastic IPs, counted by terraform console for sample inputs
     expect(association.allocation_id).toBe('${element(var.eip_allocation_ids, count.index)}');
     expect(association.network_interface_id).toMatch(/^\$\{aws_instance\.[\w-]+\.primary_network_interface_id\}$/);
     expect(association).not.toHaveProperty('instance_id');
+  });
+
+  test('THEN the instance attaches the public interface only when there is one, and leaves subnet and groups to it then', () => {
+    const instance = first('aws_instance');
+    expect(instance.dynamic.network_interface.for_each).toMatch(/^\$\{aws_network_interface\.[\w-]+\[\*\]\.id\}$/);
+    for (const argument of ['subnet_id', 'vpc_security_group_ids', 'associate_public_ip_address', 'source_dest_check']) {
+      expect({ argument, expression: instance[argument] }).toEqual({ argument, expression: expect.stringMatching(/>= 2\) \? null : /) });
+    }
   });
 });
 
@@ -185,7 +206,14 @@ describe('nat-module user data, evaluated by terraform console for sample inputs
   /** The module's user data with its data-source lookups standing for the sample subnets. */
   function evaluateModuleUserData(mode: string, portForwards: unknown[] = []): string {
     return evaluateTerraformString(moduleUserData.replace(/data\.aws_subnet\.private_subnet\[\*\]\.cidr_block/g, 'var.private_cidrs'), {
-      variables: { mode, private_cidrs: privateCidrs, additional_cidrs: additionalCidrs, port_forwards: portForwardsVariable(portForwards) },
+      variables: {
+        mode,
+        private_cidrs: privateCidrs,
+        additional_cidrs: additionalCidrs,
+        port_forwards: portForwardsVariable(portForwards),
+        eip_allocation_ids: [],
+        public_ip_count: { type: 'number', value: null },
+      },
     });
   }
 
@@ -218,6 +246,7 @@ describe('nat-module user data, evaluated by terraform console for sample inputs
     expect(fromModule).toContain(
       [
         '      NAT_ROUTE_MODE=terraform',
+        '      NAT_PUBLIC_ADDRESS_COUNT=1',
         '      NAT_PORT_FORWARD=tcp 9999 10.8.1.10 22 preserve 203.0.113.7/32,198.51.100.0/24',
         '      NAT_PORT_FORWARD=udp 5353 10.8.2.20 53 masquerade 198.51.100.0/24',
         '  - path: ',
@@ -368,6 +397,7 @@ describe('nat-module variable validation, run by terraform itself', () => {
 
   test('GIVEN valid inputs THEN terraform accepts them', () => {
     expect(plan(valid)).toEqual({ ok: true, output: expect.stringContaining('No changes') });
+    expect(plan({ ...valid, public_ip_count: '2', eip_allocation_ids: '["eipalloc-0123abcd"]' })).toEqual({ ok: true, output: expect.stringContaining('No changes') });
   });
 
   test.each([
@@ -382,6 +412,9 @@ describe('nat-module variable validation, run by terraform itself', () => {
     ['name', { name: 'has spaces' }, 'name must be 1-40 letters'],
     ['eip_allocation_ids', { eip_allocation_ids: '["eip-0123"]' }, 'eip_allocation_ids must hold Elastic IP allocation IDs like eipalloc-'],
     ['eip_allocation_ids', { eip_allocation_ids: '["eipalloc-01", "eipalloc-01"]' }, 'eip_allocation_ids must not list an allocation twice'],
+    ['public_ip_count', { public_ip_count: '0' }, 'public_ip_count must be a whole number from 1 to 50'],
+    ['public_ip_count', { public_ip_count: '2.5' }, 'public_ip_count must be a whole number from 1 to 50'],
+    ['public_ip_count', { public_ip_count: '51' }, 'public_ip_count must be a whole number from 1 to 50'],
   ])('GIVEN a bad %s THEN terraform refuses it with the variable message', (_name, override, message) => {
     expectRefusal(plan({ ...valid, ...override }), message);
   });
