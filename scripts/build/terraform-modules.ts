@@ -13,6 +13,7 @@
  */
 import { App, TerraformStack } from 'cdktf';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { createRequire } from 'module';
 import { tmpdir } from 'os';
 import { join, relative } from 'path';
 import { ExistingInstanceNatModuleStack } from '../../stacks/existing-instance-nat-module';
@@ -38,7 +39,15 @@ export const MODULE_FILE = 'main.tf.json';
 export const README_BEGIN = '<!-- BEGIN GENERATED: inputs and outputs, by npm run build:modules -->';
 export const README_END = '<!-- END GENERATED -->';
 
-type Json = Record<string, any>;
+/** A Terraform JSON document or block. */
+type Json = { [key: string]: unknown };
+
+/** What the README tables read from a `variable` or `output` block. */
+interface DocumentedBlock {
+  readonly type?: string;
+  readonly description?: string;
+  readonly default?: unknown;
+}
 
 /** The synthesized `cdk.tf.json` text of every module stack, by module name. */
 export function synthesizeModuleStacks(): Map<string, string> {
@@ -61,8 +70,8 @@ export function synthesizeModuleStacks(): Map<string, string> {
 export function withoutCdktfMetadata(document: Json): Json {
   const { '//': _stackMetadata, ...rest } = document;
   for (const kind of ['resource', 'data'] as const) {
-    for (const blocks of Object.values<Json>(rest[kind] ?? {})) {
-      for (const block of Object.values<Json>(blocks)) delete block['//'];
+    for (const blocks of Object.values((rest[kind] ?? {}) as Record<string, Record<string, Json>>)) {
+      for (const block of Object.values(blocks)) delete block['//'];
     }
   }
   return rest;
@@ -73,10 +82,8 @@ export function withoutCdktfMetadata(document: Json): Json {
  * bundled in cdktf: lib/synthesize/synthesizer.js), so that the module file is cdktf's own text.
  */
 export function cdktfStringify(document: unknown): string {
-  const stringify = require(require.resolve('json-stable-stringify', { paths: [require.resolve('cdktf')] })) as (
-    value: unknown,
-    options: { space: number },
-  ) => string;
+  const requireFromCdktf = createRequire(require.resolve('cdktf'));
+  const stringify = requireFromCdktf('json-stable-stringify') as (value: unknown, options: { space: number }) => string;
   return stringify(document, { space: 2 });
 }
 
@@ -101,8 +108,8 @@ function cell(text: string): string {
 
 /** The generated part of a module README: inputs and outputs, from the module file. */
 export function inputsAndOutputs(module: Json): string {
-  const variables = Object.entries<Json>(module.variable ?? {});
-  const outputs = Object.entries<Json>(module.output ?? {});
+  const variables = Object.entries((module.variable ?? {}) as Record<string, DocumentedBlock>);
+  const outputs = Object.entries((module.output ?? {}) as Record<string, DocumentedBlock>);
   const required = variables.filter(([, variable]) => !('default' in variable));
   const optional = variables.filter(([, variable]) => 'default' in variable);
   return [
