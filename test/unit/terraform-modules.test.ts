@@ -94,3 +94,26 @@ test('GIVEN every example THEN it calls its module by the committed relative pat
     }
   }
 });
+
+test('GIVEN the docs and examples THEN every pinned release ref is the version in package.json', () => {
+  const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+  const documents = [
+    'README.md',
+    'docs/releasing.md',
+    ...TERRAFORM_MODULES.flatMap((module) => {
+      const examplesDir = join(TERRAFORM_MODULES_DIR, module.name, 'examples');
+      const examples = readdirSync(examplesDir).map((example) => relative(REPO, join(examplesDir, example, 'main.tf')));
+      return [relative(REPO, join(TERRAFORM_MODULES_DIR, module.name, 'README.md')), ...examples];
+    }),
+  ];
+  const refs = documents.flatMap((path) => [...readFileSync(join(REPO, path), 'utf8').matchAll(/\?ref=v(\d+\.\d+\.\d+)/g)].map((match) => `${path}: ${match[1]}`));
+  expect(refs.length).toBeGreaterThanOrEqual(documents.length);
+  expect(refs.filter((ref) => !ref.endsWith(`: ${version}`))).toEqual([]);
+});
+
+test('GIVEN CHANGELOG.md THEN it keeps an Unreleased section above the released versions', () => {
+  const changelog = readFileSync(join(REPO, 'CHANGELOG.md'), 'utf8');
+  const sections = [...changelog.matchAll(/^## \[([^\]]+)\]/gm)].map((match) => match[1]);
+  expect(sections[0]).toBe('Unreleased');
+  for (const section of sections.slice(1)) expect(section).toMatch(/^\d+\.\d+\.\d+$/);
+});
