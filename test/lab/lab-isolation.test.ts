@@ -56,7 +56,7 @@ function representativeTraffic(lab: LabVpc, scenario: string): void {
 
 test('no lab packet heads outside the address plan; every namespace resolves names only against itself', async () => {
   const scenario = 'isolation: representative traffic (dual)';
-  const lab = await bootedLab(scenario);
+  const lab = await bootedLab(scenario, { nameResolution: 'refused' });
 
   for (const node of NODES) {
     const own = readFileSync(join(lab.namespaceEtcDirectory(node), 'resolv.conf'), 'utf8');
