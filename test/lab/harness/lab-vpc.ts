@@ -80,6 +80,8 @@ export interface OutsidePlanRecord {
   readonly destinations: string[];
 }
 
+/** The VPC's subnets by bridge index (s0 public, s1-s3 private, s4 outside). */
+const LAB_SUBNETS = [LAB_LAYOUT.publicSubnet, ...LAB_LAYOUT.privateSubnets, LAB_ADDRESSES.outsideSubnet];
 const WHOAMI = join(__dirname, 'whoami.py');
 const PRIVATE_ROUTE_TABLE = '100';
 /** The VPC router's table for packets from the IGW that `routeInternetToNatPublicInterface` diverts. */
@@ -145,7 +147,8 @@ function defaultNameResolution(): LabNameResolution {
  * - `vpc`: the VPC router; one bridge per subnet holding the subnet's `.1`, the private route
  *   table (0.0.0.0/0 → the NAT's forwarding address) applied to traffic from the private subnets,
  *   and, in dual mode, the source/destination check of the NAT's primary interface;
- * - `igw`: the internet gateway, translating 1:1 between the NAT's public-subnet address and its public IP;
+ * - `igw`: the internet gateway, translating 1:1 between the NAT's public-subnet address and its public IP,
+ *   and the lab's edge, where packets for destinations outside the address plan are counted and dropped;
  * - `internet`: a what-is-my-IP server (HTTP + UDP), two client addresses, and a recorder of ICMP sources;
  * - `nat`: the NAT host, interfaces `ens5`/`ens6` with AL2023 altnames, and a "disk" (overlay
  *   upper directories) that persists across `rebootNat()` and keeps the host's /etc and /var untouched;
@@ -391,8 +394,7 @@ export class LabVpc {
 
   /** The index of the lab subnet holding an address (0 public, 1-3 private, 4 outside). */
   private subnetIndexOf(address: string): number {
-    const subnets = [LAB_LAYOUT.publicSubnet, ...LAB_LAYOUT.privateSubnets, LAB_ADDRESSES.outsideSubnet];
-    const index = subnets.findIndex((subnet) => hostAddress(subnet, 0) === hostAddress(`${address}/24`, 0));
+    const index = LAB_SUBNETS.findIndex((subnet) => hostAddress(subnet, 0) === hostAddress(`${address}/24`, 0));
     if (index < 0) throw new Error(`${address} is in none of the lab's subnets`);
     return index;
   }
@@ -420,11 +422,10 @@ export class LabVpc {
   }
 
   private buildVpcRouter(): void {
-    const subnets = [LAB_LAYOUT.publicSubnet, ...LAB_LAYOUT.privateSubnets, LAB_ADDRESSES.outsideSubnet];
     this.sysctl('vpc', 'net.ipv4.ip_forward', '1');
     this.sysctl('vpc', 'net.ipv4.conf.all.send_redirects', '0');
     this.sysctl('vpc', 'net.ipv4.conf.default.send_redirects', '0');
-    subnets.forEach((subnet, i) => {
+    LAB_SUBNETS.forEach((subnet, i) => {
       // A fixed MAC, as the VPC router's: a bridge otherwise takes its lowest port MAC, which changes
       // when the NAT's port is re-plugged by rebootNat(), and hosts' ARP entries for the gateway go stale.
       this.ip('vpc', 'link', 'add', `s${i}`, 'address', `0e:00:00:00:01:${i.toString(16).padStart(2, '0')}`, 'type', 'bridge');
@@ -437,7 +438,7 @@ export class LabVpc {
     // Public route table: 0.0.0.0/0 → IGW. Private route table (subnets 1…4): 0.0.0.0/0 → the NAT.
     this.ip('vpc', 'route', 'add', 'default', 'via', '100.64.0.2');
     this.ip('vpc', 'rule', 'add', 'pref', '100', 'lookup', 'main', 'suppress_prefixlength', '0');
-    for (let i = 1; i < subnets.length; i++) {
+    for (let i = 1; i < LAB_SUBNETS.length; i++) {
       this.ip('vpc', 'rule', 'add', 'pref', '200', 'iif', `s${i}`, 'lookup', PRIVATE_ROUTE_TABLE);
     }
     const natBridge = this.mode === 'dual' ? 's1' : 's0';
@@ -604,13 +605,13 @@ export function teardownLabs(): void {
     try {
       record = lab.packetsOutsideAddressPlan();
     } catch {
-      // the lab never got its internet edge (its build failed): nothing could leave it
+      // no internet edge (the build failed before it, or the test tore the lab down): nothing to check
     }
     lab.teardown();
     liveLabs.delete(lab);
     if (record && record.packets > 0) escaped.push(`lab ${lab.prefix}: ${record.packets} packet(s) to ${record.destinations.join(', ')}`);
   }
   if (escaped.length > 0) {
-    throw new Error(`packets left for destinations outside the lab's address plan (${LAB_ADDRESS_PLAN.join(', ')}):\n${escaped.join('\n')}`);
+    throw new Error(`packets headed for destinations outside the lab's address plan (${LAB_ADDRESS_PLAN.join(', ')}), dropped at its edge:\n${escaped.join('\n')}`);
   }
 }
