@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Annotations, Fn, TerraformCount, TerraformLocal, Token } from 'cdktf';
+import { Annotations, Fn, ITerraformDependable, TerraformCount, TerraformLocal, Token } from 'cdktf';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { NetworkInterfaceAttachmentA as NetworkInterfaceAttachment } from '@cdktf/provider-aws/lib/network-interface-attachment';
@@ -108,6 +108,20 @@ export class NatInstance extends Construct {
       instanceProfileName = this.role.instanceProfileName;
     }
 
+    if (routeMode === 'self-claim') {
+      this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
+        name: `${name}-route-claim`,
+        routeTableIds: props.routeTableIds,
+        roleName: this.role?.roleName,
+        tags,
+      });
+      if (!this.role) {
+        Annotations.of(this).addWarning(
+          `'routeMode' is 'self-claim' with your own 'instanceProfileName': attach routeClaimPolicy.policyArn to that profile's role`,
+        );
+      }
+    }
+
     const architecture = props.architecture ?? architectureOf(instanceType) ?? 'arm64';
     this.instance = new Instance(this, 'instance', {
       ami: props.amiId ?? latestAl2023AmiId(this, 'ami', architecture),
@@ -135,6 +149,10 @@ export class NatInstance extends Construct {
       volumeTags: tagsWithName(tags, `${name}-root`),
       tags: tagsWithName(tags, name),
       lifecycle: props.replaceOnAmiUpdate ? undefined : { ignoreChanges: ['ami'] },
+      // Self-claim: Terraform would otherwise create the instance and the policy attachment in
+      // parallel, and the boot script could call EC2 before the role holds the policy (it still
+      // retries while IAM propagates: boot/README.md).
+      dependsOn: this.routeClaimPolicy?.attachment ? [this.routeClaimPolicy.attachment] : undefined,
     });
     this.instanceId = this.instance.id;
 
@@ -143,7 +161,7 @@ export class NatInstance extends Construct {
         ? this.addForwardingInterface(forwardingSubnet.id, isDual, Token.isUnresolved(mode), name, tags)
         : this.instance.primaryNetworkInterfaceId;
     if (wantsElasticIp) {
-      this.elasticIp = this.addElasticIp(wantsElasticIp, name, tags);
+      this.elasticIp = this.addElasticIp(wantsElasticIp, name, tags, props.internetGateway);
       // A token toggle may leave the EIP out: then the instance's own public IP is the egress IP.
       this.publicIp = Token.isUnresolved(wantsElasticIp)
         ? attributeOrElse(this.elasticIp, 'public_ip', this.instance.publicIp)
@@ -152,21 +170,7 @@ export class NatInstance extends Construct {
       this.publicIp = this.instance.publicIp;
     }
 
-    if (routeMode === 'self-claim') {
-      this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
-        name: `${name}-route-claim`,
-        routeTableIds: props.routeTableIds,
-        roleName: this.role?.roleName,
-        tags,
-      });
-      if (!this.role) {
-        Annotations.of(this).addWarning(
-          `'routeMode' is 'self-claim' with your own 'instanceProfileName': attach routeClaimPolicy.policyArn to that profile's role`,
-        );
-      }
-    } else {
-      this.addDefaultRoutes(props.routeTableIds);
-    }
+    if (routeMode !== 'self-claim') this.addDefaultRoutes(props.routeTableIds);
   }
 
   /**
@@ -195,13 +199,18 @@ export class NatInstance extends Construct {
     return forwardingInterfaceId;
   }
 
-  /** The Elastic IP, by interface, not instance: association by instance ID fails with several interfaces. */
-  private addElasticIp(wanted: boolean, name: string, tags: Record<string, string>): Eip {
+  /**
+   * The Elastic IP, by interface, not instance: association by instance ID fails with several
+   * interfaces. It is associated as it is created, which may need the VPC's internet gateway
+   * first (the provider's `aws_eip` documentation): hence the optional dependency.
+   */
+  private addElasticIp(wanted: boolean, name: string, tags: Record<string, string>, internetGateway?: ITerraformDependable): Eip {
     return new Eip(this, 'eip', {
       count: Token.isUnresolved(wanted) ? countWhen(wanted) : undefined,
       domain: 'vpc',
       networkInterface: this.instance.primaryNetworkInterfaceId,
       tags: tagsWithName(tags, name),
+      dependsOn: internetGateway ? [internetGateway] : undefined,
     });
   }
 
