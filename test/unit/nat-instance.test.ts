@@ -226,6 +226,38 @@ describe('NatInstance in dual mode with an explicit forwarding subnet', () => {
   });
 });
 
+describe('NatInstance in dual mode: both interfaces in one availability zone', () => {
+  it('GIVEN zones known at synth (the same) THEN the forwarding interface needs no plan-time check', () => {
+    expect(synthNat({ mode: 'dual' }).only('aws_network_interface').block.lifecycle).toBeUndefined();
+  });
+
+  it('GIVEN zones known only to Terraform (looked up at plan) THEN the forwarding interface has a precondition comparing its zone with the public one, with a message naming subnets and zones', () => {
+    const synth = synthesize((stack) => {
+      const network = new Network(stack, 'network', { ...EXAMPLE_NETWORK, azs: undefined, azCount: 2 });
+      new NatInstance(stack, 'nat', {
+        mode: 'dual',
+        vpcId: network.vpcId,
+        publicSubnet: network.publicSubnets[0],
+        privateSubnets: network.privateSubnets,
+        forwardingSubnet: network.privateSubnets[1], // the second zone: Terraform's plan will refuse it
+        routeTableIds: network.privateRouteTableIds,
+      });
+    });
+    const { block: eni } = synth.only('aws_network_interface');
+    const zones = Object.keys(synth.dataSources('aws_availability_zones'));
+    expect(zones).toHaveLength(1);
+    const zoneOf = (index: number) => `element(data.aws_availability_zones.${zones[0]}.names, ${index})`;
+    expect(eni.lifecycle.precondition).toEqual([
+      {
+        condition: `\${(${zoneOf(1)} == ${zoneOf(0)})}`,
+        error_message: expect.stringMatching(
+          /^NAT dual mode: the forwarding interface's subnet \$\{aws_subnet\.\S+\.id\} is in \$\{element\(\S+, 1\)\} but the public subnet \$\{aws_subnet\.\S+\.id\} is in \$\{element\(\S+, 0\)\}/,
+        ),
+      },
+    ]);
+  });
+});
+
 describe('NatInstance without an Elastic IP', () => {
   it('GIVEN single mode WHEN elasticIp is false THEN there is no aws_eip, the public IP is the instance one, and no warning', () => {
     const synth = synthNat({ elasticIp: false });
