@@ -8,13 +8,15 @@ import { Route } from '@cdktf/provider-aws/lib/route';
 import { SsmInstanceRole } from '../iam/ssm-instance-role';
 import { RouteClaimPolicy } from '../iam/route-claim-policy';
 import { architectureOf, latestAl2023AmiId } from './ami';
-import { NatBootSettings, PortForwardSetting } from './boot-settings';
+import { NatBootSettings } from './boot-settings';
 import { NatInstanceProps } from './nat-instance-props';
 import { NatSecurityGroup } from './nat-security-group';
 import { validateNatInstanceProps } from './nat-validation';
 import { subnetCidrBlocks } from '../shared/subnet';
 import { attributeOrElse, countWhen, equalsValue } from '../shared/terraform-expressions';
 import { renderNatUserData } from './user-data';
+import { TerraformPortForward, terraformPortForwardOf } from './port-forward-rendering';
+import { NAME_SUFFIXES } from './resource-names';
 import { tagsWithName } from '../shared/tags';
 
 /** Defaults of the optional props, in one place so docs, code and tests agree. */
@@ -70,13 +72,17 @@ export class NatInstance extends Construct {
     // Validation guarantees one of the two in dual (or token) mode.
     const forwardingSubnet = props.forwardingSubnet ?? (Array.isArray(props.privateSubnets) ? props.privateSubnets[0] : undefined);
     const isDual = equalsValue(mode, 'dual');
+    // A module variable is a Terraform list in these words already; concrete forwards get their defaults.
+    const portForwards: TerraformPortForward[] = Token.isUnresolved(props.portForwards)
+      ? (props.portForwards as unknown as TerraformPortForward[])
+      : (props.portForwards ?? []).map(terraformPortForwardOf);
     const securityGroup = new NatSecurityGroup(this, 'sg', {
       name,
       vpcId: props.vpcId,
       clientCidrs: privateCidrs,
       clientSecurityGroupIds: props.additionalSecurityGroupIds ?? [],
       sshCidrs: props.sshCidrs ?? [],
-      portForwards: props.portForwards ?? [],
+      portForwards,
       tags,
     });
     this.securityGroupId = securityGroup.securityGroupId;
@@ -89,16 +95,7 @@ export class NatInstance extends Construct {
       conntrackMax: props.conntrackMax ?? NAT_DEFAULTS.conntrackMax,
       routeMode,
       routeTableIds: props.routeTableIds,
-      portForwards: Token.isUnresolved(props.portForwards)
-        ? (props.portForwards as PortForwardSetting[]) // a module variable: Terraform builds the lines
-        : (props.portForwards ?? []).map((forward) => ({
-            protocol: forward.protocol ?? 'tcp',
-            publicPort: forward.publicPort,
-            targetIp: forward.targetIp,
-            targetPort: forward.targetPort,
-            preserveClientIp: forward.preserveClientIp ?? true,
-            allowedCidrs: forward.allowedCidrs,
-          })),
+      portForwards,
     };
     this.userData = renderNatUserData(this.bootSettings);
 
@@ -132,7 +129,7 @@ export class NatInstance extends Construct {
         encrypted: true,
         deleteOnTermination: true,
       },
-      volumeTags: tagsWithName(tags, `${name}-root`),
+      volumeTags: tagsWithName(tags, `${name}${NAME_SUFFIXES.rootVolumeTag}`),
       tags: tagsWithName(tags, name),
       lifecycle: props.replaceOnAmiUpdate ? undefined : { ignoreChanges: ['ami'] },
     });
@@ -154,7 +151,7 @@ export class NatInstance extends Construct {
 
     if (routeMode === 'self-claim') {
       this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
-        name: `${name}-route-claim`,
+        name: `${name}${NAME_SUFFIXES.routeClaimPolicy}`,
         routeTableIds: props.routeTableIds,
         roleName: this.role?.roleName,
         tags,
@@ -181,7 +178,7 @@ export class NatInstance extends Construct {
       securityGroups: [this.securityGroupId],
       sourceDestCheck: false,
       description: `${name} forwarding interface`,
-      tags: tagsWithName(tags, `${name}-forwarding`),
+      tags: tagsWithName(tags, `${name}${NAME_SUFFIXES.forwardingInterfaceTag}`),
     });
     const forwardingInterfaceId = modeIsToken
       ? attributeOrElse(forwardingInterface, 'id', this.instance.primaryNetworkInterfaceId)

@@ -134,7 +134,7 @@ describe('nat-module stack as a plain Terraform module', () => {
       new NatInstance(stack, 'nat', {
         vpcId: 'vpc-1',
         mode: 'dual',
-        publicSubnet: { id: 'subnet-pub', cidrBlock: '10.8.0.0/24' },
+        publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
         privateSubnets: [{ id: 'subnet-a', cidrBlock: '10.8.1.0/24' }],
         routeTableIds: ['rtb-1'],
       }),
@@ -169,7 +169,7 @@ describe('nat-module user data, evaluated by terraform console for sample inputs
       new NatInstance(stack, 'nat', {
         vpcId: 'vpc-1',
         mode,
-        publicSubnet: { id: 'subnet-pub', cidrBlock: '10.8.0.0/24' },
+        publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
         privateSubnets: privateCidrs.map((cidrBlock, i) => ({ id: `subnet-${i}`, cidrBlock })),
         additionalCidrs,
         routeTableIds: ['rtb-1'],
@@ -276,7 +276,7 @@ describe('nat-module security group, evaluated by terraform console for sample i
     const json = synthesize((stack) =>
       new NatInstance(stack, 'nat', {
         vpcId: 'vpc-1',
-        publicSubnet: { id: 'subnet-pub', cidrBlock: '10.8.0.0/24' },
+        publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
         privateSubnets: privateCidrs.map((cidrBlock, i) => ({ id: `subnet-${i}`, cidrBlock })),
         additionalCidrs,
         additionalSecurityGroupIds: clientGroups,
