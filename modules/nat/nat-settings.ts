@@ -14,6 +14,9 @@ import { NAME_RULES } from './resource-names';
 
 const CIDR = { kind: 'cidr' } as const;
 
+/** A table keyed by name; every entry typed as a `Setting`. */
+const table = <K extends string>(settings: Record<K, Setting>): Record<K, Setting> => settings;
+
 const name: Setting = { prop: 'name', variable: 'name', type: 'string', rules: NAME_RULES, default: 'nat-instance', summary: 'Name prefix of every resource' };
 const vpcId: Setting = { prop: 'vpcId', variable: 'vpc_id', type: 'string', rules: [VPC_ID], summary: 'The VPC the NAT serves' };
 const routeTableIds: Setting = {
@@ -36,7 +39,7 @@ const conntrackMax: Setting = {
 };
 
 /** `NatInstance` props (and the module variables that feed them). */
-export const NAT_INSTANCE_SETTINGS = {
+export const NAT_INSTANCE_SETTINGS = table({
   name,
   vpcId,
   mode: {
@@ -150,13 +153,13 @@ export const NAT_INSTANCE_SETTINGS = {
   conntrackMax,
   rootVolumeSize: { prop: 'rootVolumeSize', type: 'number', rules: [{ kind: 'integer', min: 8, max: 16384 }], default: 8, summary: 'Root volume size in GiB' },
   tags: TAGS,
-} satisfies Record<string, Setting>;
+});
 
 /**
  * The attributes of one port forward (`portForwards[i].<prop>`, the module's
  * `port_forwards[*].<variable>`, one field of a `NAT_PORT_FORWARD` line).
  */
-export const PORT_FORWARD_SETTINGS = {
+export const PORT_FORWARD_SETTINGS = table({
   protocol: { prop: 'protocol', variable: 'protocol', setting: 'NAT_PORT_FORWARD', type: 'string', rules: [{ kind: 'oneOf', values: ['tcp', 'udp'] }], default: 'tcp', summary: 'Protocol' },
   publicPort: {
     prop: 'publicPort',
@@ -201,10 +204,10 @@ export const PORT_FORWARD_SETTINGS = {
     default: false,
     summary: '`allowedCidrs` may cover 2^25 addresses or more (the internet)',
   },
-} satisfies Record<string, Setting>;
+});
 
 /** `ExistingInstanceNat` props. */
-export const EXISTING_INSTANCE_SETTINGS = {
+export const EXISTING_INSTANCE_SETTINGS = table({
   name,
   privateCidrs: {
     prop: 'privateCidrs',
@@ -220,4 +223,4 @@ export const EXISTING_INSTANCE_SETTINGS = {
   vpcId: { ...vpcId, variable: undefined, summary: 'A security group admitting `privateCidrs` is created in it' },
   conntrackMax,
   tags: TAGS,
-} satisfies Record<string, Setting>;
+});

@@ -39,7 +39,8 @@ export function parseCidr(text: string, what: string): Ipv4Cidr {
   const [address, prefixText, extra] = text.split('/');
   const network = parseIpv4(address ?? '');
   const prefix = Number(prefixText);
-  if (extra !== undefined || network === undefined || !/^\d{1,2}$/.test(prefixText ?? '') || prefix > 32) {
+  // No leading zeros (`/08`), like the addresses: the boot script and Terraform refuse them too.
+  if (extra !== undefined || network === undefined || !/^(0|[1-9][0-9]?)$/.test(prefixText ?? '') || prefix > 32) {
     throw new Error(`${what}: '${text}' is not an IPv4 CIDR block like 10.0.0.0/16`);
   }
   if ((network & ~mask(prefix)) >>> 0 !== 0) {
