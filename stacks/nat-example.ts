@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { requireSupportedVersions } from './supported-versions';
 import { Network } from '../modules/vpc';
 import { NatInstance } from '../modules/nat';
 import { SsmInstanceRole } from '../modules/iam';
@@ -39,6 +40,7 @@ export class NatExampleStack extends TerraformStack {
   constructor(scope: Construct, id: string, config: NatExampleConfig) {
     super(scope, id);
     new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: { Stack: id } }] });
+    requireSupportedVersions(this);
     if (config.stateBucket) {
       new S3Backend(this, { bucket: config.stateBucket, key: config.stateKey ?? `${id}.tfstate`, region: config.region, encrypt: true });
     }

@@ -4,9 +4,8 @@ import { DataAwsSubnet } from '@cdktf/provider-aws/lib/data-aws-subnet';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { GRAVITON_INSTANCE_TYPE, NatInstance, NatMode, PortForward } from '../modules/nat';
 import { splat } from '../modules/shared/terraform-expressions';
+import { requireSupportedVersions } from './supported-versions';
 
-/** The AWS provider versions the synthesized module accepts (provider-aws 21.22.1 binds 6.25.0). */
-export const MODULE_AWS_PROVIDER_CONSTRAINT = '>= 6.0';
 
 /** In `.tf.json` a validation condition is a template: the expression goes inside `${…}`. */
 const ID_LIST = (prefix: string, variable: string) =>
@@ -54,9 +53,7 @@ export class NatModuleStack extends TerraformStack {
     new AwsProvider(this, 'aws');
     this.addOverride('provider', undefined);
     this.addOverride('terraform.backend', undefined);
-    this.addOverride('terraform.required_providers', {
-      aws: { source: 'hashicorp/aws', version: MODULE_AWS_PROVIDER_CONSTRAINT },
-    });
+    requireSupportedVersions(this);
 
     const variable = (name: string, config: ConstructorParameters<typeof TerraformVariable>[2]) =>
       new TerraformVariable(this, name, config);

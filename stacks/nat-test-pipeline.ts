@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { requireSupportedVersions } from './supported-versions';
 import { NatTestPipeline } from '../modules/test-pipeline';
 
 export interface NatTestPipelineConfig {
@@ -34,6 +35,7 @@ export class NatTestPipelineStack extends TerraformStack {
   constructor(scope: Construct, id: string, config: NatTestPipelineConfig) {
     super(scope, id);
     new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: { Stack: id } }] });
+    requireSupportedVersions(this);
     this.testPipeline = new NatTestPipeline(this, 'pipeline', { repository: config.repository, branch: config.branch });
     new TerraformOutput(this, 'connection-arn', {
       value: this.testPipeline.connection.connectionArn,

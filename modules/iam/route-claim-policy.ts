@@ -43,7 +43,7 @@ export class RouteClaimPolicy extends Construct {
     super(scope, id);
     requireNonEmpty(props.routeTableIds, 'routeTableIds');
     const partition = new DataAwsPartition(this, 'partition').partition;
-    const region = new DataAwsRegion(this, 'region').region;
+    const region = new DataAwsRegion(this, 'region').id;
     const account = new DataAwsCallerIdentity(this, 'account').accountId;
     const routeTableArns: string[] | string = Token.isUnresolved(props.routeTableIds)
       ? Fn.formatlist('arn:%s:ec2:%s:%s:route-table/%s', [partition, region, account, props.routeTableIds])

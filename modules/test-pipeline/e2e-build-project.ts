@@ -98,7 +98,7 @@ export class E2eBuildProject extends Construct {
         Version: '2012-10-17',
         Statement: e2eBuildPolicyStatements({
           partition: partition.partition,
-          region: region.region,
+          region: region.id,
           accountId: account.accountId,
           stackTag: { key: 'Stack', value: props.deployedStackName },
           testInstanceTag: props.testInstanceTag,

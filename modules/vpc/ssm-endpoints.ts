@@ -32,7 +32,7 @@ export class SsmEndpoints extends Construct {
     for (const service of SSM_ENDPOINT_SERVICES) {
       new VpcEndpoint(this, service, {
         vpcId: props.vpcId,
-        serviceName: `com.amazonaws.${region.region}.${service}`,
+        serviceName: `com.amazonaws.${region.id}.${service}`,
         vpcEndpointType: 'Interface',
         privateDnsEnabled: true,
         subnetIds: props.subnetIds,

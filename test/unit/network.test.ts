@@ -145,7 +145,7 @@ describe('Network with SSM endpoints', () => {
     for (const endpoint of endpoints) {
       expect(endpoint.vpc_endpoint_type).toBe('Interface');
       expect(endpoint.private_dns_enabled).toBe(true);
-      expect(endpoint.service_name).toMatch(/^com\.amazonaws\.\$\{data\.aws_region\.[\w-]+\.region\}\.\w+$/);
+      expect(endpoint.service_name).toMatch(/^com\.amazonaws\.\$\{data\.aws_region\.[\w-]+\.id\}\.\w+$/);
       expect(endpoint.security_group_ids).toEqual([synth.ref('aws_security_group', sgName, 'id')]);
     }
   });

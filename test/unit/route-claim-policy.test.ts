@@ -28,7 +28,7 @@ const OTHER_TABLE = 'rtb-0ffffffffffff9999';
 const APPLY_VALUES: TerraformValues = {
   substitutions: [
     [/data\.aws_partition\.[\w-]+\.partition/, PARTITION],
-    [/data\.aws_region\.[\w-]+\.region/, REGION],
+    [/data\.aws_region\.[\w-]+\.id/, REGION],
     [/data\.aws_caller_identity\.[\w-]+\.account_id/, ACCOUNT],
   ],
   variables: { route_table_ids: LISTED_TABLES },

@@ -51,7 +51,7 @@ function synthesizedBuildPolicy(): string {
 const APPLY_VALUES: TerraformValues = {
   substitutions: [
     [/data\.aws_partition\.[\w-]+\.partition/, 'aws'],
-    [/data\.aws_region\.[\w-]+\.region/, REGION],
+    [/data\.aws_region\.[\w-]+\.id/, REGION],
     [/data\.aws_caller_identity\.[\w-]+\.account_id/, ACCOUNT],
     [/aws_iam_role\.[\w-]*test-instance-role[\w-]*\.arn/, TEST_ROLE],
     [/aws_s3_bucket\.[\w-]*state[\w-]*\.arn/, STATE_BUCKET],

@@ -1,0 +1,108 @@
+/**
+ * Test support: the emulated AWS API (`moto_server`, moto 5.x) on a free loopback port, for the
+ * real-Terraform suite and for lab tests whose instance calls EC2 through the real AWS CLI.
+ *
+ * One server per test file: `startMoto()` in `beforeAll`, `moto.stop()` in `afterAll`.
+ * AWS-managed policies (AmazonSSMManagedInstanceCore…) are loaded, as on AWS.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import { createServer } from 'net';
+
+/** The region every emulated call uses. */
+export const MOTO_REGION = 'eu-central-1';
+/** moto's fixed account ID. */
+export const MOTO_ACCOUNT_ID = '123456789012';
+
+export interface MotoOptions {
+  /** More environment for the server, e.g. `INITIAL_NO_AUTH_ACTION_COUNT` to enforce IAM. */
+  readonly env?: Record<string, string>;
+  /** How long to wait for the server to answer. @default 30_000 */
+  readonly readyTimeoutMs?: number;
+}
+
+export interface MotoServer {
+  /** `http://127.0.0.1:<port>`: every service's endpoint. */
+  readonly endpoint: string;
+  readonly port: number;
+  /** Environment for the AWS CLI and SDKs: test credentials, region, endpoint. */
+  readonly clientEnv: Record<string, string>;
+  /** Forgets every emulated resource. */
+  reset(): Promise<void>;
+  /** Stops the server. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** A TCP port free on loopback right now. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Starts `moto_server`; resolves once it answers HTTP. Throws with its output when it cannot start. */
+export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> {
+  const port = await freeLoopbackPort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  let output = '';
+  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let spawnError: Error | undefined;
+  child.once('error', (error) => (spawnError = error));
+
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  };
+
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+  let lastError = 'no attempt yet';
+  for (;;) {
+    if (spawnError) throw new Error(`moto_server could not start (is moto installed? pip install 'moto[server]'): ${spawnError.message}`);
+    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode} before answering on ${endpoint}: ${output}`);
+    try {
+      const response = await fetch(`${endpoint}/moto-api/`);
+      if (response.ok) break;
+      lastError = `HTTP ${response.status}`;
+    } catch (error) {
+      lastError = (error as Error).message;
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`moto_server did not answer on ${endpoint}/moto-api/ within ${options.readyTimeoutMs ?? 30_000} ms (last: ${lastError}): ${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+
+  return {
+    endpoint,
+    port,
+    clientEnv: {
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_SESSION_TOKEN: 'testing',
+      AWS_DEFAULT_REGION: MOTO_REGION,
+      AWS_REGION: MOTO_REGION,
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_PAGER: '',
+    },
+    async reset() {
+      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+      if (!response.ok) throw new Error(`moto reset answered HTTP ${response.status}`);
+    },
+    stop,
+  };
+}
