@@ -8,7 +8,8 @@ import { Route } from '@cdktf/provider-aws/lib/route';
 import { SsmInstanceRole } from '../iam/ssm-instance-role';
 import { RouteClaimPolicy } from '../iam/route-claim-policy';
 import { architectureOf, latestAl2023AmiId } from './ami';
-import { NatBootSettings } from './boot-settings';
+import { NatBootSettings, NatMode, RouteMode } from './boot-settings';
+import { NAT_INSTANCE_SETTINGS as S } from './nat-settings';
 import { NatInstanceProps } from './nat-instance-props';
 import { NatSecurityGroup } from './nat-security-group';
 import { validateNatInstanceProps } from './nat-validation';
@@ -19,17 +20,22 @@ import { TerraformPortForward, terraformPortForwardOf } from './port-forward-ren
 import { NAME_SUFFIXES } from './resource-names';
 import { tagsWithName } from '../shared/tags';
 
-/** Defaults of the optional props, in one place so docs, code and tests agree. */
+/** Defaults of the optional props, from the settings table (so docs, module and code agree). */
 export const NAT_DEFAULTS = {
-  name: 'nat-instance',
-  mode: 'single',
-  routeMode: 'terraform',
-  elasticIp: true,
-  instanceType: 't4g.nano',
-  interfaceWaitSeconds: 120,
-  conntrackMax: 262144,
-  rootVolumeSize: 8,
-} as const;
+  name: S.name.default as string,
+  mode: S.mode.default as NatMode,
+  routeMode: S.routeMode.default as RouteMode,
+  elasticIp: S.elasticIp.default as boolean,
+  instanceType: S.instanceType.default as string,
+  interfaceWaitSeconds: S.interfaceWaitSeconds.default as number,
+  conntrackMax: S.conntrackMax.default as number,
+  rootVolumeSize: S.rootVolumeSize.default as number,
+};
+
+/** The warning for dual mode without an Elastic IP; `setting` names the prop or the module variable. */
+export function dualModeWithoutElasticIpWarning(setting: string): string {
+  return `${setting} is false in dual mode: an instance with two interfaces loses its public IP on stop/start, and egress with it`;
+}
 
 /**
  * A NAT instance on Amazon Linux 2023 that gives private subnets IPv4 internet egress (and,
@@ -62,11 +68,7 @@ export class NatInstance extends Construct {
     const wantsElasticIp = props.elasticIp ?? NAT_DEFAULTS.elasticIp;
     const instanceType = props.instanceType ?? NAT_DEFAULTS.instanceType;
     const tags = props.tags ?? {};
-    if (mode === 'dual' && !wantsElasticIp) {
-      Annotations.of(this).addWarning(
-        `'elasticIp' is false in dual mode: an instance with two interfaces loses its public IP on stop/start, and egress with it`,
-      );
-    }
+    if (mode === 'dual' && !wantsElasticIp) Annotations.of(this).addWarning(dualModeWithoutElasticIpWarning(`'elasticIp'`));
 
     const privateCidrs = concatLists(subnetCidrBlocks(props.privateSubnets), props.additionalCidrs ?? []);
     // Validation guarantees one of the two in dual (or token) mode.

@@ -74,10 +74,10 @@ export const NAT_INSTANCE_SETTINGS = table({
     setting: 'NAT_FORWARDING_SUBNET_CIDR',
     type: 'string',
     rules: [CIDR],
-    default: 'privateSubnets[0]',
+    defaultText: 'privateSubnets[0]',
     summary: "Dual mode: the forwarding interface's subnet, one of the private subnets",
   },
-  forwardingSubnetId: { prop: 'forwardingSubnet.id', type: 'string', rules: [SUBNET_ID], default: 'privateSubnets[0]', summary: 'Dual mode: its ID' },
+  forwardingSubnetId: { prop: 'forwardingSubnet.id', type: 'string', rules: [SUBNET_ID], defaultText: 'privateSubnets[0]', summary: 'Dual mode: its ID' },
   routeTableIds,
   routeMode: {
     prop: 'routeMode',
@@ -89,12 +89,12 @@ export const NAT_INSTANCE_SETTINGS = table({
   },
   elasticIp: { prop: 'elasticIp', variable: 'elastic_ip', type: 'bool', rules: [], default: true, summary: 'An Elastic IP on the public interface' },
   instanceType: { prop: 'instanceType', variable: 'instance_type', type: 'string', rules: [INSTANCE_TYPE], default: 't4g.nano', summary: 'EC2 instance type' },
-  amiId: { prop: 'amiId', type: 'string', rules: [AMI_ID], default: 'the latest Amazon Linux 2023', summary: 'A custom AMI' },
+  amiId: { prop: 'amiId', type: 'string', rules: [AMI_ID], defaultText: 'the latest Amazon Linux 2023 AMI', summary: 'A custom AMI' },
   architecture: {
     prop: 'architecture',
     type: 'string',
     rules: [{ kind: 'oneOf', values: ['arm64', 'x86_64'] }],
-    default: 'derived from instanceType',
+    defaultText: 'derived from instanceType',
     summary: 'Needed only when the instance type is a Terraform token',
   },
   additionalCidrs: {
@@ -138,7 +138,7 @@ export const NAT_INSTANCE_SETTINGS = table({
     prop: 'instanceProfileName',
     type: 'string',
     rules: [iamNameRule('an instance-profile name', 128)],
-    default: 'a new role and profile',
+    defaultText: 'a new role with SSM core access',
     summary: 'Your own instance profile',
   },
   interfaceWaitSeconds: {

@@ -63,6 +63,6 @@ export const TAGS: Setting = {
   type: 'map(string)',
   rules: [{ kind: 'notPattern', pattern: '^[aA][wW][sS]:', shape: 'start with aws: (reserved by AWS)' }],
   map: { maxKeys: 50, addedKeys: ['Name'] },
-  default: {} as never,
+  default: {},
   summary: 'Tags for every resource',
 };

@@ -58,8 +58,10 @@ export interface Setting {
   readonly rules: readonly ValueRule[];
   readonly list?: ListRules;
   readonly map?: MapRules;
-  /** The default, as the construct and the module know it. */
-  readonly default?: string | number | boolean | readonly string[];
+  /** The default value, as the construct and the module's variable have it. */
+  readonly default?: string | number | boolean | readonly string[] | Readonly<Record<string, string>>;
+  /** The default in words, when it is not a value (`privateSubnets[0]`, a lookup). */
+  readonly defaultText?: string;
   /** One line for the documentation. */
   readonly summary: string;
 }
