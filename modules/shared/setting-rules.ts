@@ -114,7 +114,7 @@ export function describeSetting(setting: Setting): string {
     if (shapes.length) parts.push(shapes.join('; '));
     parts.push(...exclusions);
   }
-  return parts.join('; ') || setting.type;
+  return parts.join('; ') || (setting.type === 'bool' ? 'true or false' : setting.type);
 }
 
 /** True when a concrete value satisfies a rule (the construct's reading). */
