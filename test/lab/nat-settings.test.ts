@@ -1,5 +1,6 @@
 /**
- * Issue 3, scenario 8, and the rule "nothing optional may cost the NAT its primary job":
+ * Scenario 8 of the lab's boot-script scenarios (test/lab/README.md), and the rule "nothing
+ * optional may cost the NAT its primary job":
  * - a setting egress depends on, invalid, stops the script before it changes anything, with one
  *   line naming the setting (exit 1);
  * - an optional setting, invalid (a port forward, the conntrack size, the interface wait, an
