@@ -99,20 +99,18 @@ export function ruleShape(rule: ValueRule, quote: Quote = single): string {
 
 /** The whole rule set of a setting in words, for the documentation table. */
 export function describeSetting(setting: Setting): string {
+  const shapes = setting.rules.flatMap((rule) => (rule.kind === 'notPattern' ? [] : [ruleShape(rule)]));
+  const exclusions = setting.rules.flatMap((rule) => (rule.kind === 'notPattern' ? [`must not ${rule.shape}`] : []));
   const parts: string[] = [];
-  const rules = setting.rules.filter((rule) => rule.kind !== 'notPattern');
-  const exclusions = setting.rules.filter((rule) => rule.kind === 'notPattern').map((rule) => `must not ${(rule as { shape: string }).shape}`);
-  const shapes = rules.map((rule) => ruleShape(rule));
   if (setting.map) {
-    parts.push(`at most ${setting.map.maxKeys} keys counting ${setting.map.addedKeys.map(single).join(', ')}; keys ${exclusions.join(', ')}`);
+    parts.push(`at most ${setting.map.maxKeys} keys counting ${setting.map.addedKeys.map(single).join(', ')}`, ...exclusions.map((words) => `keys ${words}`));
   } else if (setting.list) {
     const { minItems, unique, anySourceOptIn } = setting.list;
-    parts.push(`${minItems ? `at least ${minItems}, ` : ''}each ${shapes.join(' and ') || 'a string'}${exclusions.length ? ` that does not ${exclusions.join(', ').replace(/^must not /, '')}` : ''}`);
+    parts.push(`${minItems ? `at least ${minItems}, ` : ''}each ${shapes.join(' and ')}`, ...exclusions);
     if (unique) parts.push('no duplicates');
     if (anySourceOptIn) parts.push(`covering 2^25 addresses or more needs \`${anySourceOptIn.prop}\``);
   } else {
-    if (shapes.length) parts.push(shapes.join('; '));
-    parts.push(...exclusions);
+    parts.push(...shapes, ...exclusions);
   }
   return parts.join('; ') || (setting.type === 'bool' ? 'true or false' : setting.type);
 }
