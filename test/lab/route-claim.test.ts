@@ -17,6 +17,7 @@ import {
   SourceIpProbe,
   teardownLabs,
 } from './harness';
+import { appendFileSync } from 'fs';
 import { AwsDoubles, Ec2Call, IMDS_ADDRESS, RouteTableDouble } from './doubles/aws-doubles';
 
 jest.setTimeout(240_000);
@@ -82,15 +83,17 @@ function settingsRouteTableIds(lab: LabVpc): string[] {
 /**
  * Builds a lab whose NAT comes from a self-claim NatInstance, starts the doubles with the
  * route tables `tables(ids)` describes, removes the VPC router's private default route, and runs
- * the boot script with the doubles' environment.
+ * the boot script with the doubles' environment (`extraSettings` appended to its settings file).
  */
 async function bootSelfClaim(
   mode: 'single' | 'dual',
   tables: (ids: string[]) => Record<string, RouteTableDouble>,
   knownToMetadata: (nic: NatInterface) => boolean = () => true,
+  extraSettings = '',
 ): Promise<SelfClaimBoot> {
   const lab = await createLabVpc({ mode, natProps: { routeMode: 'self-claim' } });
   current.lab = lab;
+  if (extraSettings) appendFileSync(lab.diskPath('/etc/nat-instance/settings'), extraSettings);
   const routeTableIds = settingsRouteTableIds(lab);
   const interfaces = natInterfaces(lab);
   const doubles = await AwsDoubles.start({
@@ -170,6 +173,19 @@ describe('route self-claim at boot (IMDSv2 and EC2 API doubles, real AWS CLI)', 
     expect(boot.result.stdout).toContain(`claimed route tables ${boot.routeTableIds.join(' ')} for ${forwarding.eni}`);
 
     expectNoAnswer(boot.lab, internetProbe(`${scenario}: before the router follows the claim`, 'h1'));
+    followClaimedRoutes(boot);
+    expectPrivateHostsReachTheInternetThroughTheNat(scenario, boot.lab);
+  });
+
+  it('a refused port forward does not stop the claim (dual mode): exit 2 with the REFUSED line, every route table claimed, egress through the NAT', async () => {
+    const scenario = 'self-claim with a refused forward';
+    const badForward = 'NAT_PORT_FORWARD=tcp 2222 10.8.2.1 22 preserve 203.0.113.5/32';
+    const boot = await bootSelfClaim('dual', (ids) => Object.fromEntries(ids.map((id) => [id, { defaultRoute: STALE_ENI }])), () => true, `${badForward}\n`);
+    expect({ code: boot.result.code, boot: describeBoot(boot) }).toEqual({ code: 2, boot: describeBoot(boot) });
+    expect(boot.result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^nat-instance: REFUSED: setting NAT_PORT_FORWARD 'tcp 2222 10\.8\.2\.1 .*the VPC router of 10\.8\.2\.0\/24/)]);
+    const forwarding = boot.interfaces.ens6;
+    expect(boot.doubles.routeTargets()).toEqual(Object.fromEntries(boot.routeTableIds.map((id) => [id, forwarding.eni])));
+    expect(boot.result.stdout.trim().split('\n').pop()).toMatch(/^nat-instance: degraded in \d+s \(egress ready; 1 optional setting\(s\) REFUSED\): .*routes by self-claim/);
     followClaimedRoutes(boot);
     expectPrivateHostsReachTheInternetThroughTheNat(scenario, boot.lab);
   });
