@@ -11,24 +11,19 @@ import type { TerraformCheckProps } from '../modules/shared/terraform-check';
  * the instance, so nothing is created), or warns about (a `check` block).
  */
 
-export interface LookedUpSubnets {
-  /** `data.aws_subnet` of each private subnet (counted). */
-  readonly privateSubnets: DataAwsSubnet;
-  readonly publicSubnet: DataAwsSubnet;
-}
-
 /** An address usable by an instance in the subnet `cidr`: inside it and not one of the five AWS reserves. */
 const usableIn = (address: string, cidr: string) =>
   `try(cidrhost(format("%s/%s", ${address}, split("/", ${cidr})[1]), 0) == cidrhost(${cidr}, 0) && ` +
   `!contains([for n in [0, 1, 2, 3, -1] : cidrhost(${cidr}, n)], ${address}), false)`;
 
-export function addNatModulePreconditions(instance: Instance, subnets: LookedUpSubnets): void {
-  const privateSubnets = `data.aws_subnet.${subnets.privateSubnets.friendlyUniqueId}`;
-  const publicSubnet = `data.aws_subnet.${subnets.publicSubnet.friendlyUniqueId}`;
-  const cidrs = `${privateSubnets}[*].cidr_block`;
+/**
+ * Preconditions of the instance: forward targets against the looked-up private subnets, and
+ * `additional_cidrs` against its opt-in. (The dual-mode zone check is the construct's own
+ * precondition on the forwarding interface.)
+ */
+export function addNatModulePreconditions(instance: Instance, privateSubnetData: DataAwsSubnet): void {
+  const cidrs = `data.aws_subnet.${privateSubnetData.friendlyUniqueId}[*].cidr_block`;
   const usableTarget = (address: string) => `anytrue([for c in ${cidrs} : ${usableIn(address, 'c')}])`;
-  const forwardingZone = `${privateSubnets}[0].availability_zone`;
-  const publicZone = `${publicSubnet}.availability_zone`;
   instance.addOverride('lifecycle.precondition', [
     {
       condition: `\${alltrue([for f in var.port_forwards : ${usableTarget('f.target_ip')}])}`,
@@ -36,12 +31,6 @@ export function addNatModulePreconditions(instance: Instance, subnets: LookedUpS
         `\${format("port_forwards: target_ip must be a usable address of one of private_subnet_ids (%s), not one of the five addresses ` +
         `AWS reserves in every subnet (the first four and the last); refused: %s.", join(", ", ${cidrs}), ` +
         `join(", ", [for f in var.port_forwards : f.target_ip if !${usableTarget('f.target_ip')}]))}`,
-    },
-    {
-      condition: `\${var.mode != "dual" || ${forwardingZone} == ${publicZone}}`,
-      error_message:
-        `\${format("mode is dual, but private_subnet_ids[0] (the forwarding interface's subnet) is in %s and public_subnet_id in %s: ` +
-        `all interfaces of an instance must be in its availability zone; list a private subnet of %s first.", ${forwardingZone}, ${publicZone}, ${publicZone})}`,
     },
     {
       condition: `\${${anySourceCondition('var.additional_cidrs', 'var.allow_any_client_source')}}`,

@@ -34,7 +34,7 @@ export class NatModuleStack extends TerraformStack {
     const privateSubnetIds = variableOf(
       this,
       S.privateSubnetIds,
-      'Private subnets whose traffic the NAT translates. In dual mode the first one holds the forwarding interface (in the public subnet\'s zone).',
+      "Private subnets whose traffic the NAT translates. In dual mode the first one holds the forwarding interface and must be in the public subnet's availability zone (checked at plan).",
     );
     const routeTableIds = variableOf(this, S.routeTableIds, 'Route tables whose 0.0.0.0/0 route is pointed at the NAT.');
     const mode = variableOf(this, S.mode, 'single: one interface in the public subnet; dual: plus a forwarding interface in the first private subnet.');
@@ -77,9 +77,14 @@ export class NatModuleStack extends TerraformStack {
       name: name.stringValue,
       vpcId: vpcId.stringValue,
       mode: mode.stringValue as NatMode,
-      publicSubnet: { id: publicSubnetId.stringValue, cidrBlock: publicSubnetData.cidrBlock },
+      // The zones feed the plan-time check that both interfaces of a dual-mode NAT share one zone.
+      publicSubnet: { id: publicSubnetId.stringValue, cidrBlock: publicSubnetData.cidrBlock, availabilityZone: publicSubnetData.availabilityZone },
       privateSubnets: { ids: privateSubnetIds.listValue, cidrBlocks: privateCidrs },
-      forwardingSubnet: { id: Fn.element(privateSubnetIds.listValue, 0), cidrBlock: Fn.element(privateCidrs, 0) },
+      forwardingSubnet: {
+        id: Fn.element(privateSubnetIds.listValue, 0),
+        cidrBlock: Fn.element(privateCidrs, 0),
+        availabilityZone: Fn.element(splat(privateSubnetData, 'availability_zone'), 0),
+      },
       routeTableIds: routeTableIds.listValue,
       elasticIp: elasticIp.booleanValue as unknown as boolean,
       instanceType: instanceType.stringValue,
@@ -92,8 +97,8 @@ export class NatModuleStack extends TerraformStack {
       tags: Token.asStringMap(tags.value),
     });
     // What the construct checks at synth across props, the module checks at plan, when the
-    // subnets' CIDRs and zones are known from the data sources.
-    addNatModulePreconditions(nat.instance, { privateSubnets: privateSubnetData, publicSubnet: publicSubnetData });
+    // subnets' CIDRs are known from the data sources (the zones: the construct's own precondition).
+    addNatModulePreconditions(nat.instance, privateSubnetData);
     new TerraformCheck(this, 'dual_mode_elastic_ip', DUAL_MODE_WITHOUT_ELASTIC_IP);
     // `check` blocks need Terraform 1.5.
     this.addOverride('terraform.required_version', CHECK_BLOCK_TERRAFORM_VERSION);

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Annotations, Fn, TerraformCount, TerraformLocal, Token } from 'cdktf';
+import { Annotations, Fn, ITerraformDependable, Op, TerraformCount, TerraformLocal, TerraformResourceLifecycle, Token } from 'cdktf';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { NetworkInterfaceAttachmentA as NetworkInterfaceAttachment } from '@cdktf/provider-aws/lib/network-interface-attachment';
@@ -13,7 +13,7 @@ import { NAT_INSTANCE_SETTINGS as S } from './nat-settings';
 import { NatInstanceProps } from './nat-instance-props';
 import { NatSecurityGroup } from './nat-security-group';
 import { validateNatInstanceProps } from './nat-validation';
-import { subnetCidrBlocks } from '../shared/subnet';
+import { SubnetInfo, subnetCidrBlocks } from '../shared/subnet';
 import { attributeOrElse, countWhen, equalsValue } from '../shared/terraform-expressions';
 import { renderNatUserData } from './user-data';
 import { TerraformPortForward, terraformPortForwardOf } from './port-forward-rendering';
@@ -107,6 +107,20 @@ export class NatInstance extends Construct {
       instanceProfileName = this.role.instanceProfileName;
     }
 
+    if (routeMode === 'self-claim') {
+      this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
+        name: `${name}${NAME_SUFFIXES.routeClaimPolicy}`,
+        routeTableIds: props.routeTableIds,
+        roleName: this.role?.roleName,
+        tags,
+      });
+      if (!this.role) {
+        Annotations.of(this).addWarning(
+          `'routeMode' is 'self-claim' with your own 'instanceProfileName': attach routeClaimPolicy.policyArn to that profile's role`,
+        );
+      }
+    }
+
     const architecture = props.architecture ?? architectureOf(instanceType) ?? 'arm64';
     this.instance = new Instance(this, 'instance', {
       ami: props.amiId ?? latestAl2023AmiId(this, 'ami', architecture),
@@ -134,15 +148,19 @@ export class NatInstance extends Construct {
       volumeTags: tagsWithName(tags, `${name}${NAME_SUFFIXES.rootVolumeTag}`),
       tags: tagsWithName(tags, name),
       lifecycle: props.replaceOnAmiUpdate ? undefined : { ignoreChanges: ['ami'] },
+      // Self-claim: Terraform would otherwise create the instance and the policy attachment in
+      // parallel, and the boot script could call EC2 before the role holds the policy (it still
+      // retries while IAM propagates: boot/README.md).
+      dependsOn: this.routeClaimPolicy?.attachment ? [this.routeClaimPolicy.attachment] : undefined,
     });
     this.instanceId = this.instance.id;
 
     this.forwardingInterfaceId =
       mode !== 'single' && forwardingSubnet
-        ? this.addForwardingInterface(forwardingSubnet.id, isDual, Token.isUnresolved(mode), name, tags)
+        ? this.addForwardingInterface(forwardingSubnet, props.publicSubnet, isDual, Token.isUnresolved(mode), name, tags)
         : this.instance.primaryNetworkInterfaceId;
     if (wantsElasticIp) {
-      this.elasticIp = this.addElasticIp(wantsElasticIp, name, tags);
+      this.elasticIp = this.addElasticIp(wantsElasticIp, name, tags, props.internetGateway);
       // A token toggle may leave the EIP out: then the instance's own public IP is the egress IP.
       this.publicIp = Token.isUnresolved(wantsElasticIp)
         ? attributeOrElse(this.elasticIp, 'public_ip', this.instance.publicIp)
@@ -151,36 +169,30 @@ export class NatInstance extends Construct {
       this.publicIp = this.instance.publicIp;
     }
 
-    if (routeMode === 'self-claim') {
-      this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
-        name: `${name}${NAME_SUFFIXES.routeClaimPolicy}`,
-        routeTableIds: props.routeTableIds,
-        roleName: this.role?.roleName,
-        tags,
-      });
-      if (!this.role) {
-        Annotations.of(this).addWarning(
-          `'routeMode' is 'self-claim' with your own 'instanceProfileName': attach routeClaimPolicy.policyArn to that profile's role`,
-        );
-      }
-    } else {
-      this.addDefaultRoutes(props.routeTableIds);
-    }
+    if (routeMode !== 'self-claim') this.addDefaultRoutes(props.routeTableIds);
   }
 
   /**
    * The secondary interface of dual mode, attached as device 1; returns the ID routes target.
    * With a token mode (module variable) both exist only when Terraform finds the mode `dual`.
    */
-  private addForwardingInterface(subnetId: string, isDual: boolean, modeIsToken: boolean, name: string, tags: Record<string, string>): string {
+  private addForwardingInterface(
+    subnet: SubnetInfo,
+    publicSubnet: SubnetInfo,
+    isDual: boolean,
+    modeIsToken: boolean,
+    name: string,
+    tags: Record<string, string>,
+  ): string {
     const count = modeIsToken ? countWhen(isDual) : undefined;
     const forwardingInterface = new NetworkInterface(this, 'forwarding-eni', {
       count,
-      subnetId,
+      subnetId: subnet.id,
       securityGroups: [this.securityGroupId],
       sourceDestCheck: false,
       description: `${name} forwarding interface`,
       tags: tagsWithName(tags, `${name}${NAME_SUFFIXES.forwardingInterfaceTag}`),
+      lifecycle: sameZonePrecondition(subnet, publicSubnet),
     });
     const forwardingInterfaceId = modeIsToken
       ? attributeOrElse(forwardingInterface, 'id', this.instance.primaryNetworkInterfaceId)
@@ -194,13 +206,18 @@ export class NatInstance extends Construct {
     return forwardingInterfaceId;
   }
 
-  /** The Elastic IP, by interface, not instance: association by instance ID fails with several interfaces. */
-  private addElasticIp(wanted: boolean, name: string, tags: Record<string, string>): Eip {
+  /**
+   * The Elastic IP, by interface, not instance: association by instance ID fails with several
+   * interfaces. It is associated as it is created, which may need the VPC's internet gateway
+   * first (the provider's `aws_eip` documentation): hence the optional dependency.
+   */
+  private addElasticIp(wanted: boolean, name: string, tags: Record<string, string>, internetGateway?: ITerraformDependable): Eip {
     return new Eip(this, 'eip', {
       count: Token.isUnresolved(wanted) ? countWhen(wanted) : undefined,
       domain: 'vpc',
       networkInterface: this.instance.primaryNetworkInterfaceId,
       tags: tagsWithName(tags, name),
+      dependsOn: internetGateway ? [internetGateway] : undefined,
     });
   }
 
@@ -215,6 +232,30 @@ export class NatInstance extends Construct {
       routeTableIds.forEach((routeTableId, i) => new Route(this, `default-route-${i}`, { routeTableId, ...route }));
     }
   }
+}
+
+/**
+ * Both interfaces of an instance must be in its zone, or attaching the forwarding interface fails
+ * at apply. Concrete zones are checked at synth (nat-validation.ts); when either is known only to
+ * Terraform (a data source, a module's subnets), this precondition fails `terraform plan` instead.
+ */
+function sameZonePrecondition(forwardingSubnet: SubnetInfo, publicSubnet: SubnetInfo): TerraformResourceLifecycle | undefined {
+  const forwardingZone = forwardingSubnet.availabilityZone;
+  const publicZone = publicSubnet.availabilityZone;
+  if (forwardingZone === undefined || publicZone === undefined || (!Token.isUnresolved(forwardingZone) && !Token.isUnresolved(publicZone))) {
+    return undefined;
+  }
+  return {
+    precondition: [
+      {
+        condition: Op.eq(forwardingZone, publicZone),
+        errorMessage:
+          `NAT dual mode: the forwarding interface's subnet ${forwardingSubnet.id} is in ${forwardingZone} but the public subnet ` +
+          `${publicSubnet.id} is in ${publicZone}; all interfaces of an instance must be in its availability zone, so the ` +
+          `forwarding subnet (the first private subnet unless chosen) must be in ${publicZone}.`,
+      },
+    ],
+  };
 }
 
 /** Concatenates two lists, through Terraform's `concat` when either is a token list. */

@@ -154,7 +154,8 @@ const VALIDATION_CASES: Array<[string, () => Record<string, unknown>, string]> =
 
 /**
  * Wrong inputs caught across variables and looked-up subnets: the instance's preconditions. The
- * forward targets are tried together (the message lists every refused target).
+ * forward targets are tried together (the message lists every refused target). Dual mode across
+ * zones, the forwarding interface's precondition, is tried in nat-module-zones.test.ts.
  */
 const PRECONDITION_CASES: Array<[string, () => Record<string, unknown>, string]> = [
   [
@@ -164,7 +165,6 @@ const PRECONDITION_CASES: Array<[string, () => Record<string, unknown>, string]>
     }),
     'port_forwards: target_ip must be a usable address of one of private_subnet_ids (10.8.1.0/24, 10.8.2.0/24), not one of the five addresses AWS reserves in every subnet (the first four and the last); refused: 10.8.0.10, 10.8.1.0, 10.8.1.1, 10.8.1.2, 10.8.1.3, 10.8.2.255.',
   ],
-  ['dual_mode_across_zones', () => ({ mode: 'dual', private_subnet_ids: [net.privateSubnetIds[1], net.privateSubnetIds[0]] }), "mode is dual, but private_subnet_ids[0] (the forwarding interface's subnet) is in eu-central-1b and public_subnet_id in eu-central-1a"],
   ['internet_as_clients', () => ({ additional_cidrs: ['0.0.0.0/0'] }), 'additional_cidrs covers 2^25 addresses or more'],
   ['internet_as_clients_in_halves', () => ({ additional_cidrs: ['10.20.0.0/16', '0.0.0.0/1', '128.0.0.0/1'] }), 'set allow_any_client_source = true if you mean it.'],
 ];

@@ -108,7 +108,6 @@ describe('nat-module stack as a plain Terraform module', () => {
     const instance = Object.values<any>(moduleJson.resource.aws_instance)[0];
     expect(instance.lifecycle.precondition.map((p: { error_message: string }) => p.error_message)).toEqual([
       expect.stringMatching(/^\$\{format\("port_forwards: target_ip must be a usable address of one of private_subnet_ids/),
-      expect.stringMatching(/^\$\{format\("mode is dual, but private_subnet_ids\[0\]/),
       expect.stringMatching(/^additional_cidrs covers 2\^25 addresses or more/),
     ]);
     expect(instance.lifecycle.ignore_changes).toEqual(['ami']);
