@@ -1,7 +1,10 @@
 import { Construct } from 'constructs';
-import { TerraformLocal, TerraformOutput, TerraformStack, TerraformVariable, Token } from 'cdktf';
+import { TerraformLocal, TerraformOutput, TerraformStack, Token } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { EXISTING_INSTANCE_REQUIREMENTS, ExistingInstanceNat } from '../modules/nat';
+import { EXISTING_INSTANCE_SETTINGS as S } from '../modules/nat/nat-settings';
+import { anySourceCondition, anySourceMessage } from '../modules/shared/setting-rules';
+import { variableOf } from './module-variables';
 import { requireSupportedVersions } from './supported-versions';
 
 /**
@@ -21,57 +24,45 @@ export class ExistingInstanceNatModuleStack extends TerraformStack {
     this.addOverride('terraform.backend', undefined);
     requireSupportedVersions(this);
 
-    const variable = (name: string, config: ConstructorParameters<typeof TerraformVariable>[2]) =>
-      new TerraformVariable(this, name, config);
-    const name = variable('name', {
-      type: 'string',
-      default: 'nat-instance',
-      description: 'Name prefix of the route-claim policy and the security group.',
-      validation: [{ condition: '${can(regex("^[A-Za-z0-9-]{1,40}$", var.name))}', errorMessage: 'name must be 1-40 letters, digits or dashes.' }],
-    });
-    const vpcId = variable('vpc_id', {
-      type: 'string',
-      description: 'VPC of the host: the security group admitting the private subnets is created there.',
-      validation: [{ condition: '${can(regex("^vpc-[0-9a-f]+$", var.vpc_id))}', errorMessage: 'vpc_id must look like vpc-0123abcd.' }],
-    });
-    const privateCidrs = variable('private_cidrs', {
-      type: 'list(string)',
-      description: 'IPv4 CIDR blocks of the private subnets whose traffic the host translates.',
-      validation: [
-        {
-          condition: '${length(var.private_cidrs) > 0 && alltrue([for cidr in var.private_cidrs : can(cidrhost(cidr, 0)) && !can(regex(":", cidr))])}',
-          errorMessage: 'private_cidrs must hold at least one IPv4 CIDR block.',
-        },
-      ],
-    });
-    const routeTableIds = variable('route_table_ids', {
-      type: 'list(string)',
-      description: 'Route tables whose 0.0.0.0/0 route the host points at itself at every boot.',
-      validation: [
-        {
-          condition: '${length(var.route_table_ids) > 0 && alltrue([for id in var.route_table_ids : can(regex("^rtb-[0-9a-f]+$", id))])}',
-          errorMessage: 'route_table_ids must hold at least one rtb-… ID.',
-        },
-      ],
-    });
-    const roleName = variable('role_name', {
-      type: 'string',
-      description: "Name of the IAM role of the host's instance profile; the route-claim policy is attached to it.",
-      validation: [
-        { condition: '${can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.role_name))}', errorMessage: 'role_name must be an IAM role name (1-64 characters).' },
-      ],
-    });
-    const tags = variable('tags', { type: 'map(string)', default: {}, description: 'Tags for the policy and the security group.' });
+    // Variables, their types, defaults and validation blocks: the settings table's rules for the
+    // construct's props (the table leaves module variable names to the module that has them).
+    const name = variableOf(this, S.name, 'Name prefix of the route-claim policy and the security group.');
+    const vpcId = variableOf(this, { ...S.vpcId, variable: 'vpc_id' }, 'VPC of the host: the security group admitting private_cidrs is created there.');
+    const privateCidrs = variableOf(
+      this,
+      { ...S.privateCidrs, variable: 'private_cidrs' },
+      'IPv4 CIDR blocks of the private subnets whose traffic the host translates (admitted on every port by the security group); 2^25 addresses or more need allow_any_client_source.',
+    );
+    const allowAnyClientSource = variableOf(
+      this,
+      { ...S.allowAnyClientSource, variable: 'allow_any_client_source' },
+      'Let private_cidrs cover the internet (2^25 addresses or more, however split).',
+    );
+    const routeTableIds = variableOf(this, S.routeTableIds, 'Route tables whose 0.0.0.0/0 route the host points at itself at every boot.');
+    const roleName = variableOf(
+      this,
+      { ...S.roleName, variable: 'role_name' },
+      "Name (not the ARN) of the IAM role of the host's instance profile; the route-claim policy is attached to it.",
+    );
+    const tags = variableOf(this, S.tags, 'Tags for the policy and the security group: at most 50 counting the Name tag added to each, no aws: keys.');
 
     const nat = new ExistingInstanceNat(this, 'nat', {
       name: name.stringValue,
       privateCidrs: privateCidrs.listValue,
+      allowAnyClientSource: allowAnyClientSource.booleanValue as unknown as boolean,
       routeTableIds: routeTableIds.listValue,
       roleName: roleName.stringValue,
       vpcId: vpcId.stringValue,
       tags: Token.asStringMap(tags.value),
     });
     const userDataLocal = nat.node.findChild('user_data') as TerraformLocal;
+    // Across two variables, so a precondition rather than a validation block: nothing is created when it fails.
+    nat.routeClaimPolicy.policy.addOverride('lifecycle.precondition', [
+      {
+        condition: `\${${anySourceCondition('var.private_cidrs', 'var.allow_any_client_source')}}`,
+        error_message: anySourceMessage('private_cidrs', { prop: 'allowAnyClientSource', variable: 'allow_any_client_source', reach: 'every port of the host and its forwarding' }),
+      },
+    ]);
 
     const output = (outputName: string, value: unknown, description: string) => new TerraformOutput(this, outputName, { value, description });
     output(

@@ -5,7 +5,7 @@
  *
  *   terraform/modules/<name>/main.tf.json  the stack's cdk.tf.json without cdktf's "//" metadata
  *                                          (construct paths, a stack name); otherwise byte for byte
- *   terraform/modules/<name>/README.md     its inputs and outputs tables, between the markers;
+ *   terraform/modules/<name>/README.md     its requirements, inputs and outputs tables, between the markers;
  *                                          everything else in the README is written by hand
  *
  * `--check` writes nothing and exits 1 when a committed file differs (the unit suite's drift test
@@ -36,7 +36,7 @@ export const TERRAFORM_MODULES: TerraformModuleDefinition[] = [
 ];
 
 export const MODULE_FILE = 'main.tf.json';
-export const README_BEGIN = '<!-- BEGIN GENERATED: inputs and outputs, by npm run build:modules -->';
+export const README_BEGIN = '<!-- BEGIN GENERATED: requirements, inputs and outputs, by npm run build:modules -->';
 export const README_END = '<!-- END GENERATED -->';
 
 /** A Terraform JSON document or block. */
@@ -106,13 +106,21 @@ function cell(text: string): string {
   return text.replace(/\s+/g, ' ').trim().replace(/\|/g, '\\|');
 }
 
-/** The generated part of a module README: inputs and outputs, from the module file. */
+/** The generated part of a module README: requirements, inputs and outputs, from the module file. */
 export function inputsAndOutputs(module: Json): string {
+  const terraform = (module.terraform ?? {}) as { required_version?: string; required_providers?: Record<string, { source: string; version: string }> };
   const variables = Object.entries((module.variable ?? {}) as Record<string, DocumentedBlock>);
   const outputs = Object.entries((module.output ?? {}) as Record<string, DocumentedBlock>);
   const required = variables.filter(([, variable]) => !('default' in variable));
   const optional = variables.filter(([, variable]) => 'default' in variable);
   return [
+    '## Requirements',
+    '',
+    '| name | version |',
+    '|---|---|',
+    `| terraform | \`${terraform.required_version}\` |`,
+    ...Object.values(terraform.required_providers ?? {}).map((provider) => `| ${provider.source} | \`${provider.version}\` |`),
+    '',
     '## Inputs',
     '',
     '| name | description | type | default |',

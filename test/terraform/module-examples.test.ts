@@ -123,6 +123,54 @@ describe('the existing-instance example against the emulated AWS API', () => {
   });
 });
 
+describe('existing-instance-nat refuses at plan what the construct refuses at synth', () => {
+  let moto: MotoServer;
+  let workspace: TerraformWorkspace;
+  beforeAll(async () => {
+    moto = await startMoto();
+    workspace = new TerraformWorkspace('existing-instance-plan').copyFrom(join(TERRAFORM_MODULES_DIR, 'existing-instance-nat'), 'existing-instance-nat');
+    workspaces.push(workspace);
+    workspace.write('emulator_override.tf.json', { provider: { aws: [emulatorProviderSettings(moto.endpoint)] } });
+    workspace.write('main.tf.json', {
+      variable: { private_cidrs: { type: 'list(string)' }, allow_any_client_source: { type: 'bool' } },
+      provider: { aws: [{ region: MOTO_REGION }] },
+      module: {
+        nat: {
+          source: './existing-instance-nat',
+          vpc_id: 'vpc-0abc',
+          private_cidrs: '${var.private_cidrs}',
+          allow_any_client_source: '${var.allow_any_client_source}',
+          route_table_ids: ['rtb-0b2'],
+          role_name: 'web-host',
+        },
+      },
+    });
+    workspace.init();
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
+
+  const plan = (privateCidrs: string[], allowAny: boolean) =>
+    workspace.run(['plan', '-input=false', '-no-color', '-var', `private_cidrs=${JSON.stringify(privateCidrs)}`, '-var', `allow_any_client_source=${allowAny}`], {
+      check: false,
+    });
+
+  test('GIVEN private_cidrs covering the internet in two halves WHEN planned without the opt-in THEN the plan fails naming the variable and its opt-in', () => {
+    const result = plan(['0.0.0.0/1', '128.0.0.0/1'], false);
+    const output = `${result.stdout}${result.stderr}`.replace(/[\s│]+/g, ' ');
+    expect(result.code).not.toBe(0);
+    expect(output).toContain('Resource precondition failed');
+    expect(output).toContain('private_cidrs covers 2^25 addresses or more');
+    expect(output).toContain('set allow_any_client_source = true');
+  });
+
+  test('GIVEN the same CIDRs with allow_any_client_source = true, or private subnets alone, THEN the plan succeeds (controls)', () => {
+    expect(plan(['0.0.0.0/1', '128.0.0.0/1'], true)).toMatchObject({ code: 0 });
+    expect(plan(['10.0.1.0/24', '10.0.2.0/24'], false)).toMatchObject({ code: 0 });
+  });
+});
+
 interface StateResource {
   readonly address: string;
   readonly type: string;

@@ -9,6 +9,7 @@ import { App } from 'cdktf';
 import { EXISTING_INSTANCE_REQUIREMENTS, readBootScript } from '../../modules/nat';
 import { escapeForTerraform } from '../../modules/shared/terraform-expressions';
 import { ExistingInstanceNatModuleStack } from '../../stacks/existing-instance-nat-module';
+import { AWS_PROVIDER_CONSTRAINT, TERRAFORM_VERSION_CONSTRAINT } from '../../stacks/supported-versions';
 import { synthesizeStack } from './support/synth';
 import { expectRefusal, variablePlanner } from './support/variable-validation';
 
@@ -19,8 +20,8 @@ describe('existing-instance-nat-module as a plain Terraform module', () => {
   test('THEN it has no provider block and no backend, and requires the tested provider and Terraform versions', () => {
     expect(json.provider).toBeUndefined();
     expect(json.terraform.backend).toBeUndefined();
-    expect(json.terraform.required_providers.aws).toEqual({ source: 'hashicorp/aws', version: '>= 5.0, < 7.0' });
-    expect(json.terraform.required_version).toBe('>= 1.3');
+    expect(json.terraform.required_providers.aws).toEqual({ source: 'hashicorp/aws', version: AWS_PROVIDER_CONSTRAINT });
+    expect(json.terraform.required_version).toBe(TERRAFORM_VERSION_CONSTRAINT);
   });
 
   test('THEN it creates only the route-claim policy, its attachment to role_name and the security group: no instance, no route', () => {
@@ -80,13 +81,15 @@ describe('existing-instance-nat-module variable validation, run by terraform its
   });
 
   test.each([
-    ['vpc_id', { vpc_id: 'vpc_1' }, 'vpc_id must look like vpc-0123abcd'],
-    ['private_cidrs (empty)', { private_cidrs: '[]' }, 'private_cidrs must hold at least one IPv4 CIDR block'],
-    ['private_cidrs (IPv6)', { private_cidrs: '["2001:db8::/64"]' }, 'private_cidrs must hold at least one IPv4 CIDR block'],
-    ['private_cidrs (malformed)', { private_cidrs: '["10.0.1.0/33"]' }, 'private_cidrs must hold at least one IPv4 CIDR block'],
-    ['route_table_ids', { route_table_ids: '["subnet-0"]' }, 'route_table_ids must hold at least one rtb-'],
-    ['role_name', { role_name: 'has spaces' }, 'role_name must be an IAM role name'],
-    ['name', { name: 'has spaces' }, 'name must be 1-40 letters'],
+    ['vpc_id', { vpc_id: 'vpc_1' }, 'vpc_id must be a VPC ID'],
+    ['private_cidrs (empty)', { private_cidrs: '[]' }, 'private_cidrs must hold at least one entry'],
+    ['private_cidrs (IPv6)', { private_cidrs: '["2001:db8::/64"]' }, 'private_cidrs: every entry must be an IPv4 CIDR block'],
+    ['private_cidrs (host bits)', { private_cidrs: '["10.0.1.1/24"]' }, 'private_cidrs: every entry must be an IPv4 CIDR block'],
+    ['route_table_ids', { route_table_ids: '["subnet-0"]' }, 'route_table_ids: every entry must be a route-table ID'],
+    ['route_table_ids (twice)', { route_table_ids: '["rtb-0b2", "rtb-0b2"]' }, 'route_table_ids may list each entry only once'],
+    ['role_name (an ARN)', { role_name: 'arn:aws:iam::123456789012:role/web' }, 'role_name must be an IAM role name'],
+    ['name', { name: 'sg-web' }, 'name must not start with sg-'],
+    ['tags', { tags: '{"aws:owner" = "me"}' }, 'tags: every key must not start with aws:'],
   ])('GIVEN a bad %s THEN terraform refuses it with the variable message', (_name, override, message) => {
     expectRefusal(planner.plan({ ...valid, ...override }), message);
   });

@@ -18,6 +18,7 @@ import {
   TERRAFORM_MODULES_DIR,
   withoutCdktfMetadata,
 } from '../../scripts/build/terraform-modules';
+import { AWS_PROVIDER_CONSTRAINT } from '../../stacks/supported-versions';
 
 const REPO = join(__dirname, '..', '..');
 const synthesized = synthesizeModuleStacks();
@@ -58,8 +59,22 @@ describe.each(TERRAFORM_MODULES.map((module) => module.name))('module %s', (modu
     const json = committedJson(module);
     expect(json.provider).toBeUndefined();
     expect(json.terraform.backend).toBeUndefined();
-    expect(json.terraform.required_version).toBe('>= 1.3');
-    expect(json.terraform.required_providers.aws).toEqual({ source: 'hashicorp/aws', version: '>= 5.0, < 7.0' });
+    expect(json.terraform.required_version).toMatch(/^>= 1\.\d+$/);
+    expect(json.terraform.required_providers.aws).toEqual({ source: 'hashicorp/aws', version: AWS_PROVIDER_CONSTRAINT });
+  });
+
+  test('GIVEN each example THEN it requires the Terraform and provider versions its module requires', () => {
+    const { required_version, required_providers } = committedJson(module).terraform;
+    const examplesDir = join(TERRAFORM_MODULES_DIR, module, 'examples');
+    for (const example of readdirSync(examplesDir)) {
+      const main = readFileSync(join(examplesDir, example, 'main.tf'), 'utf8');
+      const versions = {
+        example,
+        terraform: /required_version\s*=\s*"([^"]+)"/.exec(main)?.[1],
+        aws: /source\s*=\s*"hashicorp\/aws"\s*\n\s*version\s*=\s*"([^"]+)"/.exec(main)?.[1],
+      };
+      expect(versions).toEqual({ example, terraform: required_version, aws: required_providers.aws.version });
+    }
   });
 
   test('GIVEN the README THEN its inputs table names every variable, its outputs table every output, and every example is described', () => {

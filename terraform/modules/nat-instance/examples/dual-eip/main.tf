@@ -3,7 +3,7 @@
 # public subnet's zone) and the route tables target it; an Elastic IP keeps the egress address.
 
 terraform {
-  required_version = ">= 1.3"
+  required_version = ">= 1.5"
   required_providers {
     aws = {
       source  = "hashicorp/aws"

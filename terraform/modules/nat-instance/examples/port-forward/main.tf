@@ -3,7 +3,7 @@
 # the source, so its security group admits SSH from the NAT's security group alone.
 
 terraform {
-  required_version = ">= 1.3"
+  required_version = ">= 1.5"
   required_providers {
     aws = {
       source  = "hashicorp/aws"

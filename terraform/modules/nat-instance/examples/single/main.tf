@@ -3,7 +3,7 @@
 # example is complete; `terraform apply` creates it in var.region.
 
 terraform {
-  required_version = ">= 1.3"
+  required_version = ">= 1.5"
   required_providers {
     aws = {
       source  = "hashicorp/aws"
