@@ -36,6 +36,11 @@ export interface RouteClaimPolicyProps {
 export class RouteClaimPolicy extends Construct {
   public readonly policy: IamPolicy;
   public readonly policyArn: string;
+  /**
+   * The attachment to `roleName`, when one was given: an instance that claims routes at boot
+   * should depend on it, or Terraform may start the instance before the policy is attached.
+   */
+  public readonly attachment?: IamRolePolicyAttachment;
   /** The policy document as it is synthesized (with Terraform interpolations). */
   public readonly policyDocument: string;
 
@@ -65,7 +70,7 @@ export class RouteClaimPolicy extends Construct {
     });
     this.policyArn = this.policy.arn;
     if (props.roleName !== undefined) {
-      new IamRolePolicyAttachment(this, 'attachment', { role: props.roleName, policyArn: this.policy.arn });
+      this.attachment = new IamRolePolicyAttachment(this, 'attachment', { role: props.roleName, policyArn: this.policy.arn });
     }
   }
 }

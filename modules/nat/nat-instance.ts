@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Annotations, Fn, Op, TerraformCount, TerraformLocal, Token } from 'cdktf';
+import { Annotations, Fn, Op, TerraformCount, TerraformLocal, TerraformResourceLifecycle, Token } from 'cdktf';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { NetworkInterfaceAttachmentA as NetworkInterfaceAttachment } from '@cdktf/provider-aws/lib/network-interface-attachment';
@@ -9,30 +9,38 @@ import { Route } from '@cdktf/provider-aws/lib/route';
 import { SsmInstanceRole } from '../iam/ssm-instance-role';
 import { RouteClaimPolicy } from '../iam/route-claim-policy';
 import { architectureOf, latestAl2023AmiId } from './ami';
-import { NatBootSettings, PortForwardSetting } from './boot-settings';
+import { NatBootSettings, NatMode, RouteMode } from './boot-settings';
+import { NAT_INSTANCE_SETTINGS as S } from './nat-settings';
 import { NatInstanceProps } from './nat-instance-props';
 import { NatSecurityGroup } from './nat-security-group';
 import { validateNatInstanceProps } from './nat-validation';
-import { subnetCidrBlocks } from '../shared/subnet';
+import { SubnetInfo, subnetCidrBlocks } from '../shared/subnet';
 import { attributeOrElse, countWhen, equalsValue } from '../shared/terraform-expressions';
 import { addPublicAddresses } from './public-addresses';
 import { publicAddressCountOf, publicAddressWarnings } from './public-address-validation';
 import { PublicInterface } from './public-interface';
 import { ipv4AddressesPerInterface, ipv4AddressesPerInterfaceOf, MAX_ADDRESSES_PER_INTERFACE } from './interface-address-limits';
 import { renderNatUserData } from './user-data';
+import { TerraformPortForward, terraformPortForwardOf } from './port-forward-rendering';
+import { NAME_SUFFIXES } from './resource-names';
 import { tagsWithName } from '../shared/tags';
 
-/** Defaults of the optional props, in one place so docs, code and tests agree. */
+/** Defaults of the optional props, from the settings table (so docs, module and code agree). */
 export const NAT_DEFAULTS = {
-  name: 'nat-instance',
-  mode: 'single',
-  routeMode: 'terraform',
-  elasticIp: true,
-  instanceType: 't4g.nano',
-  interfaceWaitSeconds: 120,
-  conntrackMax: 262144,
-  rootVolumeSize: 8,
-} as const;
+  name: S.name.default as string,
+  mode: S.mode.default as NatMode,
+  routeMode: S.routeMode.default as RouteMode,
+  elasticIp: S.elasticIp.default as boolean,
+  instanceType: S.instanceType.default as string,
+  interfaceWaitSeconds: S.interfaceWaitSeconds.default as number,
+  conntrackMax: S.conntrackMax.default as number,
+  rootVolumeSize: S.rootVolumeSize.default as number,
+};
+
+/** The warning for dual mode without an Elastic IP; `setting` names the prop or the module variable. */
+export function dualModeWithoutElasticIpWarning(setting: string): string {
+  return `${setting} is false in dual mode: an instance with two interfaces loses its public IP on stop/start, and egress with it`;
+}
 
 /**
  * A NAT instance on Amazon Linux 2023 that gives private subnets IPv4 internet egress (and,
@@ -72,23 +80,23 @@ export class NatInstance extends Construct {
     const tags = props.tags ?? {};
     const publicAddressCount = publicAddressCountOf(props);
     publicAddressWarnings(props).forEach((warning) => Annotations.of(this).addWarning(warning));
-    if (mode === 'dual' && !wantsElasticIp) {
-      Annotations.of(this).addWarning(
-        `'elasticIp' is false in dual mode: an instance with two interfaces loses its public IP on stop/start, and egress with it`,
-      );
-    }
+    if (mode === 'dual' && !wantsElasticIp) Annotations.of(this).addWarning(dualModeWithoutElasticIpWarning(`'elasticIp'`));
 
     const privateCidrs = concatLists(subnetCidrBlocks(props.privateSubnets), props.additionalCidrs ?? []);
     // Validation guarantees one of the two in dual (or token) mode.
     const forwardingSubnet = props.forwardingSubnet ?? (Array.isArray(props.privateSubnets) ? props.privateSubnets[0] : undefined);
     const isDual = equalsValue(mode, 'dual');
+    // A module variable is a Terraform list in these words already; concrete forwards get their defaults.
+    const portForwards: TerraformPortForward[] = Token.isUnresolved(props.portForwards)
+      ? (props.portForwards as unknown as TerraformPortForward[])
+      : (props.portForwards ?? []).map(terraformPortForwardOf);
     const securityGroup = new NatSecurityGroup(this, 'sg', {
       name,
       vpcId: props.vpcId,
       clientCidrs: privateCidrs,
       clientSecurityGroupIds: props.additionalSecurityGroupIds ?? [],
       sshCidrs: props.sshCidrs ?? [],
-      portForwards: props.portForwards ?? [],
+      portForwards,
       tags,
     });
     this.securityGroupId = securityGroup.securityGroupId;
@@ -102,16 +110,7 @@ export class NatInstance extends Construct {
       routeMode,
       routeTableIds: props.routeTableIds,
       publicAddressCount,
-      portForwards: Token.isUnresolved(props.portForwards)
-        ? (props.portForwards as PortForwardSetting[]) // a module variable: Terraform builds the lines
-        : (props.portForwards ?? []).map((forward) => ({
-            protocol: forward.protocol ?? 'tcp',
-            publicPort: forward.publicPort,
-            targetIp: forward.targetIp,
-            targetPort: forward.targetPort,
-            preserveClientIp: forward.preserveClientIp ?? true,
-            allowedCidrs: forward.allowedCidrs,
-          })),
+      portForwards,
     };
     this.userData = renderNatUserData(this.bootSettings);
 
@@ -119,6 +118,20 @@ export class NatInstance extends Construct {
     if (instanceProfileName === undefined) {
       this.role = new SsmInstanceRole(this, 'role', { name, tags });
       instanceProfileName = this.role.instanceProfileName;
+    }
+
+    if (routeMode === 'self-claim') {
+      this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
+        name: `${name}${NAME_SUFFIXES.routeClaimPolicy}`,
+        routeTableIds: props.routeTableIds,
+        roleName: this.role?.roleName,
+        tags,
+      });
+      if (!this.role) {
+        Annotations.of(this).addWarning(
+          `'routeMode' is 'self-claim' with your own 'instanceProfileName': attach routeClaimPolicy.policyArn to that profile's role`,
+        );
+      }
     }
 
     const architecture = props.architecture ?? architectureOf(instanceType) ?? 'arm64';
@@ -151,16 +164,20 @@ export class NatInstance extends Construct {
         encrypted: true,
         deleteOnTermination: true,
       },
-      volumeTags: tagsWithName(tags, `${name}-root`),
+      volumeTags: tagsWithName(tags, `${name}${NAME_SUFFIXES.rootVolumeTag}`),
       tags: tagsWithName(tags, name),
       lifecycle: props.replaceOnAmiUpdate ? undefined : { ignoreChanges: ['ami'] },
+      // Self-claim: Terraform would otherwise create the instance and the policy attachment in
+      // parallel, and the boot script could call EC2 before the role holds the policy (it still
+      // retries while IAM propagates: boot/README.md).
+      dependsOn: this.routeClaimPolicy?.attachment ? [this.routeClaimPolicy.attachment] : undefined,
     });
     publicInterface.attachTo(this.instance);
     this.instanceId = this.instance.id;
 
     this.forwardingInterfaceId =
       mode !== 'single' && forwardingSubnet
-        ? this.addForwardingInterface(forwardingSubnet.id, isDual, Token.isUnresolved(mode), name, tags)
+        ? this.addForwardingInterface(forwardingSubnet, props.publicSubnet, isDual, Token.isUnresolved(mode), name, tags)
         : this.instance.primaryNetworkInterfaceId;
     const addresses = addPublicAddresses(this, {
       networkInterfaceId: this.instance.primaryNetworkInterfaceId,
@@ -169,6 +186,7 @@ export class NatInstance extends Construct {
       ownedAllocationIds: props.elasticIpAllocationIds ?? [],
       createElasticIps: wantsElasticIp,
       fallbackPublicIp: this.instance.publicIp,
+      internetGateway: props.internetGateway,
       name,
       tags,
     });
@@ -177,36 +195,30 @@ export class NatInstance extends Construct {
     this.publicIps = addresses.publicIps;
     this.publicIp = addresses.publicIp;
 
-    if (routeMode === 'self-claim') {
-      this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
-        name: `${name}-route-claim`,
-        routeTableIds: props.routeTableIds,
-        roleName: this.role?.roleName,
-        tags,
-      });
-      if (!this.role) {
-        Annotations.of(this).addWarning(
-          `'routeMode' is 'self-claim' with your own 'instanceProfileName': attach routeClaimPolicy.policyArn to that profile's role`,
-        );
-      }
-    } else {
-      this.addDefaultRoutes(props.routeTableIds);
-    }
+    if (routeMode !== 'self-claim') this.addDefaultRoutes(props.routeTableIds);
   }
 
   /**
    * The secondary interface of dual mode, attached as device 1; returns the ID routes target.
    * With a token mode (module variable) both exist only when Terraform finds the mode `dual`.
    */
-  private addForwardingInterface(subnetId: string, isDual: boolean, modeIsToken: boolean, name: string, tags: Record<string, string>): string {
+  private addForwardingInterface(
+    subnet: SubnetInfo,
+    publicSubnet: SubnetInfo,
+    isDual: boolean,
+    modeIsToken: boolean,
+    name: string,
+    tags: Record<string, string>,
+  ): string {
     const count = modeIsToken ? countWhen(isDual) : undefined;
     const forwardingInterface = new NetworkInterface(this, 'forwarding-eni', {
       count,
-      subnetId,
+      subnetId: subnet.id,
       securityGroups: [this.securityGroupId],
       sourceDestCheck: false,
       description: `${name} forwarding interface`,
-      tags: tagsWithName(tags, `${name}-forwarding`),
+      tags: tagsWithName(tags, `${name}${NAME_SUFFIXES.forwardingInterfaceTag}`),
+      lifecycle: sameZonePrecondition(subnet, publicSubnet),
     });
     const forwardingInterfaceId = modeIsToken
       ? attributeOrElse(forwardingInterface, 'id', this.instance.primaryNetworkInterfaceId)
@@ -250,6 +262,30 @@ export class NatInstance extends Construct {
       routeTableIds.forEach((routeTableId, i) => new Route(this, `default-route-${i}`, { routeTableId, ...route }));
     }
   }
+}
+
+/**
+ * Both interfaces of an instance must be in its zone, or attaching the forwarding interface fails
+ * at apply. Concrete zones are checked at synth (nat-validation.ts); when either is known only to
+ * Terraform (a data source, a module's subnets), this precondition fails `terraform plan` instead.
+ */
+function sameZonePrecondition(forwardingSubnet: SubnetInfo, publicSubnet: SubnetInfo): TerraformResourceLifecycle | undefined {
+  const forwardingZone = forwardingSubnet.availabilityZone;
+  const publicZone = publicSubnet.availabilityZone;
+  if (forwardingZone === undefined || publicZone === undefined || (!Token.isUnresolved(forwardingZone) && !Token.isUnresolved(publicZone))) {
+    return undefined;
+  }
+  return {
+    precondition: [
+      {
+        condition: Op.eq(forwardingZone, publicZone),
+        errorMessage:
+          `NAT dual mode: the forwarding interface's subnet ${forwardingSubnet.id} is in ${forwardingZone} but the public subnet ` +
+          `${publicSubnet.id} is in ${publicZone}; all interfaces of an instance must be in its availability zone, so the ` +
+          `forwarding subnet (the first private subnet unless chosen) must be in ${publicZone}.`,
+      },
+    ],
+  };
 }
 
 /** Concatenates two lists, through Terraform's `concat` when either is a token list. */

@@ -1,10 +1,9 @@
 import { Fn, Token } from 'cdktf';
-import { isToken, requireIntegerIn } from '../shared/validation';
-import { ipv4AddressesPerInterface, MAX_ADDRESSES_PER_INTERFACE } from './interface-address-limits';
+import { checkSetting } from '../shared/setting-rules';
+import { isToken } from '../shared/validation';
+import { ipv4AddressesPerInterface } from './interface-address-limits';
+import { NAT_INSTANCE_SETTINGS as S } from './nat-settings';
 import type { NatInstanceProps } from './nat-instance-props';
-
-/** An Elastic IP allocation ID as EC2 issues it (8 or 17 hex digits today; any length accepted). */
-export const ALLOCATION_ID_PATTERN = /^eipalloc-[0-9a-f]+$/;
 
 /** How many public addresses the NAT gets: `publicIpCount`, else one per owned Elastic IP, at least one. */
 export function publicAddressCountOf(props: NatInstanceProps): number {
@@ -20,17 +19,11 @@ export function publicAddressCountOf(props: NatInstanceProps): number {
  * preconditions check them at plan).
  */
 export function validatePublicAddresses(props: NatInstanceProps): void {
-  requireIntegerIn(props.publicIpCount, 'publicIpCount', 1, MAX_ADDRESSES_PER_INTERFACE);
+  checkSetting(S.publicIpCount, props.publicIpCount);
+  checkSetting(S.elasticIpAllocationIds, props.elasticIpAllocationIds);
   const ids = props.elasticIpAllocationIds ?? [];
   const count = publicAddressCountOf(props);
   if (!isToken(ids)) {
-    ids.forEach((id, i) => {
-      if (!isToken(id) && !ALLOCATION_ID_PATTERN.test(id)) {
-        throw new Error(`'elasticIpAllocationIds[${i}]' must be an Elastic IP allocation ID (eipalloc-…), got '${id}'`);
-      }
-    });
-    const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
-    if (duplicate !== undefined) throw new Error(`'elasticIpAllocationIds' lists ${duplicate} more than once`);
     if (ids.length > 0 && props.elasticIp === false) {
       throw new Error(`'elasticIpAllocationIds' needs 'elasticIp' (it is false): owned addresses are Elastic IPs`);
     }

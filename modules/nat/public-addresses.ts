@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Fn, Op, TerraformCount, Token } from 'cdktf';
+import { Fn, ITerraformDependable, Op, TerraformCount, Token } from 'cdktf';
 import { Eip } from '@cdktf/provider-aws/lib/eip';
 import { EipAssociation } from '@cdktf/provider-aws/lib/eip-association';
 import { splat } from '../shared/terraform-expressions';
@@ -25,6 +25,11 @@ export interface PublicAddressesProps {
   readonly createElasticIps: boolean;
   /** The egress IP when there is no Elastic IP at all (the instance's auto-assigned address). */
   readonly fallbackPublicIp: string;
+  /**
+   * The VPC's internet gateway, or what must exist before it: an Elastic IP is associated as it is
+   * created, which may need the gateway first (the provider's `aws_eip` documentation).
+   */
+  readonly internetGateway?: ITerraformDependable;
   readonly name: string;
   readonly tags: Record<string, string>;
 }
@@ -54,6 +59,7 @@ function listedAddresses(scope: Construct, props: PublicAddressesProps): PublicA
         allocationId,
         networkInterfaceId: props.networkInterfaceId,
         privateIpAddress: props.privateIpOf(place),
+        dependsOn: dependsOnGateway(props),
       }),
   );
   const created: Eip[] = [];
@@ -66,6 +72,7 @@ function listedAddresses(scope: Construct, props: PublicAddressesProps): PublicA
           networkInterface: props.networkInterfaceId,
           associateWithPrivateIp: props.privateIpOf(place),
           tags: tagsWithName(props.tags, place === 0 ? props.name : `${props.name}-${place + 1}`),
+          dependsOn: dependsOnGateway(props),
         }),
       );
     }
@@ -84,6 +91,7 @@ function countedAddresses(scope: Construct, props: PublicAddressesProps): Public
     allocationId: Fn.element(props.ownedAllocationIds, ownedPlaces.index),
     networkInterfaceId: props.networkInterfaceId,
     privateIpAddress: props.privateIpOf(Token.asNumber(ownedPlaces.index)),
+    dependsOn: dependsOnGateway(props),
     lifecycle: {
       precondition: [
         {
@@ -106,10 +114,15 @@ function countedAddresses(scope: Construct, props: PublicAddressesProps): Public
     domain: 'vpc',
     networkInterface: props.networkInterfaceId,
     associateWithPrivateIp: props.privateIpOf(Token.asNumber(Op.add(createdPlaces.index, ownedCount))),
+    dependsOn: dependsOnGateway(props),
     tags: tagsWithName(props.tags, props.name),
   });
   const elasticIps = Fn.concat([splat(association, 'public_ip'), splat(eip, 'public_ip')]);
   // `>= 1`, not `> 0`: cdktf 0.21 renders the operand 0 of Op.gt as `undefined`.
   const publicIps = Token.asList(Fn.conditional(Op.gte(Fn.lengthOf(elasticIps), 1), elasticIps, [props.fallbackPublicIp]));
   return { publicIps, publicIp: Fn.element(publicIps, 0), created: [eip], associations: [association] };
+}
+
+function dependsOnGateway(props: PublicAddressesProps): ITerraformDependable[] | undefined {
+  return props.internetGateway ? [props.internetGateway] : undefined;
 }

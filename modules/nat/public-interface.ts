@@ -4,6 +4,7 @@ import { Instance, InstanceConfig } from '@cdktf/provider-aws/lib/instance';
 import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { countWhen, splat } from '../shared/terraform-expressions';
 import { tagsWithName } from '../shared/tags';
+import { NAME_SUFFIXES } from './resource-names';
 
 /**
  * The NAT's public (primary) interface. With one public address it is the interface EC2 creates
@@ -56,7 +57,7 @@ export class PublicInterface {
       sourceDestCheck: props.sourceDestCheck,
       privateIpsCount: symbolic ? Token.asNumber(Op.sub(props.addressCount, 1)) : props.addressCount - 1,
       description: `${props.name} public interface`,
-      tags: tagsWithName(props.tags, `${props.name}-public`),
+      tags: tagsWithName(props.tags, `${props.name}${NAME_SUFFIXES.publicInterfaceTag}`),
       lifecycle: props.preconditions.length > 0 ? { precondition: props.preconditions } : undefined,
     });
     if (!symbolic) {

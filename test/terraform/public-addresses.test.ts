@@ -101,21 +101,3 @@ test('GIVEN an owned Elastic IP and two public addresses WHEN the module is appl
   expect(released).not.toContain(created!.AllocationId);
   expect(released).not.toContain(second!.AllocationId);
 });
-
-test('GIVEN addresses the NAT cannot carry WHEN terraform plans THEN the preconditions refuse them, naming the inputs', () => {
-  const workspace = moduleRootWorkspace('public-addresses-refused', stacks, moto, {
-    two: { eip_allocation_ids: ['eipalloc-0123456789abcdef0', 'eipalloc-0123456789abcdef1'], public_ip_count: 1 },
-    without: { eip_allocation_ids: ['eipalloc-0123456789abcdef2'], elastic_ip: false },
-    three: { public_ip_count: 3 },
-    bare: { public_ip_count: 2, elastic_ip: false },
-  });
-  workspaces.push(workspace);
-  workspace.init();
-  const plan = workspace.run(['plan', '-input=false', '-no-color'], { check: false });
-  const output = `${plan.stdout}${plan.stderr}`.replace(/[\s│]+/g, ' ');
-  expect(plan.code).not.toBe(0);
-  expect(output).toContain('More Elastic IP allocation IDs than public addresses');
-  expect(output).toContain('Owned Elastic IPs need elastic_ip = true (it is false)');
-  expect(output).toContain('The number of public addresses exceeds the IPv4 addresses one network interface of the instance type carries');
-  expect(output).toContain('Several public addresses need elastic_ip = true');
-});
