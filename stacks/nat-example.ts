@@ -53,8 +53,11 @@ export class NatExampleStack extends TerraformStack {
       privateRouteTables: 'per-az',
       enableSsmEndpoints: true,
     });
-    const instanceProfileName =
-      config.instanceProfileName ?? new SsmInstanceRole(this, 'test-role', { name: 'nat-example-ssm' }).instanceProfileName;
+    const testRole = config.instanceProfileName ? undefined : new SsmInstanceRole(this, 'test-role', { name: 'nat-example-ssm' });
+    const instanceProfileName = config.instanceProfileName ?? testRole!.instanceProfileName;
+    // The pipeline's build role, which brings its own profile, may create neither IAM policies nor
+    // CloudWatch alarms: then the example goes without the metrics publisher and the alarms.
+    const observed = testRole !== undefined;
     this.nat = new NatInstance(this, 'nat', {
       name: 'nat-example',
       mode: 'dual',
@@ -65,6 +68,11 @@ export class NatExampleStack extends TerraformStack {
       elasticIp: true,
       internetGateway: this.network.internetGateway,
       instanceProfileName,
+      instanceRoleName: testRole?.roleName,
+      metrics: observed,
+      alarms: observed
+        ? undefined
+        : { recoverOnSystemFailure: false, rebootOnInstanceFailure: false, egressProbe: false, connectionTracking: false },
     });
     this.testInstances = new PrivateTestInstances(this, 'test-instances', {
       vpcId: this.network.vpcId,

@@ -73,6 +73,19 @@ export class NatModuleStack extends TerraformStack {
         },
       ],
     });
+    const metrics = variableOf(
+      this,
+      S.metrics,
+      'A metrics publisher on the instance: EgressProbe, ConntrackUsePercent and OwnedRouteTables to the CloudWatch namespace cdktf-nat-instance every minute (dimension NatName = name).',
+    );
+    const alarmSwitch = (setting: typeof S.alarmRecover) => variableOf(this, setting).booleanValue as unknown as boolean;
+    const alarms = {
+      recoverOnSystemFailure: alarmSwitch(S.alarmRecover),
+      rebootOnInstanceFailure: alarmSwitch(S.alarmReboot),
+      egressProbe: alarmSwitch(S.alarmEgressProbe),
+      connectionTracking: alarmSwitch(S.alarmConnectionTracking),
+      topicArn: nullableVariableOf(this, S.alarmTopicArn).stringValue,
+    };
     const tags = variableOf(this, S.tags, 'Tags for every resource: at most 50 counting the Name tag added to each, no aws: keys.');
 
     // CIDRs of the private subnets, looked up by count (IDs may be unknown until apply).
@@ -109,6 +122,8 @@ export class NatModuleStack extends TerraformStack {
       additionalSecurityGroupIds: additionalSecurityGroupIds.listValue,
       portForwards: Token.asAny(portForwards.value) as unknown as PortForward[],
       tags: Token.asStringMap(tags.value),
+      metrics: metrics.booleanValue as unknown as boolean,
+      alarms,
     });
     // What the construct checks at synth across props, the module checks at plan, when the
     // subnets' CIDRs are known from the data sources (the zones: the construct's own precondition).

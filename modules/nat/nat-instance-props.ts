@@ -1,6 +1,7 @@
 import type { ITerraformDependable } from 'cdktf';
 import type { SubnetInfo, SubnetListInfo } from '../shared/subnet';
 import type { ForwardProtocol, NatMode, RouteMode } from './boot-settings';
+import type { NatAlarmOptions } from './nat-alarms';
 
 /** An inbound port forward: a public port of the NAT to a port of a private instance. */
 export interface PortForward {
@@ -168,6 +169,12 @@ export interface NatInstanceProps {
    */
   readonly instanceProfileName?: string;
   /**
+   * The role behind `instanceProfileName`, when you know it: the NAT's own policies (metrics,
+   * route self-claim) are attached to it.
+   * @default none: with your own profile, attach `metricsPolicy` and `routeClaimPolicy` yourself
+   */
+  readonly instanceRoleName?: string;
+  /**
    * Inbound port forwards to private instances. May be a token (a plain-Terraform module's
    * variable): a Terraform list of objects with the attributes `protocol`, `public_port`,
    * `target_ip`, `target_port`, `preserve_client_ip`, `allowed_cidrs`, all set; Terraform then
@@ -191,6 +198,26 @@ export interface NatInstanceProps {
    * @default 8
    */
   readonly rootVolumeSize?: number;
+  /**
+   * A small metrics publisher on the instance (a systemd timer, once a minute) that sends
+   * `EgressProbe`, `ConntrackUsePercent` and `OwnedRouteTables` to the CloudWatch namespace
+   * `cdktf-nat-instance` with the dimension `NatName = name`; the created role may publish to
+   * that namespace only. May be a token (module variable).
+   * @default true
+   */
+  readonly metrics?: boolean;
+  /**
+   * What the publisher's egress probe fetches through the public interface (http or https).
+   * @default 'https://checkip.amazonaws.com/'
+   */
+  readonly egressProbeUrl?: string;
+  /**
+   * CloudWatch alarms, each on unless switched off: EC2's automatic recovery on a failed system
+   * status check, a reboot on a failed instance status check, the egress probe failing, connection
+   * tracking above 80 %; and an optional SNS topic for notifications.
+   * @default every alarm on, no topic
+   */
+  readonly alarms?: NatAlarmOptions;
   /**
    * Tags for every resource: at most 50 counting the `Name` tag added to each, no `aws:` keys.
    * @default {}

@@ -8,6 +8,9 @@ import { EipAssociation } from '@cdktf/provider-aws/lib/eip-association';
 import { Route } from '@cdktf/provider-aws/lib/route';
 import { SsmInstanceRole } from '../iam/ssm-instance-role';
 import { RouteClaimPolicy } from '../iam/route-claim-policy';
+import { MetricsPolicy } from '../iam/metrics-policy';
+import { NatAlarms } from './nat-alarms';
+import { METRICS_NAMESPACE } from './metrics-settings';
 import { architectureOf, latestAl2023AmiId } from './ami';
 import { NatBootSettings, NatMode, RouteMode } from './boot-settings';
 import { NAT_INSTANCE_SETTINGS as S } from './nat-settings';
@@ -35,6 +38,8 @@ export const NAT_DEFAULTS = {
   interfaceWaitSeconds: S.interfaceWaitSeconds.default as number,
   conntrackMax: S.conntrackMax.default as number,
   rootVolumeSize: S.rootVolumeSize.default as number,
+  metrics: S.metrics.default as boolean,
+  egressProbeUrl: S.egressProbeUrl.default as string,
 };
 
 /** The warning for dual mode without an Elastic IP; `setting` names the prop or the module variable. */
@@ -64,6 +69,10 @@ export class NatInstance extends Construct {
   public readonly elasticIpAssociations: EipAssociation[];
   /** Self-claim mode: the policy scoped to `routeTableIds` (attached to the created role). */
   public readonly routeClaimPolicy?: RouteClaimPolicy;
+  /** With `metrics`: the policy that lets the instance publish to its namespace only (attached to the created role). */
+  public readonly metricsPolicy?: MetricsPolicy;
+  /** The CloudWatch alarms (recovery, reboot, egress probe, connection tracking). */
+  public readonly alarms: NatAlarms;
   /** The settings the boot script receives (also rendered into the user data). */
   public readonly bootSettings: NatBootSettings;
   /** The `#cloud-config` text (stored readable in a Terraform local, shipped gzip-compressed). */
@@ -112,24 +121,46 @@ export class NatInstance extends Construct {
       publicAddressCount,
       portForwards,
     };
-    this.userData = renderNatUserData(this.bootSettings);
+    const metrics = props.metrics ?? NAT_DEFAULTS.metrics;
+    this.userData = renderNatUserData(
+      this.bootSettings,
+      undefined,
+      metrics === false ? undefined : { name, probeUrl: props.egressProbeUrl ?? NAT_DEFAULTS.egressProbeUrl, enabled: metrics },
+    );
 
     let instanceProfileName = props.instanceProfileName;
     if (instanceProfileName === undefined) {
       this.role = new SsmInstanceRole(this, 'role', { name, tags });
       instanceProfileName = this.role.instanceProfileName;
     }
+    // The role the NAT's own policies are attached to: ours, or the one behind the caller's profile.
+    const policyRoleName = this.role?.roleName ?? props.instanceRoleName;
+
+    if (metrics !== false) {
+      this.metricsPolicy = new MetricsPolicy(this, 'metrics', {
+        name: `${name}${NAME_SUFFIXES.metricsPolicy}`,
+        namespace: METRICS_NAMESPACE,
+        roleName: policyRoleName,
+        enabled: Token.isUnresolved(metrics) ? metrics : undefined,
+        tags,
+      });
+      if (policyRoleName === undefined) {
+        Annotations.of(this).addWarning(
+          `'metrics' is on with your own 'instanceProfileName' and no 'instanceRoleName': attach metricsPolicy.policyArn to that profile's role, or the publisher cannot publish`,
+        );
+      }
+    }
 
     if (routeMode === 'self-claim') {
       this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
         name: `${name}${NAME_SUFFIXES.routeClaimPolicy}`,
         routeTableIds: props.routeTableIds,
-        roleName: this.role?.roleName,
+        roleName: policyRoleName,
         tags,
       });
-      if (!this.role) {
+      if (policyRoleName === undefined) {
         Annotations.of(this).addWarning(
-          `'routeMode' is 'self-claim' with your own 'instanceProfileName': attach routeClaimPolicy.policyArn to that profile's role`,
+          `'routeMode' is 'self-claim' with your own 'instanceProfileName' and no 'instanceRoleName': attach routeClaimPolicy.policyArn to that profile's role`,
         );
       }
     }
@@ -194,6 +225,7 @@ export class NatInstance extends Construct {
     this.elasticIpAssociations = addresses.associations;
     this.publicIps = addresses.publicIps;
     this.publicIp = addresses.publicIp;
+    this.alarms = new NatAlarms(this, 'alarms', { name, instanceId: this.instance.id, options: props.alarms ?? {}, metrics, tags });
 
     if (routeMode !== 'self-claim') this.addDefaultRoutes(props.routeTableIds);
   }

@@ -1,4 +1,4 @@
-import { AMI_ID, EIP_ALLOCATION_ID, iamNameRule, INSTANCE_TYPE, KEY_PAIR_NAME, ROUTE_TABLE_ID, SECURITY_GROUP_ID, SUBNET_ID, TAGS, VPC_ID } from '../shared/aws-rules';
+import { AMI_ID, EIP_ALLOCATION_ID, iamNameRule, SNS_TOPIC_ARN, INSTANCE_TYPE, KEY_PAIR_NAME, ROUTE_TABLE_ID, SECURITY_GROUP_ID, SUBNET_ID, TAGS, VPC_ID } from '../shared/aws-rules';
 import type { Setting } from '../shared/setting-rules';
 import { NAME_RULES } from './resource-names';
 
@@ -37,6 +37,11 @@ const conntrackMax: Setting = {
   default: 262144,
   summary: 'Connection-tracking table size',
 };
+
+/** One switch of `alarms`: on unless set to false. */
+function alarmSwitch(prop: string, variable: string, summary: string): Setting {
+  return { prop: `alarms.${prop}`, variable, type: 'bool', rules: [], default: true, summary };
+}
 
 /** `NatInstance` props (and the module variables that feed them). */
 export const NAT_INSTANCE_SETTINGS = table({
@@ -160,6 +165,13 @@ export const NAT_INSTANCE_SETTINGS = table({
     defaultText: 'a new role with SSM core access',
     summary: 'Your own instance profile',
   },
+  instanceRoleName: {
+    prop: 'instanceRoleName',
+    type: 'string',
+    rules: [iamNameRule('an IAM role name', 64)],
+    defaultText: 'none: attach the NAT\'s policies to your role yourself',
+    summary: 'The role of your instance profile: the metrics and route-claim policies are attached to it',
+  },
   interfaceWaitSeconds: {
     prop: 'interfaceWaitSeconds',
     setting: 'NAT_INTERFACE_WAIT_SECONDS',
@@ -170,6 +182,33 @@ export const NAT_INSTANCE_SETTINGS = table({
     summary: 'How long the boot script waits for a late-attached second interface',
   },
   conntrackMax,
+  metrics: {
+    prop: 'metrics',
+    variable: 'metrics',
+    type: 'bool',
+    rules: [],
+    default: true,
+    summary: 'A publisher on the instance: EgressProbe, ConntrackUsePercent and OwnedRouteTables to CloudWatch every minute',
+  },
+  egressProbeUrl: {
+    prop: 'egressProbeUrl',
+    type: 'string',
+    rules: [{ kind: 'pattern', pattern: '^https?://[^ ]+$', shape: 'an http or https URL' }],
+    default: 'https://checkip.amazonaws.com/',
+    summary: "What the publisher's egress probe fetches through the public interface",
+  },
+  alarmRecover: alarmSwitch('recoverOnSystemFailure', 'alarm_recover_on_system_failure', "A failed system status check: EC2 recovers the instance on healthy hardware"),
+  alarmReboot: alarmSwitch('rebootOnInstanceFailure', 'alarm_reboot_on_instance_failure', 'A failed instance status check: EC2 reboots the instance'),
+  alarmEgressProbe: alarmSwitch('egressProbe', 'alarm_egress_probe', 'The egress probe failing (or no data) for 3 minutes (needs `metrics`)'),
+  alarmConnectionTracking: alarmSwitch('connectionTracking', 'alarm_connection_tracking', 'Connection tracking above 80 % for 3 minutes (needs `metrics`)'),
+  alarmTopicArn: {
+    prop: 'alarms.topicArn',
+    variable: 'alarm_topic_arn',
+    type: 'string',
+    rules: [SNS_TOPIC_ARN],
+    defaultText: 'no notifications',
+    summary: 'An SNS topic told when any alarm fires and when it clears',
+  },
   rootVolumeSize: { prop: 'rootVolumeSize', type: 'number', rules: [{ kind: 'integer', min: 8, max: 16384 }], default: 8, summary: 'Root volume size in GiB' },
   tags: TAGS,
 });

@@ -7,6 +7,7 @@ import type { NatInstanceProps } from './nat-instance-props';
 import { NAT_INSTANCE_SETTINGS as S } from './nat-settings';
 import { validatePortForwards } from './port-forward-validation';
 import { validatePublicAddresses } from './public-address-validation';
+import { validateAlarmOptions } from './nat-alarms';
 
 /**
  * Checks a NatInstance's props at synth time against the settings table (`nat-settings.ts`) and
@@ -36,7 +37,11 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
   checkSetting(S.keyName, props.keyName);
   checkSetting(S.sshCidrs, props.sshCidrs, { anySourceAllowed: props.allowAnySshSource });
   checkSetting(S.instanceProfileName, props.instanceProfileName);
+  checkSetting(S.instanceRoleName, props.instanceRoleName);
   checkSetting(S.tags, props.tags);
+  checkSetting(S.egressProbeUrl, props.egressProbeUrl);
+  checkSetting(S.alarmTopicArn, props.alarms?.topicArn);
+  validateAlarmOptions(props.alarms, props.metrics);
 
   const publicCidr = concreteCidr(props.publicSubnet.cidrBlock, 'publicSubnet.cidrBlock');
   const privateCidrs = Array.isArray(subnets)

@@ -6,6 +6,7 @@ export const NAME_SUFFIXES = {
   role: '',
   instanceProfile: '',
   routeClaimPolicy: '-route-claim',
+  metricsPolicy: '-metrics',
   securityGroup: '-sg',
   rootVolumeTag: '-root',
   forwardingInterfaceTag: '-forwarding',
@@ -16,7 +17,7 @@ export const NAME_SUFFIXES = {
 const NAME_LIMITS = [
   { what: 'IAM role', limit: 64, suffixes: [NAME_SUFFIXES.role] },
   { what: 'IAM instance profile', limit: 128, suffixes: [NAME_SUFFIXES.instanceProfile] },
-  { what: 'IAM policy', limit: 128, suffixes: [NAME_SUFFIXES.routeClaimPolicy] },
+  { what: 'IAM policy', limit: 128, suffixes: [NAME_SUFFIXES.routeClaimPolicy, NAME_SUFFIXES.metricsPolicy] },
   { what: 'security group', limit: 255, suffixes: [NAME_SUFFIXES.securityGroup] },
   { what: 'tag value', limit: 256, suffixes: Object.values(NAME_SUFFIXES) },
 ];

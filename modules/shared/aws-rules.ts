@@ -17,6 +17,13 @@ export const ROUTE_TABLE_ID = awsIdRule('rtb', 'a route-table ID');
 export const AMI_ID = awsIdRule('ami', 'an AMI ID');
 export const EIP_ALLOCATION_ID = awsIdRule('eipalloc', 'an Elastic IP allocation ID');
 
+/** An SNS topic's ARN (any partition): what CloudWatch alarm actions take. */
+export const SNS_TOPIC_ARN: ValueRule = {
+  kind: 'pattern',
+  pattern: '^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$',
+  shape: 'an SNS topic ARN like arn:aws:sns:eu-central-1:123456789012:nat-alarms',
+};
+
 /**
  * Characters that IAM names (roles, instance profiles, policies) and security-group names both
  * accept: IAM allows only these, security groups allow a superset.

@@ -13,7 +13,18 @@ test('the synthesized user data delivers the boot script byte for byte, executab
   const script = userData.files.find((file) => file.path === '/var/lib/cloud/scripts/per-boot/nat-instance.sh');
   expect(script?.permissions).toBe('0755');
   expect(script?.content).toBe(readFileSync(SCRIPT_PATH, 'utf8'));
-  expect(userData.files.map((file) => file.path)).toEqual(['/etc/nat-instance/settings', '/var/lib/cloud/scripts/per-boot/nat-instance.sh']);
+  expect(userData.files.map((file) => file.path)).toEqual([
+    '/etc/nat-instance/settings',
+    '/var/lib/cloud/scripts/per-boot/nat-instance.sh',
+    // The metrics publisher (on by default), its settings and systemd units.
+    '/etc/nat-instance/metrics',
+    '/var/lib/nat-instance/nat-metrics.sh',
+    '/etc/systemd/system/nat-metrics.service',
+    '/etc/systemd/system/nat-metrics.timer',
+  ]);
+  const publisher = userData.files.find((file) => file.path === '/var/lib/nat-instance/nat-metrics.sh');
+  expect(publisher?.permissions).toBe('0755');
+  expect(publisher?.content).toBe(readFileSync(join(__dirname, '..', '..', 'modules', 'nat', 'boot', 'nat-metrics.sh'), 'utf8'));
 });
 
 test('the settings carry the props literally and resource IDs as evaluated references', () => {

@@ -5,7 +5,7 @@
  * One server per test file: `startMoto()` in `beforeAll`, `moto.stop()` in `afterAll`.
  * AWS-managed policies (AmazonSSMManagedInstanceCore…) are loaded, as on AWS.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'fs';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
@@ -21,6 +21,12 @@ export interface MotoOptions {
   readonly env?: Record<string, string>;
   /** How long to wait for the server to answer. @default 30_000 */
   readonly readyTimeoutMs?: number;
+  /**
+   * Serve inside this network namespace (a lab's), on `address` there, e.g. the lab internet's
+   * address, so that what runs in the lab reaches the emulator as it would reach AWS.
+   * @default the host's loopback
+   */
+  readonly namespace?: { readonly name: string; readonly address: string };
 }
 
 export interface MotoServer {
@@ -50,14 +56,17 @@ export function freeLoopbackPort(): Promise<number> {
 /** Starts `moto_server`; resolves once it answers HTTP. Throws with its output when it cannot start. */
 export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> {
   const port = await freeLoopbackPort();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const address = options.namespace?.address ?? '127.0.0.1';
+  const endpoint = `http://${address}:${port}`;
+  const inNamespace = (argv: string[]) => (options.namespace ? ['ip', 'netns', 'exec', options.namespace.name, ...argv] : argv);
   // The server logs every request. Into a file, not a pipe: tests run Terraform synchronously
   // (spawnSync), so nothing would drain a pipe, and once its buffer filled the server would
   // block writing a log line in the middle of answering Terraform — which then waits forever.
   const logDirectory = mkdtempSync(join(tmpdir(), 'moto-'));
   const logFile = join(logDirectory, 'moto_server.log');
   const logFd = openSync(logFile, 'a');
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+  const [command, ...args] = inNamespace(['moto_server', '-H', address, '-p', String(port)]);
+  const child: ChildProcess = spawn(command, args, {
     env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', ...options.env },
     stdio: ['ignore', logFd, logFd],
   });
@@ -70,7 +79,9 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 3000)))]);
+      clearTimeout(timer);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
     rmSync(logDirectory, { recursive: true, force: true });
@@ -82,9 +93,17 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
     if (spawnError) throw new Error(`moto_server could not start (is moto installed? pip install 'moto[server]'): ${spawnError.message}`);
     if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode} before answering on ${endpoint}: ${output()}`);
     try {
-      const response = await fetch(`${endpoint}/moto-api/`);
-      if (response.ok) break;
-      lastError = `HTTP ${response.status}`;
+      if (options.namespace) {
+        // The host cannot reach a namespace's address: ask from inside it.
+        const [probe, ...probeArgs] = inNamespace(['curl', '-sS', '-f', '-o', '/dev/null', '--max-time', '2', `${endpoint}/moto-api/`]);
+        const answer = spawnSync(probe, probeArgs, { encoding: 'utf8', timeout: 5000 });
+        if (answer.status === 0) break;
+        lastError = (answer.stderr ?? '').trim() || `curl exit ${answer.status}`;
+      } else {
+        const response = await fetch(`${endpoint}/moto-api/`);
+        if (response.ok) break;
+        lastError = `HTTP ${response.status}`;
+      }
     } catch (error) {
       lastError = (error as Error).message;
     }
@@ -109,6 +128,7 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
       AWS_PAGER: '',
     },
     async reset() {
+      if (options.namespace) throw new Error('reset() is for an emulator on the host');
       const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
       if (!response.ok) throw new Error(`moto reset answered HTTP ${response.status}`);
     },

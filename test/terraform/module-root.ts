@@ -26,7 +26,14 @@ const NETWORK = {
  * (module name → extra inputs); each NAT gets its own route table. Outputs `<name>_public_ips`
  * and `<name>_instance_id` for every NAT.
  */
-export function moduleRootWorkspace(label: string, stacks: SynthesizedStacks, moto: MotoServer, nats: Record<string, Record<string, unknown>>): TerraformWorkspace {
+export function moduleRootWorkspace(
+  label: string,
+  stacks: SynthesizedStacks,
+  moto: MotoServer,
+  nats: Record<string, Record<string, unknown>>,
+  /** More root resources, by type and name (an SNS topic for alarms…). */
+  extraResources: Record<string, Record<string, unknown>> = {},
+): TerraformWorkspace {
   const names = Object.keys(nats);
   const root = {
     terraform: { required_providers: { aws: { source: 'hashicorp/aws', version: TESTED_AWS_PROVIDER } } },
@@ -34,6 +41,7 @@ export function moduleRootWorkspace(label: string, stacks: SynthesizedStacks, mo
     resource: {
       ...NETWORK,
       aws_route_table: Object.fromEntries(names.map((name) => [name, { vpc_id: '${aws_vpc.lab.id}' }])),
+      ...extraResources,
     },
     module: Object.fromEntries(
       names.map((name) => [

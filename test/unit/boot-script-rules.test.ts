@@ -172,7 +172,10 @@ describe('the Terraform conditions generated from the table agree with the const
   ];
   const NAME_CANDIDATES = ['nat-instance', 'Nat_1+=,.@-x', '', 'my nat', 'nät', 'n'.repeat(64), 'n'.repeat(65), 'sg-nat', 'SG-nat', 'nat:1', 'arn:aws:iam::1:role/x'];
   const INSTANCE_TYPES = ['t4g.nano', 'c7gn.16xlarge', 'u7in-32tb.224xlarge', 'm7i.metal-48xl', 'mac2-m2pro.metal', 't4g.nanno', 't4g', 'T4G.NANO', 't4g.', '.nano', 't4g.1024xlarge', ''];
-  const ID_CANDIDATES = ['vpc-0abc', 'subnet-0abc', 'sg-0abc', 'rtb-0abc', 'vpc-zz', 'sg-web', 'web-servers', ''];
+  const ID_CANDIDATES = [
+    'vpc-0abc', 'subnet-0abc', 'sg-0abc', 'rtb-0abc', 'eipalloc-0abc', 'vpc-zz', 'sg-web', 'web-servers', '',
+    'arn:aws:sns:eu-central-1:123456789012:nat-alarms', 'arn:aws-cn:sns:cn-north-1:123456789012:a_b', 'arn:aws:sns:eu-central-1:1234:short-account', 'arn:aws:sqs:eu-central-1:123456789012:q',
+  ];
 
   function candidates(setting: Setting): unknown[] {
     if (setting.map) return MAP_CANDIDATES;

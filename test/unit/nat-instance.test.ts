@@ -147,16 +147,20 @@ describe('NatInstance in single mode with defaults', () => {
     expect(group.egress).toEqual([expect.objectContaining({ protocol: '-1', from_port: 0, to_port: 0, cidr_blocks: ['0.0.0.0/0'] })]);
   });
 
-  it('THEN a role with only AmazonSSMManagedInstanceCore, in the partition looked up at plan time, is the instance profile', () => {
+  it('THEN a role with AmazonSSMManagedInstanceCore (in the partition looked up at plan time) and the metrics policy is the instance profile', () => {
     const { name: roleName, block: role } = synth.only('aws_iam_role');
     expect(JSON.parse(role.assume_role_policy)).toEqual({
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
     });
-    const { block: attachment } = synth.only('aws_iam_role_policy_attachment');
-    const [partitionName] = Object.keys(synth.dataSources('aws_partition'));
-    expect(attachment.policy_arn).toBe(`arn:\${data.aws_partition.${partitionName}.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`);
-    expect(attachment.role).toBe(synth.ref('aws_iam_role', roleName, 'name'));
+    const attachments = Object.values(synth.resources('aws_iam_role_policy_attachment'));
+    const partitionNames = Object.keys(synth.dataSources('aws_partition'));
+    const ssmCore = partitionNames.map((name) => `arn:\${data.aws_partition.${name}.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`);
+    const metricsPolicy = synth.ref('aws_iam_policy', synth.only('aws_iam_policy').name, 'arn');
+    expect(attachments).toHaveLength(2);
+    expect(attachments.filter((attachment) => ssmCore.includes(attachment.policy_arn))).toHaveLength(1);
+    expect(attachments.filter((attachment) => attachment.policy_arn === metricsPolicy)).toHaveLength(1);
+    expect(attachments.every((attachment) => attachment.role === synth.ref('aws_iam_role', roleName, 'name'))).toBe(true);
     const { name: profileName, block: profile } = synth.only('aws_iam_instance_profile');
     expect(profile.role).toBe(synth.ref('aws_iam_role', roleName, 'name'));
     expect(instance.iam_instance_profile).toBe(synth.ref('aws_iam_instance_profile', profileName, 'name'));
@@ -426,7 +430,7 @@ describe('NatInstance with options that change what is created', () => {
 
   it('GIVEN routeMode self-claim THEN the instance depends on the attachment of the route-claim policy to its role (it claims routes at boot)', () => {
     const synth = synthNat({ routeMode: 'self-claim' });
-    const { name: policyName } = synth.only('aws_iam_policy');
+    const [policyName] = Object.entries(synth.resources('aws_iam_policy')).find(([, policy]) => String(policy.name).endsWith('-route-claim'))!;
     const attachments = Object.entries(synth.resources('aws_iam_role_policy_attachment')).filter(
       ([, attachment]) => attachment.policy_arn === synth.ref('aws_iam_policy', policyName, 'arn'),
     );
@@ -441,7 +445,21 @@ describe('NatInstance with options that change what is created', () => {
     expect(synth.resources('aws_iam_role_policy_attachment')).toEqual({});
     expect(synth.built.nat.routeClaimPolicy?.attachment).toBeUndefined();
     expect(natInstance(synth).block.depends_on).toBeUndefined();
-    expect(warningsOf(synth.built.nat)).toEqual([expect.stringContaining('attach routeClaimPolicy.policyArn')]);
+    const warnings = warningsOf(synth.built.nat);
+    expect(warnings).toEqual(expect.arrayContaining([expect.stringContaining('attach routeClaimPolicy.policyArn'), expect.stringContaining('attach metricsPolicy.policyArn')]));
+    expect(warnings).toHaveLength(2);
+  });
+
+  it('GIVEN your own instanceProfileName and its instanceRoleName THEN the route-claim and metrics policies are attached to that role, the instance waits for the route claim, and nothing is warned', () => {
+    const synth = synthNat({ routeMode: 'self-claim', instanceProfileName: 'existing-profile', instanceRoleName: 'existing-role' });
+    expect(synth.resources('aws_iam_role')).toEqual({});
+    const attachments = Object.entries(synth.resources('aws_iam_role_policy_attachment'));
+    const policies = synth.resources('aws_iam_policy');
+    expect(attachments.map(([, attachment]) => attachment.role)).toEqual(['existing-role', 'existing-role']);
+    expect(attachments.map(([, attachment]) => attachment.policy_arn).sort()).toEqual(Object.keys(policies).map((name) => synth.ref('aws_iam_policy', name, 'arn')).sort());
+    const routeClaimAttachment = attachments.find(([, attachment]) => attachment.policy_arn.includes('route-claim'))![0];
+    expect(natInstance(synth).block.depends_on).toEqual([`aws_iam_role_policy_attachment.${routeClaimAttachment}`]);
+    expect(warningsOf(synth.built.nat)).toEqual([]);
   });
 
   it('GIVEN internetGateway THEN the Elastic IP depends on it (an association may need the gateway), and the instance does not', () => {

