@@ -78,7 +78,9 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 3000)))]);
+      clearTimeout(timer);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
     if (!process.env.KEEP_MOTO_LOG) rmSync(logDirectory, { recursive: true, force: true });
