@@ -235,8 +235,8 @@ export class TerraformWorkspace {
     // Never initialized: nothing can have been applied.
     if (!existsSync(join(this.dir, '.terraform'))) return [];
     const result = this.run(['state', 'list'], { ...options, check: false });
-    // No state file yet (nothing was ever applied): nothing is managed.
-    if (result.code !== 0 && /No state file was found/.test(result.stderr)) return [];
+    // No state file yet, or the backend never initialized: nothing can have been applied.
+    if (result.code !== 0 && /No state file was found|Backend initialization required/.test(result.stderr)) return [];
     if (result.code !== 0) throw new Error(`terraform state list exited ${result.code}: ${result.stderr}`);
     return result.stdout.split('\n').filter((line) => line.trim().length > 0);
   }

@@ -6,7 +6,7 @@
  */
 import { awsCli } from '../support/aws-cli';
 import { MotoServer } from '../support/moto';
-import { TerraformResult, TerraformWorkspace } from '../support/terraform';
+import { TerraformResult, TerraformRunOptions, TerraformWorkspace } from '../support/terraform';
 import { Drift, emulatorProviderOverride, emulatorWorkarounds, withoutKeptPrimaryInterfaces, workspaceBackendOverride } from './emulator-workarounds';
 
 export interface StackWorkspace {
@@ -72,16 +72,16 @@ export function added(before: Inventory, after: Inventory): Inventory {
 }
 
 /** `terraform destroy`, bounded; throws with Terraform's output and what the state still holds when it fails. */
-export function destroy(workspace: TerraformWorkspace, timeoutMs = 420_000): TerraformResult {
+export function destroy(workspace: TerraformWorkspace, timeoutMs = 420_000, options: TerraformRunOptions = {}): TerraformResult {
   let result: TerraformResult;
   try {
-    result = workspace.run(['destroy', '-auto-approve', '-input=false', '-no-color'], { check: false, timeoutMs });
+    result = workspace.run(['destroy', '-auto-approve', '-input=false', '-no-color'], { ...options, check: false, timeoutMs });
   } catch (error) {
-    throw new Error(`${(error as Error).message}\nThe state still holds: ${workspace.stateList().join(', ')}`);
+    throw new Error(`${(error as Error).message}\nThe state still holds: ${workspace.stateList(options).join(', ')}`);
   }
   if (result.code !== 0) {
     throw new Error(
-      `terraform destroy exited ${result.code}; the state still holds: ${workspace.stateList().join(', ')}\n${result.stderr}\n${result.stdout.slice(-3000)}`,
+      `terraform destroy exited ${result.code}; the state still holds: ${workspace.stateList(options).join(', ')}\n${result.stderr}\n${result.stdout.slice(-3000)}`,
     );
   }
   return result;

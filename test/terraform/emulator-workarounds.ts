@@ -46,6 +46,17 @@ export function workspaceBackendOverride(json: { terraform?: { backend?: Record<
   return { file: 'emulator_backend_override.tf.json', content: { terraform: { backend } } };
 }
 
+/**
+ * EMULATOR WORK-AROUND "S3 state under IAM enforcement": with enforcement on, moto's S3 checks
+ * signatures against a canonical query string it encodes differently, so any request whose query
+ * holds an escaped character (`prefix=env%3A%2F`, which the S3 backend lists at every init) fails
+ * with SignatureDoesNotMatch, whoever signs it. The state stays local (this override replaces the
+ * S3 backend); the test makes the backend's object calls on the state key itself, as the same user.
+ */
+export function localStateUnderIamEnforcement(): { file: string; content: object } {
+  return { file: 'emulator_backend_override.tf.json', content: { terraform: { backend: { local: { path: 'terraform.tfstate' } } } } };
+}
+
 /** The size the work-around below gives: that of the Amazon Linux 2023 image's snapshot. */
 export const EMULATOR_ROOT_VOLUME_SIZE_GIB = 8;
 
