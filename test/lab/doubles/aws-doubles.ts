@@ -13,7 +13,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { run } from '../harness/shell';
+import { formatCommand, run, waitForReadyLine } from '../harness/shell';
 
 export const IMDS_ADDRESS = '169.254.169.254';
 
@@ -157,27 +157,10 @@ export class AwsDoubles {
 
   /** Starts one double in the namespace; resolves with its "ready <address>:<port>" line. */
   private startDouble(script: string, args: string[]): Promise<string> {
-    const child = spawn('ip', ['netns', 'exec', this.options.namespace, 'python3', join(DOUBLES_DIRECTORY, script), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const argv = ['ip', 'netns', 'exec', this.options.namespace, 'python3', join(DOUBLES_DIRECTORY, script), ...args];
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.processes.push(child);
-    return new Promise((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => reject(new Error(`${script} did not listen within ${READY_TIMEOUT_MS} ms: ${output}`)), READY_TIMEOUT_MS);
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const line = /^ready \S+$/m.exec(output);
-        if (line) {
-          clearTimeout(timer);
-          resolve(line[0]);
-        }
-      });
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`${script} exited (${code}): ${output}`));
-      });
-    });
+    return waitForReadyLine(child, `the ${script} double (${formatCommand(argv)})`, /^ready \S+$/m, READY_TIMEOUT_MS);
   }
 
   private path(name: string): string {

@@ -10,7 +10,7 @@
 # outputs). Route tables listed there get their 0.0.0.0/0 route from the module.
 
 terraform {
-  required_version = ">= 1.3"
+  required_version = ">= 1.5"
   required_providers {
     aws = {
       source  = "hashicorp/aws"
