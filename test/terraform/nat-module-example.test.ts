@@ -1,6 +1,6 @@
 /**
- * GIVEN the plain-Terraform module (nat-module, byte for byte) at terraform/modules/nat-instance
- * and its committed usage example examples/multi-vpc beside it (one module block, for_each over
+ * GIVEN the plain-Terraform module as committed at terraform/modules/nat-instance (the nat-module
+ * stack) and its usage example examples/multi-vpc in place beside it (one module block, for_each over
  * three NATs: single without an Elastic IP, single with one and a peered range, dual with one,
  * two peered ranges and a port forward), and three VPCs made by a test fixture in the same emulator
  * WHEN the real Terraform CLI with the real AWS provider applies the example against moto
@@ -19,18 +19,17 @@ import { MotoServer, startMoto } from '../support/moto';
 import { TerraformWorkspace } from '../support/terraform';
 import { destroy, inventory, Inventory, leftovers, planDrift } from './emulated-deployment';
 import { emulatorProviderOverride, isEmulatorInstanceDrift } from './emulator-workarounds';
-import { synthesizeStacks } from './synthesized-stacks';
 
 jest.setTimeout(600_000);
 
 const REPOSITORY = join(__dirname, '../..');
-/**
- * The module under test: the synthesized nat-module stack. Once the module is committed at
- * terraform/modules/nat-instance (`npm run build:modules`), test that copy instead:
- * `const MODULE_DIRECTORY = join(REPOSITORY, MODULE_PATH);`
- */
-const MODULE_DIRECTORY = synthesizeStacks().directory('nat-module');
 const MODULE_PATH = 'terraform/modules/nat-instance';
+/**
+ * The module under test: the committed copy users call from a release tag (the drift test keeps it
+ * equal to a fresh synth of the nat-module stack). For the synthesized stack instead:
+ * `const MODULE_DIRECTORY = synthesizeStacks().directory('nat-module');`
+ */
+const MODULE_DIRECTORY = join(REPOSITORY, MODULE_PATH);
 const EXAMPLE_PATH = `${MODULE_PATH}/examples/multi-vpc`;
 const FIXTURE_PATH = 'fixture-networks';
 
@@ -69,7 +68,7 @@ beforeAll(async () => {
   moto = await startMoto();
   root = new TerraformWorkspace('nat-module-example')
     .copyFrom(MODULE_DIRECTORY, MODULE_PATH)
-    .copyFrom(join(REPOSITORY, EXAMPLE_PATH), EXAMPLE_PATH)
+    .copyFrom(join(REPOSITORY, EXAMPLE_PATH), EXAMPLE_PATH) // already there unless MODULE_DIRECTORY is a synthesized stack
     .copyFrom(join(__dirname, 'fixtures/multi-vpc-networks'), FIXTURE_PATH);
   const provider = emulatorProviderOverride(moto.endpoint);
   for (const directory of [EXAMPLE_PATH, FIXTURE_PATH]) root.write(join(directory, provider.file), provider.content);
