@@ -48,7 +48,8 @@ beforeAll(async () => {
   // The emulator and everything in it are discarded afterwards: destroy is proven by the terraform suite.
   workspace.run(['apply', '-auto-approve', '-input=false', '-no-color']);
   const natInstanceId = workspace.outputs()['nat-instance-id'] as string;
-  const stored = awsCli(moto.clientEnv, ['ec2', 'describe-instance-attribute', '--instance-id', natInstanceId, '--attribute', 'userData']).UserData.Value as string;
+  const stored = awsCli(moto.clientEnv, ['ec2', 'describe-instance-attribute', '--instance-id', natInstanceId, '--attribute', 'userData'])
+    .UserData.Value as string;
   delivered = gunzipSync(Buffer.from(stored, 'base64')).toString('utf8');
 });
 
@@ -77,13 +78,19 @@ test('the user data EC2 holds is the NAT cloud-config, with the subnets Terrafor
 test('booted from those bytes, the NAT translates every private subnet’s TCP and UDP to its public address; before the boot nothing gets out', async () => {
   const lab = await createLabVpc({ mode: 'dual', userData: delivered });
   expect(lab.userData.evaluated).toBe(delivered);
-  expect(lab.readNatFile('/var/lib/cloud/scripts/per-boot/nat-instance.sh')).toBe(lab.userData.files.find((f) => f.path.endsWith('nat-instance.sh'))?.content);
+  expect(lab.readNatFile('/var/lib/cloud/scripts/per-boot/nat-instance.sh')).toBe(
+    lab.userData.files.find((f) => f.path.endsWith('nat-instance.sh'))?.content,
+  );
 
   expectNoAnswer(lab, probe('from EC2: before the boot', 'h1', 'tcp'));
   expectBootSuccess('from EC2: boot', lab.runBootScript());
   for (const host of lab.privateHosts) {
     for (const protocol of ['tcp', 'udp'] as const) {
-      expectSourceIp(lab, probe(`from EC2: ${host.node} (${host.subnet}) ${protocol}`, host.node as 'h1' | 'h2' | 'h3', protocol), lab.natPublicIp);
+      expectSourceIp(
+        lab,
+        probe(`from EC2: ${host.node} (${host.subnet}) ${protocol}`, host.node as 'h1' | 'h2' | 'h3', protocol),
+        lab.natPublicIp,
+      );
     }
   }
 });

@@ -34,7 +34,12 @@ for i in range(2000):
 print("answered 2000")
 `;
     const result = spawnSync('python3', ['-c', client], { encoding: 'utf8', timeout: 120_000 });
-    expect({ status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.slice(-500), error: result.error?.message }).toEqual({
+    expect({
+      status: result.status,
+      stdout: result.stdout.trim(),
+      stderr: result.stderr.slice(-500),
+      error: result.error?.message,
+    }).toEqual({
       status: 0,
       stdout: 'answered 2000',
       stderr: '',
@@ -53,12 +58,11 @@ describe('bounded Terraform runs', () => {
     silent = createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
     const port = (silent.address() as { port: number }).port;
-    workspace = new TerraformWorkspace('silent-api')
-      .write('main.tf.json', {
-        terraform: { required_providers: { aws: { source: 'hashicorp/aws' } } },
-        provider: { aws: [{ ...emulatorProviderSettings(`http://127.0.0.1:${port}`), max_retries: 0 }] },
-        data: { aws_vpcs: { all: {} } },
-      });
+    workspace = new TerraformWorkspace('silent-api').write('main.tf.json', {
+      terraform: { required_providers: { aws: { source: 'hashicorp/aws' } } },
+      provider: { aws: [{ ...emulatorProviderSettings(`http://127.0.0.1:${port}`), max_retries: 0 }] },
+      data: { aws_vpcs: { all: {} } },
+    });
     workspace.init();
   });
 

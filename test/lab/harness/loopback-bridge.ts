@@ -44,7 +44,15 @@ export async function bridgeLoopbackPort(namespace: string, port: number): Promi
   try {
     const host = start(['socat', `UNIX-LISTEN:${socket},fork,mode=600`, `TCP:127.0.0.1:${port}`]);
     run(['ip', '-n', namespace, 'link', 'set', 'lo', 'up']);
-    const inside = start(['ip', 'netns', 'exec', namespace, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${socket}`]);
+    const inside = start([
+      'ip',
+      'netns',
+      'exec',
+      namespace,
+      'socat',
+      `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`,
+      `UNIX-CONNECT:${socket}`,
+    ]);
     const probe = ['ip', 'netns', 'exec', namespace, 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`];
     await waitUntil(
       `a connection to 127.0.0.1:${port} inside ${namespace} through the relays (${formatCommand(host)}; ${formatCommand(inside)})`,
