@@ -19,6 +19,7 @@ import { portForwardSettingsLines, TerraformPortForward } from './port-forward-r
  * | NAT_ROUTE_MODE | `terraform` (routes managed by Terraform) or `self-claim` (the script claims them) |
  * | NAT_ROUTE_TABLE_IDS | self-claim only: comma-separated route-table IDs to point at this instance |
  * | NAT_PORT_FORWARD | `<tcp/udp> <public port> <target ip> <target port> <preserve/masquerade> <cidr,cidr…>` |
+ * | NAT_PUBLIC_ADDRESS_COUNT | addresses the public interface carries (source NAT spreads over them); absent: 1 |
  */
 export const SETTINGS_PATH = '/etc/nat-instance/settings';
 /** Per-boot scripts run on every boot, first boot included (cloud-init `scripts_per_boot`). */
@@ -47,6 +48,8 @@ export interface NatBootSettings {
    * `port-forward-rendering.ts`, like their security-group rules.
    */
   readonly portForwards: TerraformPortForward[];
+  /** Addresses of the public interface (primary plus secondaries); may be a token. @default 1 */
+  readonly publicAddressCount?: number;
 }
 
 /** Joins a list with commas, through Terraform's `join` when the list is a token list. */
@@ -82,6 +85,7 @@ export function renderSettingsFile(settings: NatBootSettings, lineIndent = ''): 
   if (settings.routeMode === 'self-claim') {
     lines.push(`NAT_ROUTE_TABLE_IDS=${joinList(settings.routeTableIds)}`);
   }
+  if (settings.publicAddressCount !== undefined) lines.push(`NAT_PUBLIC_ADDRESS_COUNT=${settings.publicAddressCount}`);
   const forwardLines = portForwardSettingsLines(settings.portForwards, lineIndent);
   if (Token.isUnresolved(settings.portForwards)) {
     // A module variable: Terraform appends one line per forward (none for an empty list).

@@ -1,9 +1,10 @@
 import { Construct } from 'constructs';
-import { Annotations, Fn, ITerraformDependable, Op, TerraformCount, TerraformLocal, TerraformResourceLifecycle, Token } from 'cdktf';
+import { Annotations, Fn, Op, TerraformCount, TerraformLocal, TerraformResourceLifecycle, Token } from 'cdktf';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { NetworkInterfaceAttachmentA as NetworkInterfaceAttachment } from '@cdktf/provider-aws/lib/network-interface-attachment';
 import { Eip } from '@cdktf/provider-aws/lib/eip';
+import { EipAssociation } from '@cdktf/provider-aws/lib/eip-association';
 import { Route } from '@cdktf/provider-aws/lib/route';
 import { SsmInstanceRole } from '../iam/ssm-instance-role';
 import { RouteClaimPolicy } from '../iam/route-claim-policy';
@@ -15,6 +16,10 @@ import { NatSecurityGroup } from './nat-security-group';
 import { validateNatInstanceProps } from './nat-validation';
 import { SubnetInfo, subnetCidrBlocks } from '../shared/subnet';
 import { attributeOrElse, countWhen, equalsValue } from '../shared/terraform-expressions';
+import { addPublicAddresses } from './public-addresses';
+import { publicAddressCountOf, publicAddressWarnings } from './public-address-validation';
+import { PublicInterface } from './public-interface';
+import { ipv4AddressesPerInterface, ipv4AddressesPerInterfaceOf, MAX_ADDRESSES_PER_INTERFACE } from './interface-address-limits';
 import { renderNatUserData } from './user-data';
 import { TerraformPortForward, terraformPortForwardOf } from './port-forward-rendering';
 import { NAME_SUFFIXES } from './resource-names';
@@ -44,14 +49,19 @@ export function dualModeWithoutElasticIpWarning(setting: string): string {
 export class NatInstance extends Construct {
   public readonly instance: Instance;
   public readonly instanceId: string;
-  /** The egress IP: the Elastic IP, or the instance's auto-assigned public IP. */
+  /** The egress IP: the (first) Elastic IP, or the instance's auto-assigned public IP. */
   public readonly publicIp: string;
+  /** Every egress IP: one per address of the public interface. */
+  public readonly publicIps: string[];
   /** The interface private route tables must target (secondary in dual mode, primary in single). */
   public readonly forwardingInterfaceId: string;
   public readonly securityGroupId: string;
   /** The role created for the instance, unless `instanceProfileName` was given. */
   public readonly role?: SsmInstanceRole;
+  /** The first Elastic IP created here (none when every address is owned or `elasticIp` is false). */
   public readonly elasticIp?: Eip;
+  /** Associations of the Elastic IPs given by `elasticIpAllocationIds`: destroy removes them, never the addresses. */
+  public readonly elasticIpAssociations: EipAssociation[];
   /** Self-claim mode: the policy scoped to `routeTableIds` (attached to the created role). */
   public readonly routeClaimPolicy?: RouteClaimPolicy;
   /** The settings the boot script receives (also rendered into the user data). */
@@ -68,6 +78,8 @@ export class NatInstance extends Construct {
     const wantsElasticIp = props.elasticIp ?? NAT_DEFAULTS.elasticIp;
     const instanceType = props.instanceType ?? NAT_DEFAULTS.instanceType;
     const tags = props.tags ?? {};
+    const publicAddressCount = publicAddressCountOf(props);
+    publicAddressWarnings(props).forEach((warning) => Annotations.of(this).addWarning(warning));
     if (mode === 'dual' && !wantsElasticIp) Annotations.of(this).addWarning(dualModeWithoutElasticIpWarning(`'elasticIp'`));
 
     const privateCidrs = concatLists(subnetCidrBlocks(props.privateSubnets), props.additionalCidrs ?? []);
@@ -97,6 +109,7 @@ export class NatInstance extends Construct {
       conntrackMax: props.conntrackMax ?? NAT_DEFAULTS.conntrackMax,
       routeMode,
       routeTableIds: props.routeTableIds,
+      publicAddressCount,
       portForwards,
     };
     this.userData = renderNatUserData(this.bootSettings);
@@ -122,14 +135,20 @@ export class NatInstance extends Construct {
     }
 
     const architecture = props.architecture ?? architectureOf(instanceType) ?? 'arm64';
+    const publicInterface = new PublicInterface(this, {
+      subnetId: props.publicSubnet.id,
+      securityGroupId: this.securityGroupId,
+      sourceDestCheck: isDual,
+      addressCount: publicAddressCount,
+      preconditions: this.publicAddressPreconditions(publicAddressCount, instanceType, wantsElasticIp),
+      name,
+      tags,
+    });
     this.instance = new Instance(this, 'instance', {
       ami: props.amiId ?? latestAl2023AmiId(this, 'ami', architecture),
       instanceType,
-      subnetId: props.publicSubnet.id,
-      vpcSecurityGroupIds: [this.securityGroupId],
-      associatePublicIpAddress: true,
-      // Single mode forwards through the primary interface; in dual mode the secondary does.
-      sourceDestCheck: isDual,
+      // Single mode forwards through the primary interface (source/destination check off); in dual mode the secondary does.
+      ...publicInterface.instanceNetworking,
       iamInstanceProfile: instanceProfileName,
       keyName: props.keyName,
       // EC2 refuses user data over 16 KB and the script alone is larger: Terraform compresses the
@@ -153,21 +172,28 @@ export class NatInstance extends Construct {
       // retries while IAM propagates: boot/README.md).
       dependsOn: this.routeClaimPolicy?.attachment ? [this.routeClaimPolicy.attachment] : undefined,
     });
+    publicInterface.attachTo(this.instance);
     this.instanceId = this.instance.id;
 
     this.forwardingInterfaceId =
       mode !== 'single' && forwardingSubnet
         ? this.addForwardingInterface(forwardingSubnet, props.publicSubnet, isDual, Token.isUnresolved(mode), name, tags)
         : this.instance.primaryNetworkInterfaceId;
-    if (wantsElasticIp) {
-      this.elasticIp = this.addElasticIp(wantsElasticIp, name, tags, props.internetGateway);
-      // A token toggle may leave the EIP out: then the instance's own public IP is the egress IP.
-      this.publicIp = Token.isUnresolved(wantsElasticIp)
-        ? attributeOrElse(this.elasticIp, 'public_ip', this.instance.publicIp)
-        : this.elasticIp.publicIp;
-    } else {
-      this.publicIp = this.instance.publicIp;
-    }
+    const addresses = addPublicAddresses(this, {
+      networkInterfaceId: this.instance.primaryNetworkInterfaceId,
+      privateIpOf: (place) => publicInterface.privateIpOf(place),
+      count: publicAddressCount,
+      ownedAllocationIds: props.elasticIpAllocationIds ?? [],
+      createElasticIps: wantsElasticIp,
+      fallbackPublicIp: this.instance.publicIp,
+      internetGateway: props.internetGateway,
+      name,
+      tags,
+    });
+    this.elasticIp = addresses.created[0];
+    this.elasticIpAssociations = addresses.associations;
+    this.publicIps = addresses.publicIps;
+    this.publicIp = addresses.publicIp;
 
     if (routeMode !== 'self-claim') this.addDefaultRoutes(props.routeTableIds);
   }
@@ -207,18 +233,22 @@ export class NatInstance extends Construct {
   }
 
   /**
-   * The Elastic IP, by interface, not instance: association by instance ID fails with several
-   * interfaces. It is associated as it is created, which may need the VPC's internet gateway
-   * first (the provider's `aws_eip` documentation): hence the optional dependency.
+   * What Terraform checks before it creates a public interface with several addresses, when synth
+   * could not (the count, the instance type or `elasticIp` is a module variable).
    */
-  private addElasticIp(wanted: boolean, name: string, tags: Record<string, string>, internetGateway?: ITerraformDependable): Eip {
-    return new Eip(this, 'eip', {
-      count: Token.isUnresolved(wanted) ? countWhen(wanted) : undefined,
-      domain: 'vpc',
-      networkInterface: this.instance.primaryNetworkInterfaceId,
-      tags: tagsWithName(tags, name),
-      dependsOn: internetGateway ? [internetGateway] : undefined,
-    });
+  private publicAddressPreconditions(count: number, instanceType: string, createElasticIps: boolean) {
+    if (![count, instanceType, createElasticIps].some((value) => Token.isUnresolved(value))) return [];
+    const limit = Token.isUnresolved(instanceType)
+      ? ipv4AddressesPerInterfaceOf(this, instanceType)
+      : (ipv4AddressesPerInterface(instanceType) ?? MAX_ADDRESSES_PER_INTERFACE);
+    return [
+      {
+        condition: Token.asAny(Op.lte(count, limit)),
+        errorMessage:
+          'The number of public addresses exceeds the IPv4 addresses one network interface of the instance type carries (2 on a t4g.nano; see the NAT module README).',
+      },
+      { condition: Token.asAny(createElasticIps), errorMessage: 'Several public addresses need elastic_ip = true: secondary addresses reach the internet only through Elastic IPs.' },
+    ];
   }
 
   /** `0.0.0.0/0` → the forwarding interface in every route table (route mode `terraform`). */
