@@ -6,7 +6,7 @@
  * AWS-managed policies (AmazonSSMManagedInstanceCore…) are loaded, as on AWS.
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'fs';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -35,6 +35,8 @@ export interface MotoServer {
   readonly port: number;
   /** Environment for the AWS CLI and SDKs: test credentials, region, endpoint. */
   readonly clientEnv: Record<string, string>;
+  /** The last `maxChars` characters of the server's log (one line per request), for failure messages. */
+  log(maxChars?: number): string;
   /** Forgets every emulated resource. */
   reset(): Promise<void>;
   /** Stops the server. Safe to call twice. */
@@ -59,9 +61,9 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
   const address = options.namespace?.address ?? '127.0.0.1';
   const endpoint = `http://${address}:${port}`;
   const inNamespace = (argv: string[]) => (options.namespace ? ['ip', 'netns', 'exec', options.namespace.name, ...argv] : argv);
-  // The server logs every request. Into a file, not a pipe: tests run Terraform synchronously
-  // (spawnSync), so nothing would drain a pipe, and once its buffer filled the server would
-  // block writing a log line in the middle of answering Terraform — which then waits forever.
+  // The server logs every request. Into a file, not a pipe: the tests run Terraform with
+  // spawnSync, which blocks this process's event loop, so a pipe would not be drained, fill up
+  // (64 KiB) and stall the server mid-request (a `terraform destroy` that never ends).
   const logDirectory = mkdtempSync(join(tmpdir(), 'moto-'));
   const logFile = join(logDirectory, 'moto_server.log');
   const logFd = openSync(logFile, 'a');
@@ -71,7 +73,13 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
     stdio: ['ignore', logFd, logFd],
   });
   closeSync(logFd);
-  const output = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-4000) : '');
+  const log = (maxChars = 4000): string => {
+    try {
+      return readFileSync(logFile, 'utf8').slice(-maxChars);
+    } catch {
+      return '';
+    }
+  };
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let spawnError: Error | undefined;
   child.once('error', (error) => (spawnError = error));
@@ -84,14 +92,14 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
       clearTimeout(timer);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
-    rmSync(logDirectory, { recursive: true, force: true });
+    if (!process.env.KEEP_MOTO_LOG) rmSync(logDirectory, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
   let lastError = 'no attempt yet';
   for (;;) {
     if (spawnError) throw new Error(`moto_server could not start (is moto installed? pip install 'moto[server]'): ${spawnError.message}`);
-    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode} before answering on ${endpoint}: ${output()}`);
+    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode} before answering on ${endpoint}: ${log()}`);
     try {
       if (options.namespace) {
         // The host cannot reach a namespace's address: ask from inside it.
@@ -100,7 +108,8 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
         if (answer.status === 0) break;
         lastError = (answer.stderr ?? '').trim() || `curl exit ${answer.status}`;
       } else {
-        const response = await fetch(`${endpoint}/moto-api/`);
+        // No keep-alive: an idle pooled connection would keep the test process alive after the tests.
+        const response = await fetch(`${endpoint}/moto-api/`, { headers: { connection: 'close' } });
         if (response.ok) break;
         lastError = `HTTP ${response.status}`;
       }
@@ -108,8 +117,9 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
       lastError = (error as Error).message;
     }
     if (Date.now() > deadline) {
+      const output = log();
       await stop();
-      throw new Error(`moto_server did not answer on ${endpoint}/moto-api/ within ${options.readyTimeoutMs ?? 30_000} ms (last: ${lastError}): ${output()}`);
+      throw new Error(`moto_server did not answer on ${endpoint}/moto-api/ within ${options.readyTimeoutMs ?? 30_000} ms (last: ${lastError}): ${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -127,9 +137,10 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_PAGER: '',
     },
+    log,
     async reset() {
       if (options.namespace) throw new Error('reset() is for an emulator on the host');
-      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST', headers: { connection: 'close' } });
       if (!response.ok) throw new Error(`moto reset answered HTTP ${response.status}`);
     },
     stop,

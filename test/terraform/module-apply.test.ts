@@ -18,7 +18,9 @@
 import { startMoto, MotoServer, MOTO_REGION } from '../support/moto';
 import { TerraformWorkspace } from '../support/terraform';
 import { synthesizeStacks } from './synthesized-stacks';
-import { awsCli, moduleRootWorkspace } from './module-root';
+import { moduleRootWorkspace } from './module-root';
+import { destroyOnEmulator } from './emulator-workarounds';
+import { awsCli as awsCliWith } from '../support/aws-cli';
 import { METRICS_NAMESPACE } from '../../modules/nat/metrics-settings';
 
 jest.setTimeout(600_000);
@@ -44,6 +46,7 @@ let moto: MotoServer;
 let workspace: TerraformWorkspace;
 let owned: Address;
 let outputs: Record<string, unknown>;
+const awsCli = (server: MotoServer, args: string[]): any => awsCliWith(server.clientEnv, args);
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -75,22 +78,6 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-/**
- * `terraform destroy`, with one emulator work-around: moto keeps a terminated instance's device-0
- * interface attached and refuses to detach it, so deleting our public interface fails there (EC2
- * detaches it when the instance terminates). Such an interface is dropped from the state — never
- * anything else — and destroy runs again for what waited on it (its group, subnet and VPC).
- */
-function destroyOnEmulator(): void {
-  const first = workspace.run(['destroy', '-auto-approve', '-input=false', '-no-color'], { check: false });
-  if (first.code === 0) return;
-  const stuck = /device index 0 and networkCard index 0 cannot be detached/.test(first.stderr);
-  if (!stuck) throw new Error(`terraform destroy failed:\n${first.stderr}`);
-  const interfaces = workspace.resources().filter((resource) => resource.type === 'aws_network_interface').map((resource) => resource.address);
-  workspace.run(['state', 'rm', ...interfaces]);
-  workspace.run(['destroy', '-auto-approve', '-input=false', '-no-color']);
-}
-
 function addresses(): Address[] {
   return awsCli(moto, ['ec2', 'describe-addresses']).Addresses as Address[];
 }
@@ -110,8 +97,8 @@ test('THEN the owned NAT carries the owned address on its primary private addres
   const afterApply = addresses();
   expect(afterApply.find((address) => address.AllocationId === owned.AllocationId)).toMatchObject({ NetworkInterfaceId: primary.NetworkInterfaceId });
   expect(afterApply.find((address) => address.PublicIp === ownedIps[1])).toMatchObject({ NetworkInterfaceId: primary.NetworkInterfaceId });
-  // What Terraform asked EC2 for: the secondary private address (the emulator associates every
-  // address with the primary whatever it is asked, so its own answer cannot tell).
+  // What Terraform asked EC2 for: the secondary private address (emulator-workarounds.ts,
+  // "Elastic IP on a secondary private address": the emulator's own answer cannot tell).
   const created = workspace.resources().find((resource) => resource.address.startsWith('module.owned.aws_eip.'));
   expect(created?.values.associate_with_private_ip).toBe(privateIps[1].PrivateIpAddress);
   // Applied as planned: a second plan changes no address, association, interface or alarm (the
@@ -159,7 +146,7 @@ test('WHEN destroyed THEN the owned address stays allocated and unassociated, th
     .filter((address) => address.AllocationId !== owned.AllocationId && (outputs.owned_public_ips as string[]).concat(outputs.plain_public_ips as string[]).includes(address.PublicIp))
     .map((address) => address.AllocationId);
   expect(createdAllocations).toHaveLength(2);
-  destroyOnEmulator();
+  destroyOnEmulator(workspace);
   const afterDestroy = addresses();
   const kept = afterDestroy.find((address) => address.AllocationId === owned.AllocationId);
   expect(kept?.PublicIp).toBe(owned.PublicIp);

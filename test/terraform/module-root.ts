@@ -3,7 +3,6 @@
  * (pointed at the emulator), a small VPC of its own, and one `module` block per NAT under test.
  * Written as `main.tf.json` next to a byte-for-byte copy of the module.
  */
-import { execFileSync } from 'child_process';
 import { MotoServer, MOTO_REGION } from '../support/moto';
 import { emulatorProviderSettings, TESTED_AWS_PROVIDER, TerraformWorkspace } from '../support/terraform';
 import { SynthesizedStacks } from './synthesized-stacks';
@@ -67,10 +66,4 @@ export function moduleRootWorkspace(
     ),
   };
   return new TerraformWorkspace(label).copyFrom(stacks.directory('nat-module'), MODULE_SOURCE).write('main.tf.json', root);
-}
-
-/** The AWS CLI against the emulator, decoded from JSON. */
-export function awsCli(moto: MotoServer, args: string[]): any {
-  const output = execFileSync('aws', [...args, '--output', 'json'], { encoding: 'utf8', env: { ...process.env, ...moto.clientEnv }, timeout: 60_000 });
-  return output.trim() === '' ? {} : JSON.parse(output);
 }
