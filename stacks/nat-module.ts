@@ -172,10 +172,10 @@ export class NatModuleStack extends TerraformStack {
 
     const output = (outputName: string, value: string, description: string) =>
       new TerraformOutput(this, outputName, { value, description });
-    output('instance_id', nat.instanceId, 'ID of the NAT instance.');
+    output('instance_id', nat.instanceId ?? '', 'ID of the NAT instance.');
     output('public_ip', nat.publicIp, 'Egress IP of the NAT (the Elastic IP when elastic_ip is true).');
     output('security_group_id', nat.securityGroupId, "The NAT's security group: add clients to it or use additional_* inputs.");
-    output('forwarding_interface_id', nat.forwardingInterfaceId, 'Network interface that the private route tables target.');
+    output('forwarding_interface_id', nat.forwardingInterfaceId ?? '', 'Network interface that the private route tables target.');
     output('role_name', nat.role?.roleName ?? '', 'Instance role (SSM core access); attach further policies here.');
   }
 }

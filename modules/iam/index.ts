@@ -1,2 +1,3 @@
 export * from './ssm-instance-role';
 export * from './route-claim-policy';
+export * from './self-healing-policy';

@@ -38,6 +38,8 @@ export class RouteClaimPolicy extends Construct {
   public readonly policyArn: string;
   /** The policy document as it is synthesized (with Terraform interpolations). */
   public readonly policyDocument: string;
+  /** The attachment to `roleName`, when one was given (resources that need the permission depend on it). */
+  public readonly attachment?: IamRolePolicyAttachment;
 
   constructor(scope: Construct, id: string, props: RouteClaimPolicyProps) {
     super(scope, id);
@@ -65,7 +67,7 @@ export class RouteClaimPolicy extends Construct {
     });
     this.policyArn = this.policy.arn;
     if (props.roleName !== undefined) {
-      new IamRolePolicyAttachment(this, 'attachment', { role: props.roleName, policyArn: this.policy.arn });
+      this.attachment = new IamRolePolicyAttachment(this, 'attachment', { role: props.roleName, policyArn: this.policy.arn });
     }
   }
 }

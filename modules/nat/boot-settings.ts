@@ -19,6 +19,9 @@ import { mapList } from '../shared/terraform-expressions';
  * | NAT_ROUTE_MODE | `terraform` (routes managed by Terraform) or `self-claim` (the script claims them) |
  * | NAT_ROUTE_TABLE_IDS | self-claim only: comma-separated route-table IDs to point at this instance |
  * | NAT_PORT_FORWARD | `<tcp/udp> <public port> <target ip> <target port> <preserve/masquerade> <cidr,cidr…>` |
+ * | NAT_ELASTIC_IP_ALLOCATION_ID | self-healing: the Elastic IP the instance associates with its public interface |
+ * | NAT_FORWARDING_INTERFACE_ID | self-healing, dual only: the static forwarding interface the instance attaches as device 1 |
+ * | NAT_DISABLE_SOURCE_DEST_CHECK | self-healing, single only: `true` turns off the check on the instance's own interface |
  */
 export const SETTINGS_PATH = '/etc/nat-instance/settings';
 /** Per-boot scripts run on every boot, first boot included (cloud-init `scripts_per_boot`). */
@@ -58,6 +61,12 @@ export interface NatBootSettings {
    * plain-Terraform module's `port_forwards` variable, whose optional attributes have defaults).
    */
   readonly portForwards: PortForwardSetting[];
+  /** Self-healing: the Elastic IP (`eipalloc-…`, usually a token) the instance associates at boot. */
+  readonly elasticIpAllocationId?: string;
+  /** Self-healing dual mode: the static forwarding interface (`eni-…`, usually a token) the instance attaches at boot. */
+  readonly forwardingInterfaceId?: string;
+  /** Self-healing single mode: the instance turns off the source/destination check of its interface. */
+  readonly disableSourceDestCheck?: boolean;
 }
 
 /** Joins a list with commas, through Terraform's `join` when the list is a token list. */
@@ -114,6 +123,13 @@ export function renderSettingsFile(settings: NatBootSettings, lineIndent = ''): 
   if (settings.routeMode === 'self-claim') {
     lines.push(`NAT_ROUTE_TABLE_IDS=${joinList(settings.routeTableIds)}`);
   }
+  if (settings.elasticIpAllocationId !== undefined) {
+    lines.push(`NAT_ELASTIC_IP_ALLOCATION_ID=${settings.elasticIpAllocationId}`);
+  }
+  if (settings.forwardingInterfaceId !== undefined) {
+    lines.push(`NAT_FORWARDING_INTERFACE_ID=${settings.forwardingInterfaceId}`);
+  }
+  if (settings.disableSourceDestCheck) lines.push('NAT_DISABLE_SOURCE_DEST_CHECK=true');
   if (Token.isUnresolved(settings.portForwards)) {
     // A module variable: Terraform appends one line per forward (none for an empty list).
     lines[lines.length - 1] += portForwardLinesOf(settings.portForwards, lineIndent);

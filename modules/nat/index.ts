@@ -4,3 +4,4 @@ export * from './nat-instance';
 export * from './user-data';
 export * from './ami';
 export * from './existing-instance-nat';
+export * from './nat-auto-scaling-group';

@@ -5,8 +5,11 @@ import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { NetworkInterfaceAttachmentA as NetworkInterfaceAttachment } from '@cdktf/provider-aws/lib/network-interface-attachment';
 import { Eip } from '@cdktf/provider-aws/lib/eip';
 import { Route } from '@cdktf/provider-aws/lib/route';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { SsmInstanceRole } from '../iam/ssm-instance-role';
 import { RouteClaimPolicy } from '../iam/route-claim-policy';
+import { SelfHealingPolicy } from '../iam/self-healing-policy';
+import { NatAutoScalingGroup } from './nat-auto-scaling-group';
 import { architectureOf, latestAl2023AmiId } from './ami';
 import { NatBootSettings, PortForwardSetting } from './boot-settings';
 import { NatInstanceProps } from './nat-instance-props';
@@ -34,12 +37,20 @@ export const NAT_DEFAULTS = {
  * optionally, inbound port forwards), configured at every boot by a tested script.
  */
 export class NatInstance extends Construct {
-  public readonly instance: Instance;
-  public readonly instanceId: string;
+  /** The instance (absent when `selfHealing`: the Auto Scaling group launches it). */
+  public readonly instance?: Instance;
+  public readonly instanceId?: string;
+  /** `selfHealing`: the launch template and the Auto Scaling group of one. */
+  public readonly autoScalingGroup?: NatAutoScalingGroup;
+  /** `selfHealing`: what the instance may do to take over from the one it replaces. */
+  public readonly selfHealingPolicy?: SelfHealingPolicy;
   /** The egress IP: the Elastic IP, or the instance's auto-assigned public IP. */
   public readonly publicIp: string;
-  /** The interface private route tables must target (secondary in dual mode, primary in single). */
-  public readonly forwardingInterfaceId: string;
+  /**
+   * The interface private route tables target (secondary in dual mode, primary in single).
+   * Undefined for a self-healing single-mode NAT: every replacement brings its own.
+   */
+  public readonly forwardingInterfaceId?: string;
   public readonly securityGroupId: string;
   /** The role created for the instance, unless `instanceProfileName` was given. */
   public readonly role?: SsmInstanceRole;
@@ -56,7 +67,8 @@ export class NatInstance extends Construct {
     validateNatInstanceProps(props);
     const name = props.name ?? NAT_DEFAULTS.name;
     const mode = props.mode ?? NAT_DEFAULTS.mode;
-    const routeMode = props.routeMode ?? NAT_DEFAULTS.routeMode;
+    const selfHealing = props.selfHealing ?? false;
+    const routeMode = props.routeMode ?? (selfHealing ? 'self-claim' : NAT_DEFAULTS.routeMode);
     const wantsElasticIp = props.elasticIp ?? NAT_DEFAULTS.elasticIp;
     const instanceType = props.instanceType ?? NAT_DEFAULTS.instanceType;
     const tags = props.tags ?? {};
@@ -81,7 +93,7 @@ export class NatInstance extends Construct {
     });
     this.securityGroupId = securityGroup.securityGroupId;
 
-    this.bootSettings = {
+    const bootSettings: NatBootSettings = {
       mode,
       privateCidrs,
       forwardingSubnetCidr: mode === 'single' ? undefined : forwardingSubnet?.cidrBlock,
@@ -100,17 +112,82 @@ export class NatInstance extends Construct {
             allowedCidrs: forward.allowedCidrs,
           })),
     };
-    this.userData = renderNatUserData(this.bootSettings);
-
     let instanceProfileName = props.instanceProfileName;
     if (instanceProfileName === undefined) {
       this.role = new SsmInstanceRole(this, 'role', { name, tags });
       instanceProfileName = this.role.instanceProfileName;
     }
-
+    if (routeMode === 'self-claim') {
+      this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
+        name: `${name}-route-claim`,
+        routeTableIds: props.routeTableIds,
+        roleName: this.role?.roleName,
+        tags,
+      });
+      if (!this.role) {
+        Annotations.of(this).addWarning(
+          `'routeMode' is 'self-claim' with your own 'instanceProfileName': attach routeClaimPolicy.policyArn to that profile's role`,
+        );
+      }
+    }
     const architecture = props.architecture ?? architectureOf(instanceType) ?? 'arm64';
-    this.instance = new Instance(this, 'instance', {
-      ami: props.amiId ?? latestAl2023AmiId(this, 'ami', architecture),
+    const amiId = props.amiId ?? latestAl2023AmiId(this, 'ami', architecture);
+
+    if (selfHealing) {
+      // The Elastic IP and the dual-mode forwarding interface outlive every instance: the boot
+      // script of each replacement takes them over (docs/high-availability.md explains the choice).
+      if (!wantsElasticIp) {
+        Annotations.of(this).addWarning(`'elasticIp' is false with 'selfHealing': every replacement egresses from a new public IP`);
+      }
+      this.elasticIp = wantsElasticIp ? this.addElasticIp(wantsElasticIp, name, tags) : undefined;
+      this.publicIp = this.elasticIp?.publicIp ?? '';
+      this.forwardingInterfaceId =
+        mode === 'dual' && forwardingSubnet ? this.addStaticForwardingInterface(forwardingSubnet.id, name, tags) : undefined;
+      this.bootSettings = {
+        ...bootSettings,
+        elasticIpAllocationId: this.elasticIp?.allocationId,
+        forwardingInterfaceId: this.forwardingInterfaceId,
+        disableSourceDestCheck: mode === 'single',
+      };
+      this.userData = renderNatUserData(this.bootSettings);
+      this.selfHealingPolicy = new SelfHealingPolicy(this, 'self-healing', {
+        name: `${name}-self-healing`,
+        tagValue: name,
+        elasticIpAllocationId: this.elasticIp?.allocationId,
+        forwardingInterfaceId: this.forwardingInterfaceId,
+        disablesSourceDestCheck: mode === 'single',
+        roleName: this.role?.roleName,
+        tags,
+      });
+      if (!this.role) {
+        Annotations.of(this).addWarning(
+          `'selfHealing' with your own 'instanceProfileName': attach selfHealingPolicy.policyArn to that profile's role`,
+        );
+      }
+      this.autoScalingGroup = new NatAutoScalingGroup(this, 'group', {
+        name,
+        amiId,
+        instanceType,
+        keyName: props.keyName,
+        instanceProfileName,
+        publicSubnetId: props.publicSubnet.id,
+        securityGroupId: this.securityGroupId,
+        userDataBase64: this.compressedUserData(),
+        rootVolumeSize: props.rootVolumeSize ?? NAT_DEFAULTS.rootVolumeSize,
+        ignoreAmiUpdates: !props.replaceOnAmiUpdate,
+        // The first instance claims its routes and addresses at boot: its permissions come first.
+        dependsOn: [this.routeClaimPolicy?.attachment, this.selfHealingPolicy.attachment].filter(
+          (attachment): attachment is IamRolePolicyAttachment => attachment !== undefined,
+        ),
+        tags,
+      });
+      return;
+    }
+
+    this.bootSettings = bootSettings;
+    this.userData = renderNatUserData(this.bootSettings);
+    const instance = new Instance(this, 'instance', {
+      ami: amiId,
       instanceType,
       subnetId: props.publicSubnet.id,
       vpcSecurityGroupIds: [this.securityGroupId],
@@ -119,10 +196,7 @@ export class NatInstance extends Construct {
       sourceDestCheck: isDual,
       iamInstanceProfile: instanceProfileName,
       keyName: props.keyName,
-      // EC2 refuses user data over 16 KB and the script alone is larger: Terraform compresses the
-      // readable document kept in a local (cloud-init decompresses it). Compressing here instead
-      // would make the bytes depend on the machine's zlib and needlessly replace the instance.
-      userDataBase64: Fn.base64gzip(new TerraformLocal(this, 'user_data', this.userData).asString),
+      userDataBase64: this.compressedUserData(),
       // cloud-init writes files only on the first boot: new settings need a new instance.
       userDataReplaceOnChange: true,
       metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1, httpEndpoint: 'enabled' },
@@ -136,44 +210,60 @@ export class NatInstance extends Construct {
       tags: tagsWithName(tags, name),
       lifecycle: props.replaceOnAmiUpdate ? undefined : { ignoreChanges: ['ami'] },
     });
-    this.instanceId = this.instance.id;
+    this.instance = instance;
+    this.instanceId = instance.id;
 
     this.forwardingInterfaceId =
       mode !== 'single' && forwardingSubnet
-        ? this.addForwardingInterface(forwardingSubnet.id, isDual, Token.isUnresolved(mode), name, tags)
-        : this.instance.primaryNetworkInterfaceId;
+        ? this.addForwardingInterface(forwardingSubnet.id, isDual, Token.isUnresolved(mode), name, tags, instance)
+        : instance.primaryNetworkInterfaceId;
     if (wantsElasticIp) {
-      this.elasticIp = this.addElasticIp(wantsElasticIp, name, tags);
+      this.elasticIp = this.addElasticIp(wantsElasticIp, name, tags, instance.primaryNetworkInterfaceId);
       // A token toggle may leave the EIP out: then the instance's own public IP is the egress IP.
       this.publicIp = Token.isUnresolved(wantsElasticIp)
-        ? attributeOrElse(this.elasticIp, 'public_ip', this.instance.publicIp)
+        ? attributeOrElse(this.elasticIp, 'public_ip', instance.publicIp)
         : this.elasticIp.publicIp;
     } else {
-      this.publicIp = this.instance.publicIp;
+      this.publicIp = instance.publicIp;
     }
+    if (routeMode !== 'self-claim') this.addDefaultRoutes(props.routeTableIds, this.forwardingInterfaceId);
+  }
 
-    if (routeMode === 'self-claim') {
-      this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
-        name: `${name}-route-claim`,
-        routeTableIds: props.routeTableIds,
-        roleName: this.role?.roleName,
-        tags,
-      });
-      if (!this.role) {
-        Annotations.of(this).addWarning(
-          `'routeMode' is 'self-claim' with your own 'instanceProfileName': attach routeClaimPolicy.policyArn to that profile's role`,
-        );
-      }
-    } else {
-      this.addDefaultRoutes(props.routeTableIds);
-    }
+  /**
+   * EC2 refuses user data over 16 KB and the script alone is larger: Terraform compresses the
+   * readable document kept in a local (cloud-init decompresses it). Compressing here instead would
+   * make the bytes depend on the machine's zlib and needlessly replace the instance.
+   */
+  private compressedUserData(): string {
+    return Fn.base64gzip(new TerraformLocal(this, 'user_data', this.userData).asString);
+  }
+
+  /**
+   * Self-healing dual mode: the forwarding interface, created once and attached by every
+   * replacement at boot, so the route tables' target and the forwarding address never change.
+   */
+  private addStaticForwardingInterface(subnetId: string, name: string, tags: Record<string, string>): string {
+    return new NetworkInterface(this, 'forwarding-eni', {
+      subnetId,
+      securityGroups: [this.securityGroupId],
+      sourceDestCheck: false,
+      description: `${name} forwarding interface (attached by each self-healing instance at boot)`,
+      tags: tagsWithName(tags, `${name}-forwarding`),
+    }).id;
   }
 
   /**
    * The secondary interface of dual mode, attached as device 1; returns the ID routes target.
    * With a token mode (module variable) both exist only when Terraform finds the mode `dual`.
    */
-  private addForwardingInterface(subnetId: string, isDual: boolean, modeIsToken: boolean, name: string, tags: Record<string, string>): string {
+  private addForwardingInterface(
+    subnetId: string,
+    isDual: boolean,
+    modeIsToken: boolean,
+    name: string,
+    tags: Record<string, string>,
+    instance: Instance,
+  ): string {
     const count = modeIsToken ? countWhen(isDual) : undefined;
     const forwardingInterface = new NetworkInterface(this, 'forwarding-eni', {
       count,
@@ -184,11 +274,11 @@ export class NatInstance extends Construct {
       tags: tagsWithName(tags, `${name}-forwarding`),
     });
     const forwardingInterfaceId = modeIsToken
-      ? attributeOrElse(forwardingInterface, 'id', this.instance.primaryNetworkInterfaceId)
+      ? attributeOrElse(forwardingInterface, 'id', instance.primaryNetworkInterfaceId)
       : forwardingInterface.id;
     new NetworkInterfaceAttachment(this, 'forwarding-eni-attachment', {
       count,
-      instanceId: this.instance.id,
+      instanceId: instance.id,
       networkInterfaceId: forwardingInterfaceId,
       deviceIndex: 1,
     });
@@ -196,18 +286,18 @@ export class NatInstance extends Construct {
   }
 
   /** The Elastic IP, by interface, not instance: association by instance ID fails with several interfaces. */
-  private addElasticIp(wanted: boolean, name: string, tags: Record<string, string>): Eip {
+  private addElasticIp(wanted: boolean, name: string, tags: Record<string, string>, networkInterface?: string): Eip {
     return new Eip(this, 'eip', {
       count: Token.isUnresolved(wanted) ? countWhen(wanted) : undefined,
       domain: 'vpc',
-      networkInterface: this.instance.primaryNetworkInterfaceId,
+      networkInterface,
       tags: tagsWithName(tags, name),
     });
   }
 
   /** `0.0.0.0/0` → the forwarding interface in every route table (route mode `terraform`). */
-  private addDefaultRoutes(routeTableIds: string[]): void {
-    const route = { destinationCidrBlock: '0.0.0.0/0', networkInterfaceId: this.forwardingInterfaceId };
+  private addDefaultRoutes(routeTableIds: string[], networkInterfaceId: string): void {
+    const route = { destinationCidrBlock: '0.0.0.0/0', networkInterfaceId };
     if (Token.isUnresolved(routeTableIds)) {
       // count, not for_each: route-table IDs created in the same apply are unknown at plan.
       const count = TerraformCount.of(Fn.lengthOf(routeTableIds));

@@ -26,6 +26,11 @@ export const CONNTRACK_MAX_RANGE = { min: 1024, max: 67108864 };
 export function validateNatInstanceProps(props: NatInstanceProps): void {
   requireOneOf(props.mode, 'mode', ['single', 'dual']);
   requireOneOf(props.routeMode, 'routeMode', ['terraform', 'self-claim']);
+  if (props.selfHealing === true && props.routeMode === 'terraform') {
+    throw new Error(
+      `'selfHealing' needs 'routeMode' 'self-claim': a replacement instance points the route tables at itself, and Terraform-managed routes would keep targeting the one it replaced`,
+    );
+  }
   requireOneOf(props.architecture, 'architecture', ['arm64', 'x86_64']);
   requireNonEmpty(Array.isArray(props.privateSubnets) ? props.privateSubnets : props.privateSubnets.ids, 'privateSubnets');
   requireRouteTableIds(props.routeTableIds, 'routeTableIds');
