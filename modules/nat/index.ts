@@ -5,3 +5,5 @@ export * from './user-data';
 export * from './ami';
 export * from './existing-instance-nat';
 export * from './nat-auto-scaling-group';
+export * from './health-agent';
+export * from './nat-group';

@@ -1,5 +1,6 @@
 import type { SubnetInfo, SubnetListInfo } from '../shared/subnet';
 import type { ForwardProtocol, NatMode, RouteMode } from './boot-settings';
+import type { HealthAgentSettings } from './health-agent';
 
 /** An inbound port forward: a public port of the NAT to a port of a private instance. */
 export interface PortForward {
@@ -156,6 +157,12 @@ export interface NatInstanceProps {
    * @default 8
    */
   readonly rootVolumeSize?: number;
+  /**
+   * The cross-zone health agent, set by `NatGroup` for each of its members: the user data installs
+   * it as a systemd service. Use NatGroup rather than setting this yourself.
+   * @default no health agent
+   */
+  readonly healthAgent?: HealthAgentSettings;
   /**
    * Tags for every resource.
    * @default {}

@@ -149,7 +149,7 @@ export class NatInstance extends Construct {
         forwardingInterfaceId: this.forwardingInterfaceId,
         disableSourceDestCheck: mode === 'single',
       };
-      this.userData = renderNatUserData(this.bootSettings);
+      this.userData = renderNatUserData(this.bootSettings, undefined, props.healthAgent);
       this.selfHealingPolicy = new SelfHealingPolicy(this, 'self-healing', {
         name: `${name}-self-healing`,
         tagValue: name,
@@ -185,7 +185,7 @@ export class NatInstance extends Construct {
     }
 
     this.bootSettings = bootSettings;
-    this.userData = renderNatUserData(this.bootSettings);
+    this.userData = renderNatUserData(this.bootSettings, undefined, props.healthAgent);
     const instance = new Instance(this, 'instance', {
       ami: amiId,
       instanceType,

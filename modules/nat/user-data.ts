@@ -2,6 +2,15 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { escapeForTerraform } from '../shared/terraform-expressions';
 import { BOOT_SCRIPT_PATH, LOG_PATH, NatBootSettings, renderSettingsFile, SETTINGS_PATH } from './boot-settings';
+import {
+  HEALTH_AGENT_PATH,
+  HEALTH_AGENT_SETTINGS_PATH,
+  HEALTH_AGENT_UNIT,
+  HEALTH_AGENT_UNIT_PATH,
+  HealthAgentSettings,
+  readHealthAgentScript,
+  renderHealthAgentSettings,
+} from './health-agent';
 
 /** The boot script exactly as it is shipped (and as the lab runs it). */
 export function readBootScript(): string {
@@ -42,14 +51,47 @@ export function renderNatWriteFiles(settings: NatBootSettings, script: string = 
   ].join('\n');
 }
 
-/** Renders the NAT instance's user data: a readable `#cloud-config` document with the entries above. */
-export function renderNatUserData(settings: NatBootSettings, script: string = readBootScript()): string {
+/**
+ * A script without its comment-only lines (the shebang and shellcheck directives stay). The boot
+ * script and the health agent together are over EC2's 16 KB user-data limit even compressed, so a
+ * NAT group ships both without comments; the commented sources are in modules/nat/boot.
+ */
+export function withoutCommentLines(script: string): string {
+  return script
+    .split('\n')
+    .filter((line, i) => (i === 0 && line.startsWith('#!')) || /^\s*# shellcheck /.test(line) || !/^\s*#/.test(line))
+    .join('\n');
+}
+
+/**
+ * The health agent of a NAT group: its script, settings and systemd unit (`write_files` entries),
+ * and the `runcmd` that enables and starts it once cloud-init has run the boot script.
+ */
+function renderHealthAgentParts(agent: HealthAgentSettings): { writeFiles: string; runcmd: string } {
+  return {
+    writeFiles: [
+      writeFileEntry(HEALTH_AGENT_SETTINGS_PATH, '0644', renderHealthAgentSettings(agent)),
+      writeFileEntry(HEALTH_AGENT_PATH, '0755', escapeForTerraform(withoutCommentLines(readHealthAgentScript()))),
+      writeFileEntry(HEALTH_AGENT_UNIT_PATH, '0644', HEALTH_AGENT_UNIT),
+    ].join('\n'),
+    // runcmd runs after the per-boot scripts (cloud-init's final stage), once; the unit is enabled for later boots.
+    runcmd: ['runcmd:', '  - [systemctl, daemon-reload]', '  - [systemctl, enable, --now, nat-health-agent.service]'].join('\n'),
+  };
+}
+
+/**
+ * Renders the NAT instance's user data: a readable `#cloud-config` document with the entries above,
+ * plus the health agent of a NAT group when `healthAgent` is given.
+ */
+export function renderNatUserData(settings: NatBootSettings, script: string = readBootScript(), healthAgent?: HealthAgentSettings): string {
+  const agent = healthAgent ? renderHealthAgentParts(healthAgent) : undefined;
   return [
     '#cloud-config',
     '# cdktf-nat-instance: NAT settings plus the script that applies them at every boot.',
     `# Log: ${LOG_PATH}. Settings: ${SETTINGS_PATH}.`,
     'write_files:',
-    renderNatWriteFiles(settings, script),
+    renderNatWriteFiles(settings, agent ? withoutCommentLines(script) : script),
+    ...(agent ? [agent.writeFiles, agent.runcmd] : []),
     '',
   ].join('\n');
 }
