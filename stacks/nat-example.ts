@@ -63,6 +63,7 @@ export class NatExampleStack extends TerraformStack {
       privateSubnets: this.network.privateSubnets,
       routeTableIds: this.network.privateRouteTableIds,
       elasticIp: true,
+      internetGateway: this.network.internetGateway,
       instanceProfileName,
     });
     this.testInstances = new PrivateTestInstances(this, 'test-instances', {

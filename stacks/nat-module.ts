@@ -71,7 +71,8 @@ export class NatModuleStack extends TerraformStack {
     });
     const privateSubnetIds = variable('private_subnet_ids', {
       type: 'list(string)',
-      description: 'Private subnets whose traffic the NAT translates. In dual mode the first one holds the forwarding interface.',
+      description:
+        "Private subnets whose traffic the NAT translates. In dual mode the first one holds the forwarding interface and must be in the public subnet's availability zone (checked at plan).",
       validation: [{ condition: ID_LIST('subnet', 'private_subnet_ids'), errorMessage: 'private_subnet_ids must hold at least one subnet-… ID.' }],
     });
     const routeTableIds = variable('route_table_ids', {
@@ -155,9 +156,14 @@ export class NatModuleStack extends TerraformStack {
       name: name.stringValue,
       vpcId: vpcId.stringValue,
       mode: mode.stringValue as NatMode,
-      publicSubnet: { id: publicSubnetId.stringValue, cidrBlock: publicSubnetData.cidrBlock },
+      // The zones feed the plan-time check that both interfaces of a dual-mode NAT share one zone.
+      publicSubnet: { id: publicSubnetId.stringValue, cidrBlock: publicSubnetData.cidrBlock, availabilityZone: publicSubnetData.availabilityZone },
       privateSubnets: { ids: privateSubnetIds.listValue, cidrBlocks: privateCidrs },
-      forwardingSubnet: { id: Fn.element(privateSubnetIds.listValue, 0), cidrBlock: Fn.element(privateCidrs, 0) },
+      forwardingSubnet: {
+        id: Fn.element(privateSubnetIds.listValue, 0),
+        cidrBlock: Fn.element(privateCidrs, 0),
+        availabilityZone: Fn.element(splat(privateSubnetData, 'availability_zone'), 0),
+      },
       routeTableIds: routeTableIds.listValue,
       elasticIp: elasticIp.booleanValue as unknown as boolean,
       instanceType: instanceType.stringValue,

@@ -36,10 +36,13 @@ export interface RouteClaimPolicyProps {
 export class RouteClaimPolicy extends Construct {
   public readonly policy: IamPolicy;
   public readonly policyArn: string;
+  /**
+   * The attachment to `roleName`, when one was given: an instance that claims routes at boot
+   * should depend on it, or Terraform may start the instance before the policy is attached.
+   */
+  public readonly attachment?: IamRolePolicyAttachment;
   /** The policy document as it is synthesized (with Terraform interpolations). */
   public readonly policyDocument: string;
-  /** The attachment to `roleName`, when one was given (resources that need the permission depend on it). */
-  public readonly attachment?: IamRolePolicyAttachment;
 
   constructor(scope: Construct, id: string, props: RouteClaimPolicyProps) {
     super(scope, id);

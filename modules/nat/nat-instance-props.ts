@@ -1,3 +1,4 @@
+import type { ITerraformDependable } from 'cdktf';
 import type { SubnetInfo, SubnetListInfo } from '../shared/subnet';
 import type { ForwardProtocol, NatMode, RouteMode } from './boot-settings';
 import type { HealthAgentSettings } from './health-agent';
@@ -88,6 +89,14 @@ export interface NatInstanceProps {
    * @default true
    */
   readonly elasticIp?: boolean;
+  /**
+   * The VPC's internet gateway (e.g. `network.internetGateway`), or anything Terraform must
+   * create before it. The Elastic IP is associated as it is created, and the provider's `aws_eip`
+   * documentation warns that an association may need the gateway to exist: with this, the EIP
+   * depends on it. Pass it whenever the gateway is created in the same configuration.
+   * @default no dependency (fine when the gateway already exists)
+   */
+  readonly internetGateway?: ITerraformDependable;
   /**
    * @default 't4g.nano'
    */

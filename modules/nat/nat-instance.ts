@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Annotations, Fn, TerraformCount, TerraformLocal, Token } from 'cdktf';
+import { Annotations, Fn, ITerraformDependable, Op, TerraformCount, TerraformLocal, TerraformResourceLifecycle, Token } from 'cdktf';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { NetworkInterfaceAttachmentA as NetworkInterfaceAttachment } from '@cdktf/provider-aws/lib/network-interface-attachment';
@@ -15,7 +15,7 @@ import { NatBootSettings, PortForwardSetting } from './boot-settings';
 import { NatInstanceProps } from './nat-instance-props';
 import { NatSecurityGroup } from './nat-security-group';
 import { validateNatInstanceProps } from './nat-validation';
-import { subnetCidrBlocks } from '../shared/subnet';
+import { SubnetInfo, subnetCidrBlocks } from '../shared/subnet';
 import { attributeOrElse, countWhen, equalsValue } from '../shared/terraform-expressions';
 import { renderNatUserData } from './user-data';
 import { tagsWithName } from '../shared/tags';
@@ -139,7 +139,7 @@ export class NatInstance extends Construct {
       if (!wantsElasticIp) {
         Annotations.of(this).addWarning(`'elasticIp' is false with 'selfHealing': every replacement egresses from a new public IP`);
       }
-      this.elasticIp = wantsElasticIp ? this.addElasticIp(wantsElasticIp, name, tags) : undefined;
+      this.elasticIp = wantsElasticIp ? this.addElasticIp(wantsElasticIp, name, tags, props.internetGateway) : undefined;
       this.publicIp = this.elasticIp?.publicIp ?? '';
       this.forwardingInterfaceId =
         mode === 'dual' && forwardingSubnet ? this.addStaticForwardingInterface(forwardingSubnet.id, name, tags) : undefined;
@@ -209,16 +209,20 @@ export class NatInstance extends Construct {
       volumeTags: tagsWithName(tags, `${name}-root`),
       tags: tagsWithName(tags, name),
       lifecycle: props.replaceOnAmiUpdate ? undefined : { ignoreChanges: ['ami'] },
+      // Self-claim: Terraform would otherwise create the instance and the policy attachment in
+      // parallel, and the boot script could call EC2 before the role holds the policy (it still
+      // retries while IAM propagates: boot/README.md).
+      dependsOn: this.routeClaimPolicy?.attachment ? [this.routeClaimPolicy.attachment] : undefined,
     });
     this.instance = instance;
     this.instanceId = instance.id;
 
     this.forwardingInterfaceId =
       mode !== 'single' && forwardingSubnet
-        ? this.addForwardingInterface(forwardingSubnet.id, isDual, Token.isUnresolved(mode), name, tags, instance)
+        ? this.addForwardingInterface(forwardingSubnet, props.publicSubnet, isDual, Token.isUnresolved(mode), name, tags, instance)
         : instance.primaryNetworkInterfaceId;
     if (wantsElasticIp) {
-      this.elasticIp = this.addElasticIp(wantsElasticIp, name, tags, instance.primaryNetworkInterfaceId);
+      this.elasticIp = this.addElasticIp(wantsElasticIp, name, tags, props.internetGateway, instance.primaryNetworkInterfaceId);
       // A token toggle may leave the EIP out: then the instance's own public IP is the egress IP.
       this.publicIp = Token.isUnresolved(wantsElasticIp)
         ? attributeOrElse(this.elasticIp, 'public_ip', instance.publicIp)
@@ -257,7 +261,8 @@ export class NatInstance extends Construct {
    * With a token mode (module variable) both exist only when Terraform finds the mode `dual`.
    */
   private addForwardingInterface(
-    subnetId: string,
+    subnet: SubnetInfo,
+    publicSubnet: SubnetInfo,
     isDual: boolean,
     modeIsToken: boolean,
     name: string,
@@ -267,11 +272,12 @@ export class NatInstance extends Construct {
     const count = modeIsToken ? countWhen(isDual) : undefined;
     const forwardingInterface = new NetworkInterface(this, 'forwarding-eni', {
       count,
-      subnetId,
+      subnetId: subnet.id,
       securityGroups: [this.securityGroupId],
       sourceDestCheck: false,
       description: `${name} forwarding interface`,
       tags: tagsWithName(tags, `${name}-forwarding`),
+      lifecycle: sameZonePrecondition(subnet, publicSubnet),
     });
     const forwardingInterfaceId = modeIsToken
       ? attributeOrElse(forwardingInterface, 'id', instance.primaryNetworkInterfaceId)
@@ -285,13 +291,25 @@ export class NatInstance extends Construct {
     return forwardingInterfaceId;
   }
 
-  /** The Elastic IP, by interface, not instance: association by instance ID fails with several interfaces. */
-  private addElasticIp(wanted: boolean, name: string, tags: Record<string, string>, networkInterface?: string): Eip {
+  /**
+   * The Elastic IP, by interface, not instance: association by instance ID fails with several
+   * interfaces. It is associated as it is created, which may need the VPC's internet gateway
+   * first (the provider's `aws_eip` documentation): hence the optional dependency. Self-healing:
+   * no interface, the instance associates it at boot.
+   */
+  private addElasticIp(
+    wanted: boolean,
+    name: string,
+    tags: Record<string, string>,
+    internetGateway?: ITerraformDependable,
+    networkInterface?: string,
+  ): Eip {
     return new Eip(this, 'eip', {
       count: Token.isUnresolved(wanted) ? countWhen(wanted) : undefined,
       domain: 'vpc',
       networkInterface,
       tags: tagsWithName(tags, name),
+      dependsOn: internetGateway ? [internetGateway] : undefined,
     });
   }
 
@@ -306,6 +324,30 @@ export class NatInstance extends Construct {
       routeTableIds.forEach((routeTableId, i) => new Route(this, `default-route-${i}`, { routeTableId, ...route }));
     }
   }
+}
+
+/**
+ * Both interfaces of an instance must be in its zone, or attaching the forwarding interface fails
+ * at apply. Concrete zones are checked at synth (nat-validation.ts); when either is known only to
+ * Terraform (a data source, a module's subnets), this precondition fails `terraform plan` instead.
+ */
+function sameZonePrecondition(forwardingSubnet: SubnetInfo, publicSubnet: SubnetInfo): TerraformResourceLifecycle | undefined {
+  const forwardingZone = forwardingSubnet.availabilityZone;
+  const publicZone = publicSubnet.availabilityZone;
+  if (forwardingZone === undefined || publicZone === undefined || (!Token.isUnresolved(forwardingZone) && !Token.isUnresolved(publicZone))) {
+    return undefined;
+  }
+  return {
+    precondition: [
+      {
+        condition: Op.eq(forwardingZone, publicZone),
+        errorMessage:
+          `NAT dual mode: the forwarding interface's subnet ${forwardingSubnet.id} is in ${forwardingZone} but the public subnet ` +
+          `${publicSubnet.id} is in ${publicZone}; all interfaces of an instance must be in its availability zone, so the ` +
+          `forwarding subnet (the first private subnet unless chosen) must be in ${publicZone}.`,
+      },
+    ],
+  };
 }
 
 /** Concatenates two lists, through Terraform's `concat` when either is a token list. */

@@ -41,7 +41,7 @@ export interface ConnectivityE2eReport {
 
 /**
  * The end-to-end check of seed 001, without its holes: deploy → every test instance Online in SSM
- * → the document with expectedIp = the NAT's public IP must succeed on every instance with that
+ * with an agent recent enough for the document → the document with expectedIp = the NAT's public IP must succeed on every instance with that
  * observed IP → with a wrong expectedIp it must fail on every instance → destroy, always. A
  * destroy failure fails the run, also when the check already failed (both are reported).
  */
@@ -83,8 +83,8 @@ async function deployAndCheck(
   if (deployed.testInstanceIds.length === 0) throw new Error('the stack has no test instances: nothing would be checked');
   log(`NAT public IP ${deployed.publicIp}; test instances ${deployed.testInstanceIds.join(', ')}`);
 
-  await waitUntilOnline(ssm, deployed.testInstanceIds, clock, options);
-  log('all test instances are Online in SSM');
+  const agents = await waitUntilOnline(ssm, deployed.testInstanceIds, clock, options);
+  log(`all test instances are Online in SSM, agents ${Object.entries(agents).map(([id, version]) => `${id} ${version}`).join(', ')}`);
 
   const positive = await runConnectivityDocument(ssm, options.documentName, deployed.testInstanceIds, deployed.publicIp, clock, options);
   const wrong = positive.filter((result) => result.status !== 'Success' || result.observedIp !== deployed.publicIp);

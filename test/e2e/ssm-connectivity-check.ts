@@ -7,6 +7,7 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { Clock, pollUntil } from './clock';
+import { agentSupportsEnvVarInterpolation, MINIMUM_SSM_AGENT_VERSION } from './ssm-agent-version';
 
 export interface SsmWaits {
   /** How long every instance may take to register and report PingStatus Online. */
@@ -27,27 +28,39 @@ export interface InvocationResult {
 /** Statuses after which an invocation no longer changes. */
 const RUNNING_STATUSES = new Set(['Pending', 'InProgress', 'Delayed', 'Cancelling']);
 
-/** Waits until SSM reports PingStatus Online for every instance; names the missing ones on timeout. */
-export async function waitUntilOnline(ssm: SSMClient, instanceIds: string[], clock: Clock, waits: SsmWaits): Promise<void> {
+/**
+ * Waits until SSM reports PingStatus Online for every instance; names the missing ones on timeout.
+ * Fails at once, in one line, when an Online instance's SSM Agent is too old for the document's
+ * ENV_VAR interpolation (see ssm-agent-version.ts), rather than letting the document fail later
+ * for a reason its output would not tell. Returns each instance's agent version.
+ */
+export async function waitUntilOnline(ssm: SSMClient, instanceIds: string[], clock: Clock, waits: SsmWaits): Promise<Record<string, string>> {
   let offline = [...instanceIds];
-  await pollUntil(
+  return pollUntil(
     clock,
     waits.onlineTimeoutMs,
     waits.pollIntervalMs,
     async () => {
-      const online = new Set<string>();
+      const agents = new Map<string, string | undefined>();
       let nextToken: string | undefined;
       do {
         const page = await ssm.send(
           new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: instanceIds }], NextToken: nextToken }),
         );
         for (const info of page.InstanceInformationList ?? []) {
-          if (info.InstanceId && info.PingStatus === 'Online') online.add(info.InstanceId);
+          if (info.InstanceId && info.PingStatus === 'Online') agents.set(info.InstanceId, info.AgentVersion);
         }
         nextToken = page.NextToken;
       } while (nextToken);
-      offline = instanceIds.filter((id) => !online.has(id));
-      return offline.length === 0 ? true : undefined;
+      const tooOld = [...agents].filter(([, version]) => !agentSupportsEnvVarInterpolation(version));
+      if (tooOld.length > 0) {
+        throw new Error(
+          `SSM Agent older than ${MINIMUM_SSM_AGENT_VERSION}, which the connectivity document's ENV_VAR parameters need, on ` +
+            `${tooOld.map(([id, version]) => `${id} (${version ?? 'no version reported'})`).join(', ')}: use a newer AMI or update the agent`,
+        );
+      }
+      offline = instanceIds.filter((id) => !agents.has(id));
+      return offline.length === 0 ? Object.fromEntries(instanceIds.map((id) => [id, agents.get(id)!])) : undefined;
     },
     () => new Error(`SSM: ${offline.length} of ${instanceIds.length} instances not Online after ${waits.onlineTimeoutMs} ms: ${offline.join(', ')}`),
   );

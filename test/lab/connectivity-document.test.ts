@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { createLabVpc, expectBootSuccess, LAB_ADDRESSES, LabNode, LabVpc, requireRoot } from './harness';
+import { createLabVpc, expectBootSuccess, LAB_ADDRESSES, LabNode, LabVpc, requireRoot, teardownLabs } from './harness';
 import { CommandResult } from './harness/shell';
 import { ssmAccepts, synthesizedConnectivityDocument } from '../unit/support/connectivity-document';
 
@@ -67,7 +67,7 @@ describe('through a booted NAT (dual mode, as nat-example)', () => {
     lab = await createLabVpc({ mode: 'dual' });
     expectBootSuccess('connectivity document', lab.runBootScript());
   }, 120_000);
-  afterAll(() => lab?.teardown());
+  afterAll(teardownLabs);
 
   test('expectedIp = the NAT public IP: exit 0 on every private host, observed IP printed', () => {
     for (const host of lab.privateHosts) {
@@ -149,7 +149,7 @@ describe('through a NAT that does not forward (boot script never ran)', () => {
   beforeAll(async () => {
     lab = await createLabVpc({ mode: 'dual' });
   }, 120_000);
-  afterAll(() => lab?.teardown());
+  afterAll(teardownLabs);
 
   test('the route leads into a black hole: exit 1 by the document\'s own timeout, not killed', () => {
     const result = ran(runDocument(lab, 'h1', { expectedIp: LAB_ADDRESSES.natPublicIp, checkUrl: LAB_CHECK_URL, timeoutSeconds: '3' }));

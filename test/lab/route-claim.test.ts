@@ -4,6 +4,8 @@
  * its identity from an IMDSv2 double and claims the private route tables through the real AWS
  * CLI (Debian `awscli`) against an EC2 Query API double. The lab's VPC router has no private
  * default route until the double says the route tables target the NAT, so egress proves the claim.
+ * The EC2 double can refuse the first calls the way EC2 does while an IAM policy is still
+ * propagating, under throttling or with server errors (moto cannot), to prove the bounded retries.
  */
 import {
   createLabVpc,
@@ -17,7 +19,7 @@ import {
   SourceIpProbe,
   teardownLabs,
 } from './harness';
-import { AwsDoubles, Ec2Call, IMDS_ADDRESS, RouteTableDouble } from './doubles/aws-doubles';
+import { AwsDoubles, Ec2Call, Ec2Refusal, IMDS_ADDRESS, RouteTableDouble } from './doubles/aws-doubles';
 
 jest.setTimeout(240_000);
 
@@ -26,6 +28,13 @@ const REGION = 'eu-central-1';
 const STALE_ENI = 'eni-0dead00000000beef';
 /** The lab VPC router's private route table (see harness/lab-vpc.ts). */
 const VPC_PRIVATE_ROUTE_TABLE = '100';
+/**
+ * The claim's first backoff in the lab (NAT_ROUTE_CLAIM_BACKOFF_MS; 2000 on an instance): waits
+ * double from it up to 32 times it, so the lab's eight attempts wait 4.75 s at most.
+ */
+const LAB_BACKOFF_MS = 50;
+/** Attempts per route table before the script gives up (ROUTE_CLAIM_ATTEMPTS in the script). */
+const CLAIM_ATTEMPTS = 8;
 
 interface NatInterface {
   readonly ifname: string;
@@ -79,16 +88,26 @@ function settingsRouteTableIds(lab: LabVpc): string[] {
   return line.slice('NAT_ROUTE_TABLE_IDS='.length).split(',');
 }
 
+interface SelfClaimOptions {
+  /** Which NAT interfaces the metadata double knows. @default all */
+  readonly knownToMetadata?: (nic: NatInterface) => boolean;
+  /** How the EC2 double answers the first calls. @default [] */
+  readonly refusals?: Array<Ec2Refusal | null>;
+  /** More environment for the boot script. @default {} */
+  readonly environment?: Record<string, string>;
+}
+
 /**
  * Builds a lab whose NAT comes from a self-claim NatInstance, starts the doubles with the
  * route tables `tables(ids)` describes, removes the VPC router's private default route, and runs
- * the boot script with the doubles' environment.
+ * the boot script with the doubles' environment and the lab's short claim backoff.
  */
 async function bootSelfClaim(
   mode: 'single' | 'dual',
   tables: (ids: string[]) => Record<string, RouteTableDouble>,
-  knownToMetadata: (nic: NatInterface) => boolean = () => true,
+  options: SelfClaimOptions = {},
 ): Promise<SelfClaimBoot> {
+  const knownToMetadata = options.knownToMetadata ?? (() => true);
   const lab = await createLabVpc({ mode, natProps: { routeMode: 'self-claim' } });
   current.lab = lab;
   const routeTableIds = settingsRouteTableIds(lab);
@@ -99,12 +118,17 @@ async function bootSelfClaim(
     region: REGION,
     interfaces: Object.fromEntries(Object.values(interfaces).filter(knownToMetadata).map((nic) => [nic.mac, nic.eni])),
     routeTables: tables(routeTableIds),
+    refusals: options.refusals,
   });
   current.doubles = doubles;
   // Until the NAT claims them, the private route tables have no route for 0.0.0.0/0: unreachable
   // (a deleted route would let the router fall through to its main table, i.e. the IGW).
   run(['ip', '-n', lab.namespace('vpc'), 'route', 'replace', 'unreachable', 'default', 'table', VPC_PRIVATE_ROUTE_TABLE]);
-  const environment = Object.entries(doubles.scriptEnvironment()).map(([key, value]) => `${key}=${value}`);
+  const environment = Object.entries({
+    ...doubles.scriptEnvironment(),
+    NAT_ROUTE_CLAIM_BACKOFF_MS: String(LAB_BACKOFF_MS),
+    ...options.environment,
+  }).map(([key, value]) => `${key}=${value}`);
   const result = run(['env', ...environment, ...lab.bootScriptCommand()], { timeoutMs: 180_000, check: false });
   return { lab, doubles, routeTableIds, interfaces, result };
 }
@@ -215,38 +239,121 @@ describe('route self-claim at boot (IMDSv2 and EC2 API doubles, real AWS CLI)', 
     expectPrivateHostsReachTheInternetThroughTheNat(scenario, boot.lab);
   });
 
-  it('both fail: the script exits non-zero with one line naming the route table and both errors, and no success summary', async () => {
-    const boot = await bootSelfClaim('single', (ids) =>
-      Object.fromEntries(ids.map((id, i) => [id, i === 1 ? { defaultRoute: null, deny: true } : { defaultRoute: STALE_ENI }])),
+  it('transient refusals (IAM not yet visible, throttling, 5xx) are retried with doubling waits, then both route tables are claimed (single mode)', async () => {
+    const scenario = 'self-claim: refused at first, then claimed';
+    // Call by call: replace refused; replace answered "no route"; create refused four times; create succeeds.
+    const refusals: Array<Ec2Refusal | null> = ['UnauthorizedOperation', null, 'RequestLimitExceeded', 'Unavailable', 'InternalError', 'HTTP503'];
+    const boot = await bootSelfClaim(
+      'single',
+      (ids) => Object.fromEntries(ids.map((id, i) => [id, { defaultRoute: i === 0 ? null : STALE_ENI }])),
+      { refusals },
     );
-    const [claimed, refused] = boot.routeTableIds;
+    expectBootSuccess(scenario, boot.result);
+    const [first, ...others] = boot.routeTableIds;
+    const eni = boot.interfaces.ens5.eni;
+
+    expect(callSummary(boot.doubles.ec2Calls())).toEqual([
+      ['ReplaceRoute', first, '0.0.0.0/0', eni, 'UnauthorizedOperation'],
+      ['ReplaceRoute', first, '0.0.0.0/0', eni, 'InvalidRoute.NotFound'],
+      ['CreateRoute', first, '0.0.0.0/0', eni, 'RequestLimitExceeded'],
+      ['CreateRoute', first, '0.0.0.0/0', eni, 'Unavailable'],
+      ['CreateRoute', first, '0.0.0.0/0', eni, 'InternalError'],
+      ['CreateRoute', first, '0.0.0.0/0', eni, 'HTTP503'],
+      ['CreateRoute', first, '0.0.0.0/0', eni, null],
+      ...others.map((id) => ['ReplaceRoute', id, '0.0.0.0/0', eni, null]),
+    ]);
+    // One attempt per CLI call: the script's retries are the only ones (the CLI's own are off).
+    expect(boot.doubles.ec2Calls().map((call) => call.status)).toEqual([403, 400, 503, 503, 500, 503, 200, ...others.map(() => 200)]);
+    const retries = boot.result.stdout.split('\n').filter((line) => line.includes('retrying in'));
+    expect(retries).toEqual([
+      `nat-instance: route table ${first}: replace-route refused (UnauthorizedOperation), attempt 1 of ${CLAIM_ATTEMPTS}; retrying in 0.050s`,
+      `nat-instance: route table ${first}: create-route refused (RequestLimitExceeded), attempt 2 of ${CLAIM_ATTEMPTS}; retrying in 0.100s`,
+      `nat-instance: route table ${first}: create-route refused (Unavailable), attempt 3 of ${CLAIM_ATTEMPTS}; retrying in 0.200s`,
+      `nat-instance: route table ${first}: create-route refused (InternalError), attempt 4 of ${CLAIM_ATTEMPTS}; retrying in 0.400s`,
+      `nat-instance: route table ${first}: create-route refused (503), attempt 5 of ${CLAIM_ATTEMPTS}; retrying in 0.800s`,
+    ]);
+    expect(boot.result.stdout).toContain(`route table ${first}: 0.0.0.0/0 -> ${eni} (created`);
+    expect(boot.doubles.routeTargets()).toEqual(Object.fromEntries(boot.routeTableIds.map((id) => [id, eni])));
+
+    followClaimedRoutes(boot);
+    expectPrivateHostsReachTheInternetThroughTheNat(scenario, boot.lab);
+  });
+
+  it(`control: refusals that outlast ${CLAIM_ATTEMPTS} attempts fail the boot with one line after bounded waits, and no success summary`, async () => {
+    const boot = await bootSelfClaim('single', (ids) => Object.fromEntries(ids.map((id) => [id, { defaultRoute: STALE_ENI }])), {
+      refusals: Array<Ec2Refusal>(CLAIM_ATTEMPTS + 4).fill('UnauthorizedOperation'),
+    });
+    const [first] = boot.routeTableIds;
+    const eni = boot.interfaces.ens5.eni;
+    expect({ code: boot.result.code, boot: describeBoot(boot) }).toEqual({ code: 1, boot: describeBoot(boot) });
+
+    // Waits 50, 100, 200, 400, 800, then 1600 (32 x 50) twice: 4.75 s.
+    const stderrLines = boot.result.stderr.trim().split('\n');
+    expect(stderrLines).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^nat-instance: FAILED: cannot point route table ${first} at ${eni}: replace-route still refused after ${CLAIM_ATTEMPTS} attempts ` +
+            `and 4\\.750s of waiting \\(IAM changes can take minutes to reach EC2\\): An error occurred \\(UnauthorizedOperation\\) when calling the ReplaceRoute operation`,
+        ),
+      ),
+    ]);
+    expect(boot.result.stdout.split('\n').filter((line) => line.includes('retrying in'))).toHaveLength(CLAIM_ATTEMPTS - 1);
+    expect(boot.result.stdout).not.toMatch(/ready in \d+s/);
+    expect(callSummary(boot.doubles.ec2Calls())).toEqual(
+      Array.from({ length: CLAIM_ATTEMPTS }, () => ['ReplaceRoute', first, '0.0.0.0/0', eni, 'UnauthorizedOperation']),
+    );
+    expect(boot.doubles.routeTargets()).toEqual(Object.fromEntries(boot.routeTableIds.map((id) => [id, STALE_ENI])));
+    expect(boot.lab.natLog()).toContain(`FAILED: cannot point route table ${first} at ${eni}: replace-route still refused after ${CLAIM_ATTEMPTS} attempts`);
+  });
+
+  it('both fail with errors that are not transient (an unknown route table): the script exits non-zero at once, with one line naming the route table and both errors, and no success summary', async () => {
+    const boot = await bootSelfClaim('single', (ids) =>
+      Object.fromEntries(ids.filter((_, i) => i !== 1).map((id) => [id, { defaultRoute: STALE_ENI }])),
+    );
+    const [claimed, unknown] = boot.routeTableIds;
     const eni = boot.interfaces.ens5.eni;
     expect({ code: boot.result.code, boot: describeBoot(boot) }).toEqual({ code: 1, boot: describeBoot(boot) });
 
     const stderrLines = boot.result.stderr.trim().split('\n');
     expect(stderrLines).toHaveLength(1);
     expect(stderrLines[0]).toMatch(
-      new RegExp(`^nat-instance: FAILED: cannot point route table ${refused} at ${eni}: replace-route: .*UnauthorizedOperation.*; create-route: .*UnauthorizedOperation`),
+      new RegExp(
+        `^nat-instance: FAILED: cannot point route table ${unknown} at ${eni}: replace-route: .*InvalidRouteTableID\\.NotFound.*; create-route: .*InvalidRouteTableID\\.NotFound`,
+      ),
     );
     expect(boot.result.stdout).not.toMatch(/ready in \d+s/);
     expect(boot.result.stdout).not.toContain('claimed route tables');
+    expect(boot.result.stdout).not.toContain('retrying in');
 
-    expect(callSummary(boot.doubles.ec2Calls()).slice(0, 3)).toEqual([
-      ['ReplaceRoute', claimed, '0.0.0.0/0', eni, null],
-      ['ReplaceRoute', refused, '0.0.0.0/0', eni, 'UnauthorizedOperation'],
-      ['CreateRoute', refused, '0.0.0.0/0', eni, 'UnauthorizedOperation'],
-    ]);
     // The script stops at the first table it cannot claim; the ones before it point at a working NAT.
-    expect(boot.doubles.ec2Calls()).toHaveLength(3);
-    expect(boot.doubles.routeTargets()).toEqual({ ...Object.fromEntries(boot.routeTableIds.map((id) => [id, STALE_ENI])), [claimed]: eni, [refused]: null });
-    expect(boot.lab.natLog()).toContain(`FAILED: cannot point route table ${refused}`);
+    expect(callSummary(boot.doubles.ec2Calls())).toEqual([
+      ['ReplaceRoute', claimed, '0.0.0.0/0', eni, null],
+      ['ReplaceRoute', unknown, '0.0.0.0/0', eni, 'InvalidRouteTableID.NotFound'],
+      ['CreateRoute', unknown, '0.0.0.0/0', eni, 'InvalidRouteTableID.NotFound'],
+    ]);
+    const others = boot.routeTableIds.filter((id) => id !== claimed && id !== unknown);
+    expect(boot.doubles.routeTargets()).toEqual({ ...Object.fromEntries(others.map((id) => [id, STALE_ENI])), [claimed]: eni });
+    expect(boot.lab.natLog()).toContain(`FAILED: cannot point route table ${unknown}`);
+  });
+
+  it('a bad NAT_ROUTE_CLAIM_BACKOFF_MS stops the script before it changes anything, with one line naming it', async () => {
+    const boot = await bootSelfClaim('single', (ids) => Object.fromEntries(ids.map((id) => [id, { defaultRoute: STALE_ENI }])), {
+      environment: { NAT_ROUTE_CLAIM_BACKOFF_MS: '0' },
+    });
+    expect({ code: boot.result.code, boot: describeBoot(boot) }).toEqual({ code: 1, boot: describeBoot(boot) });
+    expect(boot.result.stderr.trim().split('\n')).toEqual([
+      "nat-instance: FAILED: environment NAT_ROUTE_CLAIM_BACKOFF_MS must be an integer from 1 to 60000 (milliseconds), got '0'",
+    ]);
+    expect(boot.lab.exec('nat', ['nft', 'list', 'table', 'ip', 'nat_instance'], { check: false }).code).not.toBe(0);
+    expect(boot.doubles.imdsCalls()).toEqual([]);
+    expect(boot.doubles.ec2Calls()).toEqual([]);
   });
 
   it('metadata without the forwarding interface: non-zero exit after bounded retries, one line, no EC2 call', async () => {
     const boot = await bootSelfClaim(
       'dual',
       (ids) => Object.fromEntries(ids.map((id) => [id, { defaultRoute: STALE_ENI }])),
-      (nic) => nic.ifname !== 'ens6',
+      { knownToMetadata: (nic) => nic.ifname !== 'ens6' },
     );
     const mac = boot.interfaces.ens6.mac;
     expect({ code: boot.result.code, boot: describeBoot(boot) }).toEqual({ code: 1, boot: describeBoot(boot) });

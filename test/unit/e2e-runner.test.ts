@@ -15,10 +15,18 @@ import {
 } from '@aws-sdk/client-ssm';
 import { Clock } from '../../test/e2e/clock';
 import { ConnectivityE2eOptions, DeployedStack, runConnectivityE2e, StackDeployer } from '../../test/e2e/connectivity-e2e';
+import {
+  agentSupportsEnvVarInterpolation,
+  compareVersions,
+  MINIMUM_SSM_AGENT_VERSION,
+  versionComponents,
+} from '../../test/e2e/ssm-agent-version';
 
 const NAT_IP = '203.0.113.10';
 const WRONG_IP = '192.0.2.1';
 const INSTANCES = ['i-0aaa', 'i-0bbb', 'i-0ccc'];
+/** The oldest agent that supports ENV_VAR interpolation: the healthy fleet runs exactly it. */
+const AGENT = '3.3.2746.0';
 const OPTIONS: ConnectivityE2eOptions = {
   documentName: 'TestInternetConnectivity',
   onlineTimeoutMs: 60_000,
@@ -70,7 +78,7 @@ function invocation(status: string, observedIp?: string, failure?: string) {
 function healthyAws() {
   ssm.reset();
   ssm.on(DescribeInstanceInformationCommand).resolves({
-    InstanceInformationList: INSTANCES.map((id) => ({ InstanceId: id, PingStatus: 'Online' })),
+    InstanceInformationList: INSTANCES.map((id) => ({ InstanceId: id, PingStatus: 'Online', AgentVersion: AGENT })),
   });
   ssm.on(SendCommandCommand).callsFake((input) => ({ Command: { CommandId: COMMAND_FOR[input.Parameters.expectedIp[0]] } }));
   ssm.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: INSTANCES.map((id) => ({ InstanceId: id })) });
@@ -126,7 +134,7 @@ describe('runConnectivityE2e on a healthy deployment', () => {
     ssm.on(DescribeInstanceInformationCommand).callsFake(() => {
       describes += 1;
       const online = INSTANCES.slice(0, Math.min(describes, INSTANCES.length));
-      return { InstanceInformationList: online.map((id) => ({ InstanceId: id, PingStatus: 'Online' })) };
+      return { InstanceInformationList: online.map((id) => ({ InstanceId: id, PingStatus: 'Online', AgentVersion: AGENT })) };
     });
     await (await run()).outcome;
     expect(describes).toBe(3);
@@ -183,8 +191,8 @@ describe('runConnectivityE2e fails, and still destroys, when', () => {
   test('an instance never comes Online in SSM (named in the error)', async () => {
     ssm.on(DescribeInstanceInformationCommand).resolves({
       InstanceInformationList: [
-        { InstanceId: 'i-0aaa', PingStatus: 'Online' },
-        { InstanceId: 'i-0bbb', PingStatus: 'ConnectionLost' },
+        { InstanceId: 'i-0aaa', PingStatus: 'Online', AgentVersion: AGENT },
+        { InstanceId: 'i-0bbb', PingStatus: 'ConnectionLost', AgentVersion: AGENT },
       ],
     });
     await expectFailure(/2 of 3 instances not Online after 60000 ms: i-0bbb, i-0ccc/);
@@ -206,6 +214,70 @@ describe('runConnectivityE2e fails, and still destroys, when', () => {
   test('an SSM call fails outright (not a retryable InvocationDoesNotExist)', async () => {
     ssm.on(SendCommandCommand).rejects(new Error('AccessDeniedException: ssm:SendCommand'));
     await expectFailure(/AccessDeniedException/);
+  });
+});
+
+describe('the SSM Agent version (ENV_VAR interpolation needs 3.3.2746.0 or later)', () => {
+  /** Every instance Online, with these agent versions (undefined: none reported). */
+  function agents(versions: Record<string, string | undefined>) {
+    ssm.on(DescribeInstanceInformationCommand).resolves({
+      InstanceInformationList: Object.entries(versions).map(([id, version]) => ({ InstanceId: id, PingStatus: 'Online', AgentVersion: version })),
+    });
+  }
+
+  test('compareVersions compares numerically, component by component (3.3.10000.0 > 3.3.2746.0), missing components as 0', () => {
+    const compare = (a: string, b: string) => Math.sign(compareVersions(versionComponents(a)!, versionComponents(b)!));
+    expect(compare('3.3.10000.0', '3.3.2746.0')).toBe(1);
+    expect(compare('3.3.999.0', '3.3.2746.0')).toBe(-1);
+    expect(compare('3.10.0.0', '3.3.2746.0')).toBe(1);
+    expect(compare('3.3.2746.0', '3.3.2746.0')).toBe(0);
+    expect(compare('3.3.2746', '3.3.2746.0')).toBe(0);
+    expect(compare('3.3.2746.1', '3.3.2746')).toBe(1);
+    expect(versionComponents('3.3.x')).toBeUndefined();
+    expect(versionComponents('')).toBeUndefined();
+  });
+
+  test.each(['3.3.2746.0', '3.3.2746.1', '3.3.10000.0', '3.10.0.0', '4.0.0.0'])('agent %s (equal or newer) proceeds to the check, which passes', async (version) => {
+    agents(Object.fromEntries(INSTANCES.map((id) => [id, version])));
+    const { outcome, lines } = await run();
+    await expect(outcome).resolves.toBeDefined();
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(2);
+    expect(lines).toContain(`all test instances are Online in SSM, agents ${INSTANCES.map((id) => `${id} ${version}`).join(', ')}`);
+  });
+
+  test.each(['3.3.2745.0', '3.3.999.0', '3.2.9999.0', '2.3.1319.0', 'unknown'])(
+    'agent %s (older, or unreadable) fails at once with one line naming instance and version, before any command, and destroys',
+    async (version) => {
+      agents({ 'i-0aaa': AGENT, 'i-0bbb': version, 'i-0ccc': AGENT });
+      const { outcome, deployer, clock } = await run();
+      const message = `SSM Agent older than ${MINIMUM_SSM_AGENT_VERSION}, which the connectivity document's ENV_VAR parameters need, on i-0bbb (${version}): use a newer AMI or update the agent`;
+      await expect(outcome).rejects.toThrow(new Error(message)); // the whole message: one line, nothing else
+      expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+      expect(ssm.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(1);
+      expect(clock.time).toBe(0);
+      expect(deployer.calls).toEqual(['deploy', 'destroy']);
+    },
+  );
+
+  test('several old agents, and one that reports no version, are all named in the one line', async () => {
+    agents({ 'i-0aaa': '3.2.582.0', 'i-0bbb': AGENT, 'i-0ccc': undefined });
+    const { outcome } = await run();
+    await expect(outcome).rejects.toThrow(/^SSM Agent older than 3\.3\.2746\.0, [^\n]* on i-0aaa \(3\.2\.582\.0\), i-0ccc \(no version reported\): use a newer AMI or update the agent$/);
+  });
+
+  test('an old agent fails the run early, without waiting for the other instances to come Online', async () => {
+    ssm.on(DescribeInstanceInformationCommand).resolves({
+      InstanceInformationList: [{ InstanceId: 'i-0aaa', PingStatus: 'Online', AgentVersion: '3.2.582.0' }],
+    });
+    const { outcome, clock } = await run();
+    await expect(outcome).rejects.toThrow(/on i-0aaa \(3\.2\.582\.0\)/);
+    expect(clock.time).toBeLessThan(OPTIONS.onlineTimeoutMs);
+    expect(ssm.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(1);
+  });
+
+  test('agentSupportsEnvVarInterpolation refuses an absent version', () => {
+    expect(agentSupportsEnvVarInterpolation(undefined)).toBe(false);
+    expect(agentSupportsEnvVarInterpolation(MINIMUM_SSM_AGENT_VERSION)).toBe(true);
   });
 });
 

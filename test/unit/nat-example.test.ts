@@ -75,6 +75,11 @@ describe('nat-example stack with no environment', () => {
     expect(userDataOf(synth.json, nat)).toContain('NAT_MODE=dual');
   });
 
+  it("THEN the Elastic IP depends on the network's internet gateway (it is associated as it is created)", () => {
+    const { name: gatewayName } = synth.only('aws_internet_gateway');
+    expect(synth.only('aws_eip').block.depends_on).toEqual([`aws_internet_gateway.${gatewayName}`]);
+  });
+
   it('THEN the three SSM interface endpoints exist', () => {
     expect(Object.values(synth.resources('aws_vpc_endpoint')).map((endpoint) => String(endpoint.service_name).split('.').pop()).sort()).toEqual([
       'ec2messages',

@@ -90,6 +90,11 @@ describe('NatInstance in single mode with defaults', () => {
     expect(synth.exposed.publicIp).toBe(synth.ref('aws_eip', eipName, 'public_ip'));
   });
 
+  it('THEN neither the Elastic IP nor the instance has an explicit dependency (no internetGateway given, routes by Terraform)', () => {
+    expect(synth.only('aws_eip').block.depends_on).toBeUndefined();
+    expect(instance.depends_on).toBeUndefined();
+  });
+
   it('THEN IMDSv2 is required with a hop limit of 1', () => {
     expect(instance.metadata_options).toMatchObject({ http_tokens: 'required', http_put_response_hop_limit: 1, http_endpoint: 'enabled' });
   });
@@ -221,6 +226,38 @@ describe('NatInstance in dual mode with an explicit forwarding subnet', () => {
   });
 });
 
+describe('NatInstance in dual mode: both interfaces in one availability zone', () => {
+  it('GIVEN zones known at synth (the same) THEN the forwarding interface needs no plan-time check', () => {
+    expect(synthNat({ mode: 'dual' }).only('aws_network_interface').block.lifecycle).toBeUndefined();
+  });
+
+  it('GIVEN zones known only to Terraform (looked up at plan) THEN the forwarding interface has a precondition comparing its zone with the public one, with a message naming subnets and zones', () => {
+    const synth = synthesize((stack) => {
+      const network = new Network(stack, 'network', { ...EXAMPLE_NETWORK, azs: undefined, azCount: 2 });
+      new NatInstance(stack, 'nat', {
+        mode: 'dual',
+        vpcId: network.vpcId,
+        publicSubnet: network.publicSubnets[0],
+        privateSubnets: network.privateSubnets,
+        forwardingSubnet: network.privateSubnets[1], // the second zone: Terraform's plan will refuse it
+        routeTableIds: network.privateRouteTableIds,
+      });
+    });
+    const { block: eni } = synth.only('aws_network_interface');
+    const zones = Object.keys(synth.dataSources('aws_availability_zones'));
+    expect(zones).toHaveLength(1);
+    const zoneOf = (index: number) => `element(data.aws_availability_zones.${zones[0]}.names, ${index})`;
+    expect(eni.lifecycle.precondition).toEqual([
+      {
+        condition: `\${(${zoneOf(1)} == ${zoneOf(0)})}`,
+        error_message: expect.stringMatching(
+          /^NAT dual mode: the forwarding interface's subnet \$\{aws_subnet\.\S+\.id\} is in \$\{element\(\S+, 1\)\} but the public subnet \$\{aws_subnet\.\S+\.id\} is in \$\{element\(\S+, 0\)\}/,
+        ),
+      },
+    ]);
+  });
+});
+
 describe('NatInstance without an Elastic IP', () => {
   it('GIVEN single mode WHEN elasticIp is false THEN there is no aws_eip, the public IP is the instance one, and no warning', () => {
     const synth = synthNat({ elasticIp: false });
@@ -317,6 +354,43 @@ describe('NatInstance with options that change what is created', () => {
   it('GIVEN routeMode self-claim THEN Terraform manages no 0.0.0.0/0 route (the instance claims them)', () => {
     const synth = synthNat({ routeMode: 'self-claim' });
     expect(natDefaultRoutes(synth)).toEqual([]);
+  });
+
+  it('GIVEN routeMode self-claim THEN the instance depends on the attachment of the route-claim policy to its role (it claims routes at boot)', () => {
+    const synth = synthNat({ routeMode: 'self-claim' });
+    const { name: policyName } = synth.only('aws_iam_policy');
+    const attachments = Object.entries(synth.resources('aws_iam_role_policy_attachment')).filter(
+      ([, attachment]) => attachment.policy_arn === synth.ref('aws_iam_policy', policyName, 'arn'),
+    );
+    expect(attachments).toHaveLength(1);
+    const [attachmentName, attachment] = attachments[0];
+    expect(attachment.role).toBe(synth.ref('aws_iam_role', synth.only('aws_iam_role').name, 'name'));
+    expect(natInstance(synth).block.depends_on).toEqual([`aws_iam_role_policy_attachment.${attachmentName}`]);
+  });
+
+  it('GIVEN routeMode self-claim with your own instanceProfileName THEN nothing is attached here, so the instance has no dependency, and a warning says to attach the policy', () => {
+    const synth = synthNat({ routeMode: 'self-claim', instanceProfileName: 'existing-profile' });
+    expect(synth.resources('aws_iam_role_policy_attachment')).toEqual({});
+    expect(synth.built.nat.routeClaimPolicy?.attachment).toBeUndefined();
+    expect(natInstance(synth).block.depends_on).toBeUndefined();
+    expect(warningsOf(synth.built.nat)).toEqual([expect.stringContaining('attach routeClaimPolicy.policyArn')]);
+  });
+
+  it('GIVEN internetGateway THEN the Elastic IP depends on it (an association may need the gateway), and the instance does not', () => {
+    const synth = synthesize((stack) => {
+      const network = new Network(stack, 'network', EXAMPLE_NETWORK);
+      return new NatInstance(stack, 'nat', {
+        vpcId: network.vpcId,
+        mode: 'dual',
+        publicSubnet: network.publicSubnets[0],
+        privateSubnets: network.privateSubnets,
+        routeTableIds: network.privateRouteTableIds,
+        internetGateway: network.internetGateway,
+      });
+    });
+    const { name: gatewayName } = synth.only('aws_internet_gateway');
+    expect(synth.only('aws_eip').block.depends_on).toEqual([`aws_internet_gateway.${gatewayName}`]);
+    expect(synth.only('aws_instance').block.depends_on).toBeUndefined();
   });
 
   it('GIVEN tags and a name THEN the instance, security group and interface carry both', () => {

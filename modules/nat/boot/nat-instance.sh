@@ -220,6 +220,9 @@ validate_settings() {
       for id in "${ROUTE_TABLE_IDS[@]}"; do
         [[ $id =~ ^rtb-[0-9a-f]+$ ]] || fail "setting NAT_ROUTE_TABLE_IDS: '$id' is not a route-table ID (rtb-...)"
       done
+      is_integer_between "$ROUTE_CLAIM_BACKOFF_MS" 1 60000 ||
+        fail "environment NAT_ROUTE_CLAIM_BACKOFF_MS must be an integer from 1 to 60000 (milliseconds), got '$ROUTE_CLAIM_BACKOFF_MS'"
+      ROUTE_CLAIM_BACKOFF_MS=$((10#$ROUTE_CLAIM_BACKOFF_MS))
       ;;
     *) fail "setting NAT_ROUTE_MODE must be terraform or self-claim, got '$NAT_ROUTE_MODE'" ;;
   esac
@@ -532,7 +535,7 @@ claim_routes() {
   command -v curl > /dev/null || fail "self-claim needs curl to read instance metadata, and it is not installed"
   command -v aws > /dev/null || fail "self-claim needs the AWS CLI ('aws'), and it is not installed"
   imds_token
-  local instance_id region mac eni table how claimed=()
+  local instance_id region mac eni table claimed=()
   instance_id=$(imds_get meta-data/instance-id '^i-[0-9a-f]+$')
   region=$(imds_get meta-data/placement/region '^[a-z]{2}(-[a-z]+)+-[0-9]+$')
   mac=$(ip -o link show dev "$FORWARDING_IF" | awk '{ for (i = 1; i < NF; i++) if ($i == "link/ether") { print tolower($(i + 1)); exit } }')
@@ -540,8 +543,8 @@ claim_routes() {
   eni=$(imds_get "meta-data/network/interfaces/macs/$mac/interface-id" '^eni-[0-9a-f]+$')
   log "claiming ${#ROUTE_TABLE_IDS[@]} route table(s) for instance $instance_id in $region: 0.0.0.0/0 -> $eni ($FORWARDING_IF, $mac)"
   for table in "${ROUTE_TABLE_IDS[@]}"; do
-    how=$(claim_route_table "$region" "$table" "$eni")
-    log "route table $table: 0.0.0.0/0 -> $eni ($how)"
+    claim_route_table "$region" "$table" "$eni"
+    log "route table $table: 0.0.0.0/0 -> $eni ($CLAIM_HOW)"
     claimed+=("$table")
   done
   log "claimed route tables ${claimed[*]} for $eni"
@@ -578,29 +581,77 @@ imds_get() {
   fail "instance metadata $path: no valid value after $IMDS_ATTEMPTS attempts (last: '${value:0:60}')"
 }
 
-# The EC2 API through the AWS CLI: no pager (AWS_PAGER works for v1 and v2), bounded timeouts;
+# The EC2 API through the AWS CLI: no pager (AWS_PAGER works for v1 and v2), bounded timeouts,
+# and one attempt per call, so the retries below are the only ones and their bound holds;
 # AWS_ENDPOINT_URL_EC2 is honoured even by CLI versions that predate service-specific endpoint
 # variables (the lab's EC2 double).
 ec2_cli() {
   local endpoint=()
   [[ -z ${AWS_ENDPOINT_URL_EC2:-} ]] || endpoint=(--endpoint-url "$AWS_ENDPOINT_URL_EC2")
-  AWS_PAGER='' aws ec2 "$@" "${endpoint[@]}" --output text --cli-connect-timeout 5 --cli-read-timeout 15
+  AWS_PAGER='' AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=1 \
+    aws ec2 "$@" "${endpoint[@]}" --output text --cli-connect-timeout 5 --cli-read-timeout 15
 }
 
-# claim_route_table REGION TABLE ENI: replace the default route, or create it when there is none.
-# Prints how it was claimed; fails the boot with both errors when neither works.
+# Route claims retry what clears up by itself: UnauthorizedOperation (the route-claim policy is
+# attached before the instance is created, but IAM changes take seconds to minutes to reach EC2),
+# throttling and EC2's server errors. Waits double from NAT_ROUTE_CLAIM_BACKOFF_MS (milliseconds,
+# default 2000; an environment knob the lab shrinks) up to 32 times that, for at most
+# ROUTE_CLAIM_ATTEMPTS attempts per route table: 2+4+8+16+32+64+64 = 190 s of waiting by default.
+readonly ROUTE_CLAIM_ATTEMPTS=8
+readonly ROUTE_CLAIM_MAX_BACKOFF_FACTOR=32
+ROUTE_CLAIM_BACKOFF_MS=${NAT_ROUTE_CLAIM_BACKOFF_MS:-2000}
+CLAIM_HOW=''
+
+# aws_error_code TEXT: the code in the CLI's "An error occurred (Code) when calling ..." (or nothing).
+aws_error_code() {
+  local pattern='An error occurred \(([A-Za-z0-9.]+)\)'
+  if [[ $1 =~ $pattern ]]; then echo "${BASH_REMATCH[1]}"; fi
+}
+
+# is_transient_error CODE: worth retrying (see above); a 5xx without a parsable body shows as its status.
+is_transient_error() {
+  case $1 in
+    UnauthorizedOperation | RequestLimitExceeded | Throttling | InternalError | InternalFailure | ServiceUnavailable | Unavailable | 5[0-9][0-9]) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+# Milliseconds as seconds with three decimals, as sleep(1) takes them: 2000 -> 2.000.
+ms_as_seconds() {
+  printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000))
+}
+
+# claim_route_table REGION TABLE ENI: points the table's 0.0.0.0/0 at ENI — replace-route, or
+# create-route when there is no default route to replace — and says how in CLAIM_HOW. Transient
+# refusals are retried (see above); when they outlast the attempts, or both calls fail otherwise,
+# the boot fails with one line.
 claim_route_table() {
-  local region=$1 table=$2 eni=$3 replace_error create_error
+  local region=$1 table=$2 eni=$3 action=replace-route error code replace_error='' attempt=1 wait_ms waited_ms=0
   local route=(--region "$region" --route-table-id "$table" --destination-cidr-block 0.0.0.0/0 --network-interface-id "$eni")
-  if replace_error=$(ec2_cli replace-route "${route[@]}" 2>&1 > /dev/null); then
-    echo replaced
-    return 0
-  fi
-  if create_error=$(ec2_cli create-route "${route[@]}" 2>&1 > /dev/null); then
-    echo "created: there was no default route to replace"
-    return 0
-  fi
-  fail "cannot point route table $table at $eni: replace-route: $(one_line "$replace_error"); create-route: $(one_line "$create_error")"
+  for (( ; ; )); do
+    if error=$(ec2_cli "$action" "${route[@]}" 2>&1 > /dev/null); then
+      CLAIM_HOW=replaced
+      [[ $action == replace-route ]] || CLAIM_HOW="created: there was no default route to replace"
+      return 0
+    fi
+    code=$(aws_error_code "$error")
+    if ! is_transient_error "$code"; then
+      if [[ $action == replace-route ]]; then
+        replace_error=$error
+        action=create-route
+        continue
+      fi
+      fail "cannot point route table $table at $eni: replace-route: $(one_line "$replace_error"); create-route: $(one_line "$error")"
+    fi
+    ((attempt < ROUTE_CLAIM_ATTEMPTS)) ||
+      fail "cannot point route table $table at $eni: $action still refused after $attempt attempts and $(ms_as_seconds "$waited_ms")s of waiting (IAM changes can take minutes to reach EC2): $(one_line "$error")"
+    wait_ms=$((ROUTE_CLAIM_BACKOFF_MS << (attempt - 1)))
+    ((wait_ms <= ROUTE_CLAIM_BACKOFF_MS * ROUTE_CLAIM_MAX_BACKOFF_FACTOR)) || wait_ms=$((ROUTE_CLAIM_BACKOFF_MS * ROUTE_CLAIM_MAX_BACKOFF_FACTOR))
+    log "route table $table: $action refused (${code}), attempt $attempt of $ROUTE_CLAIM_ATTEMPTS; retrying in $(ms_as_seconds "$wait_ms")s"
+    sleep "$(ms_as_seconds "$wait_ms")"
+    waited_ms=$((waited_ms + wait_ms))
+    attempt=$((attempt + 1))
+  done
 }
 
 # Squeezes a multi-line CLI error into one trimmed line.
@@ -618,7 +669,7 @@ one_line() {
 # with one interface only (EC2 auto-assigns no public address to a launch with several) and attaches
 # the forwarding interface itself: docs/high-availability.md.
 
-readonly EC2_ATTEMPTS=5
+readonly EC2_ATTEMPTS=6
 INSTANCE_ID=''
 REGION=''
 
@@ -632,19 +683,23 @@ read_instance_identity() {
   REGION=$(imds_get meta-data/placement/region '^[a-z]{2}(-[a-z]+)+-[0-9]+$')
 }
 
-# ec2_with_backoff WHAT ARGS...: an EC2 call retried with exponential backoff (1, 2, 4, 8 s) on any
-# error (throttling, 5xx, a timeout); prints its output, or fails the boot naming WHAT and the last error.
+# ec2_with_backoff WHAT ARGS...: an EC2 call; what clears up by itself (is_transient_error: IAM
+# still propagating, throttling, server errors) is retried with the route claims' doubling backoff,
+# EC2_ATTEMPTS times at most. Prints its output, or fails the boot naming WHAT and the last error.
 ec2_with_backoff() {
-  local what=$1 output='' attempt
+  local what=$1 output='' attempt wait_ms
   shift
   for ((attempt = 1; attempt <= EC2_ATTEMPTS; attempt++)); do
     if output=$(ec2_cli "$@" 2>&1); then
       printf '%s\n' "$output"
       return 0
     fi
-    ((attempt == EC2_ATTEMPTS)) || sleep $((1 << (attempt - 1)))
+    is_transient_error "$(aws_error_code "$output")" || break
+    ((attempt == EC2_ATTEMPTS)) && break
+    wait_ms=$((ROUTE_CLAIM_BACKOFF_MS << (attempt - 1)))
+    sleep "$(ms_as_seconds "$wait_ms")"
   done
-  fail "$what after $EC2_ATTEMPTS attempts: $(one_line "$output")"
+  fail "$what (attempt $attempt of $EC2_ATTEMPTS): $(one_line "$output")"
 }
 
 # The MAC address of an interface, lower case.

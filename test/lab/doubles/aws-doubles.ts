@@ -13,7 +13,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { run } from '../harness/shell';
+import { formatCommand, run, waitForReadyLine } from '../harness/shell';
 
 export const IMDS_ADDRESS = '169.254.169.254';
 
@@ -21,9 +21,13 @@ export const IMDS_ADDRESS = '169.254.169.254';
 export interface RouteTableDouble {
   /** The ENI its 0.0.0.0/0 route targets, or null when it has no default route (ReplaceRoute then fails). */
   readonly defaultRoute: string | null;
-  /** Both CreateRoute and ReplaceRoute answer UnauthorizedOperation (a table the policy does not cover). */
-  readonly deny?: boolean;
 }
+
+/**
+ * How the EC2 double refuses a call: with this error code (and EC2's status for it: 403, 503,
+ * 503, 500), or `HTTP503`, a 503 with an HTML page that the CLI reports by its status alone.
+ */
+export type Ec2Refusal = 'UnauthorizedOperation' | 'RequestLimitExceeded' | 'Unavailable' | 'InternalError' | 'HTTP503';
 
 export interface AwsDoublesOptions {
   /** The namespace to serve in (the NAT's). */
@@ -33,6 +37,12 @@ export interface AwsDoublesOptions {
   /** MAC address (lowercase) → ENI ID, for every interface of the instance. */
   readonly interfaces: Record<string, string>;
   readonly routeTables: Record<string, RouteTableDouble>;
+  /**
+   * How the first EC2 calls are answered, in arrival order whatever their action: a refusal, or
+   * null to answer that call normally. Later calls are answered normally.
+   * @default [] (no refusals)
+   */
+  readonly refusals?: Array<Ec2Refusal | null>;
 }
 
 /** One request the IMDS double answered. */
@@ -136,7 +146,7 @@ export class AwsDoubles {
       region: this.options.region,
       interfaces: this.options.interfaces,
     });
-    const ec2Config = this.writeConfig('ec2.json', { routeTables: this.options.routeTables });
+    const ec2Config = this.writeConfig('ec2.json', { routeTables: this.options.routeTables, refusals: this.options.refusals ?? [] });
     await this.startDouble('imds_double.py', ['--address', IMDS_ADDRESS, '--port', '80', '--config', imdsConfig, '--record', this.path('imds.record')]);
     const ready = await this.startDouble('ec2_api_double.py', [
       '--address', '127.0.0.1', '--port', '0',
@@ -147,27 +157,10 @@ export class AwsDoubles {
 
   /** Starts one double in the namespace; resolves with its "ready <address>:<port>" line. */
   private startDouble(script: string, args: string[]): Promise<string> {
-    const child = spawn('ip', ['netns', 'exec', this.options.namespace, 'python3', join(DOUBLES_DIRECTORY, script), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const argv = ['ip', 'netns', 'exec', this.options.namespace, 'python3', join(DOUBLES_DIRECTORY, script), ...args];
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.processes.push(child);
-    return new Promise((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => reject(new Error(`${script} did not listen within ${READY_TIMEOUT_MS} ms: ${output}`)), READY_TIMEOUT_MS);
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const line = /^ready \S+$/m.exec(output);
-        if (line) {
-          clearTimeout(timer);
-          resolve(line[0]);
-        }
-      });
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`${script} exited (${code}): ${output}`));
-      });
-    });
+    return waitForReadyLine(child, `the ${script} double (${formatCommand(argv)})`, /^ready \S+$/m, READY_TIMEOUT_MS);
   }
 
   private path(name: string): string {

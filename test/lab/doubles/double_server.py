@@ -1,7 +1,11 @@
 """What the lab's AWS doubles share: their command line and their HTTP server loop."""
 import argparse
 import json
-from http.server import ThreadingHTTPServer
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+from lab_http import ThreadingHTTPServer  # noqa: E402 (the harness directory is not a package)
 
 
 def parse_arguments(description, default_port, extra=()):

@@ -6,15 +6,19 @@ checked. Started inside the NAT namespace.
 It keeps route tables in memory with real-EC2 semantics for the default route:
 - ReplaceRoute succeeds only when the table has a 0.0.0.0/0 route (else InvalidRoute.NotFound);
 - CreateRoute succeeds only when it has none (else RouteAlreadyExists);
-- a table marked "deny" answers UnauthorizedOperation to both (the policy does not cover it);
 - an unknown table answers InvalidRouteTableID.NotFound;
 - DescribeRouteTables lists the tables (optionally filtered by RouteTableId.N).
+
+Scripted refusals, which moto cannot do: "refusals" lists how the first calls are answered, in
+arrival order and whatever their action: an error kind from REFUSALS (an IAM policy EC2 does not
+see yet, throttling, server errors), or null to answer that call normally. Calls after the list
+are answered normally.
 
 Every call is appended, as one JSON line, to the record file; after every change the whole
 state ({table: {"defaultRoute": eni-or-null}}) is rewritten to the state file.
 
 Usage: ec2_api_double.py --address A --port P --config FILE --record FILE --state FILE
-Config: {"routeTables": {"rtb-…": {"defaultRoute": "eni-…" | null, "deny": false}}}
+Config: {"routeTables": {"rtb-…": {"defaultRoute": "eni-…" | null}}, "refusals": ["UnauthorizedOperation", null, …]}
 Prints "ready <address>:<port>" on stdout once it listens.
 """
 import json
@@ -31,6 +35,35 @@ from double_server import parse_arguments, serve
 NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/"
 DEFAULT_ROUTE = "0.0.0.0/0"
 
+# Refusal kind -> (HTTP status, message): what EC2 answers, with the kind as its error code.
+# "HTTP503" is a 503 with an HTML page instead of an EC2 error (a proxy in the way), which the
+# CLI reports by its status alone: "An error occurred (503)".
+REFUSALS = {
+    "UnauthorizedOperation": (403, "You are not authorized to perform this operation. (double: scripted refusal)"),
+    "RequestLimitExceeded": (503, "Request limit exceeded. (double: scripted refusal)"),
+    "Unavailable": (503, "The server is overloaded and can't handle the request. (double: scripted refusal)"),
+    "InternalError": (500, "An internal error has occurred. (double: scripted refusal)"),
+    "HTTP503": (503, None),
+}
+
+SERVICE_UNAVAILABLE_PAGE = "<html><body><h1>503 Service Unavailable</h1></body></html>"
+
+
+class Refusals:
+    """The scripted answers of the first calls; thread-safe, since the server is threaded."""
+
+    def __init__(self, kinds):
+        unknown = [kind for kind in kinds if kind is not None and kind not in REFUSALS]
+        if unknown:
+            raise SystemExit("unknown refusal kinds %s (known: %s)" % (unknown, ", ".join(REFUSALS)))
+        self.lock = threading.Lock()
+        self.pending = list(kinds)
+
+    def next(self):
+        """The refusal kind for the call arriving now, or None to answer it normally."""
+        with self.lock:
+            return self.pending.pop(0) if self.pending else None
+
 
 class RouteTables:
     """The double's EC2 state; one lock, since the server is threaded."""
@@ -39,8 +72,7 @@ class RouteTables:
         self.lock = threading.Lock()
         self.state_path = state_path
         self.tables = {
-            table_id: {"defaultRoute": spec.get("defaultRoute"), "deny": bool(spec.get("deny", False))}
-            for table_id, spec in config["routeTables"].items()
+            table_id: {"defaultRoute": spec.get("defaultRoute")} for table_id, spec in config["routeTables"].items()
         }
         self.save()
 
@@ -59,8 +91,6 @@ class RouteTables:
             table = self.tables.get(table_id)
             if table is None:
                 return 400, "InvalidRouteTableID.NotFound", "The routeTable ID '%s' does not exist" % table_id
-            if table["deny"]:
-                return 403, "UnauthorizedOperation", "You are not authorized to perform this operation. (double: %s on %s)" % (action, table_id)
             if destination != DEFAULT_ROUTE:
                 return 400, "InvalidParameterValue", "the double handles only %s, got '%s'" % (DEFAULT_ROUTE, destination)
             if not eni.startswith("eni-"):
@@ -108,7 +138,7 @@ def describe_xml(tables):
     return success_xml("DescribeRouteTables", "<routeTableSet>%s</routeTableSet>" % "".join(items))
 
 
-def build_handler(tables, record_path):
+def build_handler(tables, refusals, record_path):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
@@ -120,6 +150,11 @@ def build_handler(tables, record_path):
         def handle_query(self, query):
             params = {key: values[0] for key, values in parse_qs(query, keep_blank_values=True).items()}
             action = params.get("Action", "")
+            refusal = refusals.next()
+            if refusal is not None:
+                status, message = REFUSALS[refusal]
+                body = SERVICE_UNAVAILABLE_PAGE if message is None else error_xml(refusal, message)
+                return self.answer(action, params, status, body, refusal)
             if action in ("ReplaceRoute", "CreateRoute"):
                 failure = tables.write_route(action, params)
                 if failure is None:
@@ -132,10 +167,10 @@ def build_handler(tables, record_path):
             code = "InvalidAction"
             return self.answer(action, params, 400, error_xml(code, "the double does not implement '%s'" % action), code)
 
-        def answer(self, action, params, status, xml, error_code=None):
-            data = xml.encode()
+        def answer(self, action, params, status, body, error_code=None):
+            data = body.encode()
             self.send_response(status)
-            self.send_header("Content-Type", "text/xml;charset=UTF-8")
+            self.send_header("Content-Type", "text/html" if body == SERVICE_UNAVAILABLE_PAGE else "text/xml;charset=UTF-8")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -159,7 +194,9 @@ def build_handler(tables, record_path):
 
 def main():
     args = parse_arguments(__doc__.splitlines()[0], default_port=0, extra=("--state",))
-    return serve(args.address, args.port, build_handler(RouteTables(args.config, args.state), args.record))
+    tables = RouteTables(args.config, args.state)
+    refusals = Refusals(args.config.get("refusals", []))
+    return serve(args.address, args.port, build_handler(tables, refusals, args.record))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { CommandResult, run, runAsync, RunOptions, sleep } from './shell';
+import { CommandResult, formatCommand, run, runAsync, RunOptions, waitForReadyLine, waitUntil } from './shell';
 import { LAB_LAYOUT, LabNatProps, synthesizeNatUserData, SynthesizedNatUserData } from './synthesized-user-data';
 
 /** The namespaces of a lab VPC. `h1`…`h3` are private hosts in the NAT's private subnets. */
@@ -27,7 +27,18 @@ export interface LabVpcOptions {
   readonly secondaryInterface?: 'at-boot' | 'manual' | 'never';
   /** Write the synthesized user data onto the NAT's disk (cloud-init's first boot). @default true */
   readonly writeUserData?: boolean;
+  /**
+   * What a name lookup inside the lab meets; the lab itself looks no name up. `refused`: the
+   * resolver is the namespace's own loopback, where nothing listens, so a lookup fails at once and
+   * sends nothing out. `black-holed`: a machine whose resolver the lab cannot reach — the resolver
+   * is an address outside the lab's plan that the internet edge drops without a word, and the
+   * machine's own name is not in the hosts file, so even that takes a DNS query.
+   * @default the environment's NAT_LAB_NAME_RESOLUTION, else 'refused'
+   */
+  readonly nameResolution?: LabNameResolution;
 }
+
+export type LabNameResolution = 'refused' | 'black-holed';
 
 /** Addresses of the lab, the same in every lab. */
 export const LAB_ADDRESSES = {
@@ -48,9 +59,87 @@ export const LAB_ADDRESSES = {
   outsideSubnet: '10.8.4.0/24',
 } as const;
 
+/**
+ * The lab's address plan: every destination a packet in the lab may have. The internet edge (the
+ * `igw` namespace) counts and drops any other (`lab.packetsOutsideAddressPlan()`).
+ */
+export const LAB_ADDRESS_PLAN = [
+  LAB_LAYOUT.vpcCidr,
+  '100.64.0.0/30', // VPC router <-> internet gateway
+  '198.51.100.0/24', // internet gateway <-> internet (the what-is-my-IP server)
+  '203.0.113.0/24', // the internet's client addresses
+  `${LAB_ADDRESSES.natPublicIp}/32`,
+] as const;
+
+/** The resolver of a `black-holed` lab: outside the plan (198.18.0.0/15 is for benchmarks), dropped at the edge. */
+export const BLACK_HOLED_RESOLVER_IP = '198.18.0.53';
+
+/** What the internet edge saw leave for destinations outside the lab's address plan. */
+export interface OutsidePlanRecord {
+  readonly packets: number;
+  readonly destinations: string[];
+}
+
+/** The VPC's subnets by bridge index (s0 public, s1-s3 private, s4 outside). */
+const LAB_SUBNETS = [LAB_LAYOUT.publicSubnet, ...LAB_LAYOUT.privateSubnets, LAB_ADDRESSES.outsideSubnet];
 const WHOAMI = join(__dirname, 'whoami.py');
 const PRIVATE_ROUTE_TABLE = '100';
+/** The VPC router's table for packets from the IGW that `routeInternetToNatPublicInterface` diverts. */
+const THROUGH_NAT_TABLE = '150';
+const SERVER_READY_TIMEOUT_MS = 10_000;
+const NAT_REBOOT_TIMEOUT_MS = 5_000;
 let labCounter = 0;
+
+/**
+ * Kernel settings every namespace starts from, whatever the machine running the lab has (a new
+ * namespace inherits the host's IPv4 `all`/`default` settings): forwarding off, redirects on, no
+ * reverse-path filter — the VPC fabric does none.
+ */
+const FRESH_KERNEL: Record<string, string> = {
+  'net.ipv4.ip_forward': '0',
+  'net.ipv4.conf.all.send_redirects': '1',
+  'net.ipv4.conf.default.send_redirects': '1',
+  'net.ipv4.conf.all.rp_filter': '0',
+  'net.ipv4.conf.default.rp_filter': '0',
+};
+
+/**
+ * The NAT boots as a host that filters strictly by reverse path (the kernel documentation's
+ * recommendation, RFC 3704): its forwarding works only where the boot script loosens it.
+ */
+const FRESH_NAT_KERNEL: Record<string, string> = {
+  ...FRESH_KERNEL,
+  'net.ipv4.conf.all.rp_filter': '1',
+  'net.ipv4.conf.default.rp_filter': '1',
+};
+
+/**
+ * The files `ip netns exec` mounts over the host's /etc in a lab namespace (/etc/netns/<name>/),
+ * also on the NAT's disk: the host's resolver is never used inside the lab.
+ */
+function namespaceEtcFiles(nameResolution: LabNameResolution): Record<string, string> {
+  if (nameResolution === 'refused') {
+    return {
+      'resolv.conf': '# Lab namespace: nothing listens on its loopback, so a lookup fails at once and nothing leaves.\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n',
+    };
+  }
+  return {
+    'resolv.conf': `# Lab namespace on a machine whose resolver the lab cannot reach: the lab's edge drops the queries.\nnameserver ${BLACK_HOLED_RESOLVER_IP}\n`,
+    hosts: '127.0.0.1 localhost\n::1 localhost\n',
+    'nsswitch.conf': ['passwd', 'group', 'shadow', 'networks', 'protocols', 'services', 'ethers', 'rpc']
+      .map((database) => `${database}: files\n`)
+      .join('')
+      .concat('hosts: files dns\n'),
+  };
+}
+
+function defaultNameResolution(): LabNameResolution {
+  const value = process.env.NAT_LAB_NAME_RESOLUTION ?? 'refused';
+  if (value !== 'refused' && value !== 'black-holed') {
+    throw new Error(`NAT_LAB_NAME_RESOLUTION must be 'refused' or 'black-holed', got '${value}'`);
+  }
+  return value;
+}
 
 /**
  * A VPC made of network namespaces, emulating AWS closely enough to run the NAT boot script:
@@ -58,7 +147,8 @@ let labCounter = 0;
  * - `vpc`: the VPC router; one bridge per subnet holding the subnet's `.1`, the private route
  *   table (0.0.0.0/0 → the NAT's forwarding address) applied to traffic from the private subnets,
  *   and, in dual mode, the source/destination check of the NAT's primary interface;
- * - `igw`: the internet gateway, translating 1:1 between the NAT's public-subnet address and its public IP;
+ * - `igw`: the internet gateway, translating 1:1 between the NAT's public-subnet address and its public IP,
+ *   and the lab's edge, where packets for destinations outside the address plan are counted and dropped;
  * - `internet`: a what-is-my-IP server (HTTP + UDP), two client addresses, and a recorder of ICMP sources;
  * - `nat`: the NAT host, interfaces `ens5`/`ens6` with AL2023 altnames, and a "disk" (overlay
  *   upper directories) that persists across `rebootNat()` and keeps the host's /etc and /var untouched;
@@ -75,6 +165,7 @@ export class LabVpc {
   readonly privateHosts: LabHost[];
   readonly outsideHost: LabHost;
   readonly diskDirectory: string;
+  readonly nameResolution: LabNameResolution;
   private readonly servers: ChildProcess[] = [];
   private readonly namespaces: string[] = [];
   private secondaryAttached = false;
@@ -82,6 +173,7 @@ export class LabVpc {
 
   constructor(private readonly options: LabVpcOptions = {}) {
     this.mode = options.mode ?? 'single';
+    this.nameResolution = options.nameResolution ?? defaultNameResolution();
     labCounter += 1;
     // The whole pid keeps concurrent runs apart (namespace names may be long; veth names live inside them).
     this.prefix = `nl${process.pid.toString(36)}x${labCounter.toString(36)}`;
@@ -117,6 +209,7 @@ export class LabVpc {
     this.buildInternet();
     this.privateHosts.concat(this.outsideHost).forEach((host, i) => this.buildHost(host, i + 1));
     this.bootNatHardware();
+    for (const [name, content] of Object.entries(namespaceEtcFiles(this.nameResolution))) this.writeNatFile(`/etc/${name}`, content);
     if (this.options.writeUserData ?? true) this.writeUserDataFiles();
     await Promise.all([
       this.startServer('internet', ['--http', String(LAB_ADDRESSES.internetHttpPort), '--udp', String(LAB_ADDRESSES.internetUdpPort)]),
@@ -128,12 +221,15 @@ export class LabVpc {
 
   /** cloud-init's first boot: writes the cloud-config's write_files onto the NAT's disk. */
   writeUserDataFiles(): void {
-    for (const file of this.userData.files) {
-      const target = this.diskPath(file.path);
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, file.content);
-      chmodSync(target, parseInt(file.permissions, 8));
-    }
+    for (const file of this.userData.files) this.writeNatFile(file.path, file.content, parseInt(file.permissions, 8));
+  }
+
+  /** Writes a file onto the NAT's disk (its /etc or /var). */
+  writeNatFile(path: string, content: string, mode = 0o644): void {
+    const target = this.diskPath(path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, content);
+    chmodSync(target, mode);
   }
 
   /** Where a file of the NAT's /etc or /var lives on the lab's disk (the overlay's upper directory). */
@@ -186,12 +282,56 @@ export class LabVpc {
    * are gone; the interfaces come back; the disk stays. Does not run the boot script.
    */
   async rebootNat(): Promise<void> {
-    run(['ip', 'netns', 'del', this.namespace('nat')]);
+    const ports = this.secondaryAttached ? ['nat0', 'nat1'] : ['nat0'];
+    this.deleteNamespace(this.namespace('nat'));
     this.namespaces.splice(this.namespaces.indexOf(this.namespace('nat')), 1);
     // The veth peers in the VPC router disappear asynchronously with the namespace.
-    for (let i = 0; i < 50 && this.vpcHasLink('nat0'); i++) await sleep(100);
-    if (this.vpcHasLink('nat0')) throw new Error('the NAT reboot did not release its interfaces within 5 s');
+    await waitUntil(
+      `the NAT reboot: the VPC router's ports ${ports.join(', ')} (peers of the NAT's interfaces) to go with namespace ${this.namespace('nat')}`,
+      () => !ports.some((port) => this.vpcHasLink(port)),
+      () => run(['ip', '-n', this.namespace('vpc'), '-brief', 'link', 'show'], { check: false }).stdout.trim() || '(no links)',
+      NAT_REBOOT_TIMEOUT_MS,
+    );
     this.bootNatHardware(this.secondaryAttached ? 'at-boot' : 'never');
+  }
+
+  /**
+   * Points the private route table (0.0.0.0/0 of subnets 1-4) at another address of the NAT, e.g.
+   * its primary interface in dual mode, where requests then arrive by one interface while the
+   * replies to the private hosts leave by the other.
+   */
+  pointPrivateRouteTableAt(address: string): void {
+    this.ip('vpc', 'route', 'replace', 'default', 'via', address, 'dev', `s${this.subnetIndexOf(address)}`, 'onlink', 'table', PRIVATE_ROUTE_TABLE);
+  }
+
+  /**
+   * Makes the VPC router hand packets from the IGW addressed to `destination` (a private host) to
+   * the NAT's public interface instead of the host's subnet, as a neighbour in the public subnet
+   * could send them: what the NAT does with inbound packets for private addresses becomes visible.
+   */
+  routeInternetToNatPublicInterface(destination: string): void {
+    this.ip('vpc', 'rule', 'add', 'pref', '50', 'iif', 'igw', 'to', destination, 'lookup', THROUGH_NAT_TABLE);
+    this.ip('vpc', 'route', 'replace', 'default', 'via', LAB_ADDRESSES.natPublicSubnetIp, 'dev', 's0', 'onlink', 'table', THROUGH_NAT_TABLE);
+  }
+
+  /** What left for destinations outside the lab's address plan (counted and dropped at the internet edge). */
+  packetsOutsideAddressPlan(): OutsidePlanRecord {
+    const listing = JSON.parse(this.exec('igw', ['nft', '-j', 'list', 'table', 'inet', 'lab_edge']).stdout).nftables as Array<{
+      counter?: { name: string; packets: number };
+      set?: { name: string; elem?: unknown[] };
+    }>;
+    const counter = listing.find((item) => item.counter?.name === 'outside_plan')?.counter;
+    if (!counter) throw new Error(`lab ${this.prefix}: the internet edge has no outside_plan counter`);
+    const destinations = listing
+      .filter((item) => item.set?.name.startsWith('outside_'))
+      .flatMap((item) => (item.set?.elem ?? []).map((element) => (typeof element === 'string' ? element : JSON.stringify(element))));
+    return { packets: counter.packets, destinations };
+  }
+
+  /** Zeroes the internet edge's record of packets outside the plan (after a deliberate one). */
+  forgetPacketsOutsideAddressPlan(): void {
+    this.exec('igw', ['nft', 'reset', 'counter', 'inet', 'lab_edge', 'outside_plan']);
+    for (const set of ['outside_ipv4', 'outside_ipv6']) this.exec('igw', ['nft', 'flush', 'set', 'inet', 'lab_edge', set]);
   }
 
   /** The NAT's log file (/var/log/nat-instance.log), empty when absent. */
@@ -221,9 +361,14 @@ export class LabVpc {
           // already gone
         }
       }
-      run(['ip', 'netns', 'del', ns], { check: false });
+      this.deleteNamespace(ns, { check: false });
     }
     rmSync(this.diskDirectory, { recursive: true, force: true });
+  }
+
+  /** The per-namespace /etc files `ip netns exec` mounts over the host's (resolv.conf, …). */
+  namespaceEtcDirectory(node: LabNode): string {
+    return join('/etc/netns', this.namespace(node));
   }
 
   // ------------------------------------------------------------------------------------------
@@ -233,7 +378,25 @@ export class LabVpc {
     const ns = this.namespace(node);
     run(['ip', 'netns', 'add', ns]);
     this.namespaces.push(ns);
+    const etc = this.namespaceEtcDirectory(node);
+    mkdirSync(etc, { recursive: true });
+    for (const [name, content] of Object.entries(namespaceEtcFiles(this.nameResolution))) writeFileSync(join(etc, name), content);
+    const kernel = node === 'nat' ? FRESH_NAT_KERNEL : FRESH_KERNEL;
+    this.exec(node, ['sysctl', '-q', '-w', ...Object.entries(kernel).map(([key, value]) => `${key}=${value}`)]);
     this.ip(node, 'link', 'set', 'lo', 'up');
+  }
+
+  /** Deletes a namespace and its /etc/netns directory (ip netns del leaves that behind). */
+  private deleteNamespace(ns: string, options?: RunOptions): void {
+    run(['ip', 'netns', 'del', ns], options);
+    rmSync(join('/etc/netns', ns), { recursive: true, force: true });
+  }
+
+  /** The index of the lab subnet holding an address (0 public, 1-3 private, 4 outside). */
+  private subnetIndexOf(address: string): number {
+    const index = LAB_SUBNETS.findIndex((subnet) => hostAddress(subnet, 0) === hostAddress(`${address}/24`, 0));
+    if (index < 0) throw new Error(`${address} is in none of the lab's subnets`);
+    return index;
   }
 
   private ip(node: LabNode, ...args: string[]): CommandResult {
@@ -259,11 +422,10 @@ export class LabVpc {
   }
 
   private buildVpcRouter(): void {
-    const subnets = [LAB_LAYOUT.publicSubnet, ...LAB_LAYOUT.privateSubnets, LAB_ADDRESSES.outsideSubnet];
     this.sysctl('vpc', 'net.ipv4.ip_forward', '1');
     this.sysctl('vpc', 'net.ipv4.conf.all.send_redirects', '0');
     this.sysctl('vpc', 'net.ipv4.conf.default.send_redirects', '0');
-    subnets.forEach((subnet, i) => {
+    LAB_SUBNETS.forEach((subnet, i) => {
       // A fixed MAC, as the VPC router's: a bridge otherwise takes its lowest port MAC, which changes
       // when the NAT's port is re-plugged by rebootNat(), and hosts' ARP entries for the gateway go stale.
       this.ip('vpc', 'link', 'add', `s${i}`, 'address', `0e:00:00:00:01:${i.toString(16).padStart(2, '0')}`, 'type', 'bridge');
@@ -276,14 +438,14 @@ export class LabVpc {
     // Public route table: 0.0.0.0/0 → IGW. Private route table (subnets 1…4): 0.0.0.0/0 → the NAT.
     this.ip('vpc', 'route', 'add', 'default', 'via', '100.64.0.2');
     this.ip('vpc', 'rule', 'add', 'pref', '100', 'lookup', 'main', 'suppress_prefixlength', '0');
-    for (let i = 1; i < subnets.length; i++) {
+    for (let i = 1; i < LAB_SUBNETS.length; i++) {
       this.ip('vpc', 'rule', 'add', 'pref', '200', 'iif', `s${i}`, 'lookup', PRIVATE_ROUTE_TABLE);
     }
     const natBridge = this.mode === 'dual' ? 's1' : 's0';
     this.ip('vpc', 'route', 'add', 'default', 'via', this.natForwardingIp, 'dev', natBridge, 'onlink', 'table', PRIVATE_ROUTE_TABLE);
     if (this.mode === 'dual') {
       // EC2's source/destination check stays on for the primary interface in dual mode:
-      // a packet it sends with another source address is dropped (seed 001's wrong-interface return).
+      // a packet it sends with another source address is dropped (a reply that leaves by the wrong interface).
       this.nft(
         'vpc',
         `table bridge source_dest_check {
@@ -319,6 +481,23 @@ export class LabVpc {
     for (const client of internetClientIps) this.ip('internet', 'address', 'add', `${client}/24`, 'dev', 'eth0');
     this.ip('internet', 'link', 'set', 'eth0', 'up');
     this.ip('internet', 'route', 'add', 'default', 'via', '198.51.100.1', 'src', internetServerIp);
+    // The lab's edge: every packet arriving at or sent by the IGW (its loopback aside) for a destination
+    // outside the lab's plan is recorded and dropped without an answer (a black hole, like an unreachable resolver).
+    this.nft(
+      'igw',
+      `table inet lab_edge {
+        set plan { type ipv4_addr; flags interval; elements = { ${LAB_ADDRESS_PLAN.join(', ')} }; }
+        set outside_ipv4 { type ipv4_addr; flags dynamic; }
+        set outside_ipv6 { type ipv6_addr; flags dynamic; }
+        counter outside_plan { }
+        chain outside {
+          ip daddr != @plan add @outside_ipv4 { ip daddr } counter name outside_plan drop
+          ip6 daddr != { fe80::/10, ff02::/16 } add @outside_ipv6 { ip6 daddr } counter name outside_plan drop
+        }
+        chain prerouting { type filter hook prerouting priority raw; policy accept; iif "lo" accept; jump outside; }
+        chain output { type filter hook output priority raw; policy accept; oif "lo" accept; jump outside; }
+      }`,
+    );
     // Records the source of every ICMP echo request that reaches the internet, and counts TCP
     // SYNs announcing an MSS too large for a 1500-byte internet path.
     this.nft(
@@ -369,27 +548,12 @@ export class LabVpc {
     return this.startServer(node, args);
   }
 
-  private startServer(node: LabNode, args: string[]): Promise<void> {
-    if (this.tornDown) return Promise.reject(new Error(`lab ${this.prefix} was torn down (test timed out?)`));
-    const child = spawn('ip', ['netns', 'exec', this.namespace(node), 'python3', WHOAMI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  private async startServer(node: LabNode, args: string[]): Promise<void> {
+    if (this.tornDown) throw new Error(`lab ${this.prefix} was torn down (test timed out?)`);
+    const argv = ['ip', 'netns', 'exec', this.namespace(node), 'python3', WHOAMI, 'serve', ...args];
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.servers.push(child);
-    return new Promise((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => reject(new Error(`whoami server in ${node} not ready within 10 s: ${output}`)), 10_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`whoami server in ${node} exited (${code}): ${output}`));
-      });
-    });
+    await waitForReadyLine(child, `the what-is-my-IP server in ${node} (${formatCommand(argv)})`, /^ready$/m, SERVER_READY_TIMEOUT_MS);
   }
 }
 
@@ -429,10 +593,25 @@ export async function createLabVpc(options: LabVpcOptions = {}): Promise<LabVpc>
   return lab;
 }
 
-/** Tears down every lab created by `createLabVpc` in this process (use in afterEach/afterAll). */
+/**
+ * Tears down every lab created by `createLabVpc` in this process (use in afterEach/afterAll), then
+ * fails when one of them sent a packet to a destination outside the lab's address plan: nothing in
+ * the lab may depend on the world outside it (a name lookup is the usual culprit).
+ */
 export function teardownLabs(): void {
+  const escaped: string[] = [];
   for (const lab of liveLabs) {
+    let record: OutsidePlanRecord | undefined;
+    try {
+      record = lab.packetsOutsideAddressPlan();
+    } catch {
+      // no internet edge (the build failed before it, or the test tore the lab down): nothing to check
+    }
     lab.teardown();
     liveLabs.delete(lab);
+    if (record && record.packets > 0) escaped.push(`lab ${lab.prefix}: ${record.packets} packet(s) to ${record.destinations.join(', ')}`);
+  }
+  if (escaped.length > 0) {
+    throw new Error(`packets headed for destinations outside the lab's address plan (${LAB_ADDRESS_PLAN.join(', ')}), dropped at its edge:\n${escaped.join('\n')}`);
   }
 }

@@ -2,7 +2,8 @@
 """What-is-my-IP for the lab: answers every caller with the IPv4 address it sees.
 
 serve --bind IP [--http PORT] [--udp PORT]   HTTP GET returns "<caller ip>\n"; a UDP datagram is answered
-                                             with "<caller ip>\n". Prints "ready" once both listen.
+                                             with "<caller ip>\n". Prints "ready" once both listen
+                                             (no name is looked up: see lab_http.py).
 ask udp HOST PORT [--source IP] [--timeout S] sends one datagram, prints the answer; exit 2 on no answer.
 ping HOST [--timeout S]                       one ICMP echo request (raw socket, root); exit 2 on no reply.
 """
@@ -10,11 +11,12 @@ import argparse
 import http.server
 import os
 import socket
-import socketserver
 import struct
 import sys
 import threading
 import time
+
+import lab_http
 
 
 class WhoAmIHandler(http.server.BaseHTTPRequestHandler):
@@ -30,9 +32,7 @@ class WhoAmIHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class ThreadingHTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class WhoAmIServer(lab_http.ThreadingHTTPServer):
     request_queue_size = 1024
 
 
@@ -45,7 +45,7 @@ def serve_udp(sock):
 def serve(args):
     threads = []
     if args.http:
-        server = ThreadingHTTPServer((args.bind, args.http), WhoAmIHandler)
+        server = WhoAmIServer((args.bind, args.http), WhoAmIHandler)
         threads.append(threading.Thread(target=server.serve_forever, daemon=True))
     if args.udp:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
