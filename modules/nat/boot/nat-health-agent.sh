@@ -27,7 +27,13 @@ readonly STATE_FILE=${NAT_HEALTH_STATE_FILE:-/run/nat-instance/health-agent.stat
 readonly IMDS_ENDPOINT=${NAT_IMDS_ENDPOINT:-http://169.254.169.254}
 readonly NFT_TABLE=nat_instance
 readonly API_ATTEMPTS=3
-
+# A heartbeat is stale only when this many of our reads in a row found it unchanged (and
+# NAT_PEER_DEAD_SECONDS passed): a slow round of ours, or of the peer's, is not a death.
+readonly STALE_READS=3
+# With every peer alive and no table to claim, the route tables are read every this many rounds only.
+readonly ROUTE_READ_EVERY=5
+ROUND_COUNT=0
+PENDING_CLAIM=0
 NAT_GROUP_NAME=''
 NAT_GROUP_SELF=''
 NAT_GROUP_MEMBERS=''
@@ -61,10 +67,11 @@ HEALTHY_SINCE=0
 
 # Peer view: name -> value. PEER_VERSION/PEER_SEEN: last heartbeat version and when (our clock) it
 # advanced. A heartbeat "starting" (as Terraform creates it) is judged by its age alone.
-declare -A PEER_VERSION=() PEER_SEEN=() PEER_STATE=() PEER_INSTANCE=() PEER_ENI=() PEER_ALIVE=() PEER_WHY=()
+# PEER_STILL: how many of our reads in a row found the same version (a slow round is not a dead peer).
+declare -A PEER_VERSION=() PEER_SEEN=() PEER_STILL=() PEER_STATE=() PEER_INSTANCE=() PEER_ENI=() PEER_ALIVE=() PEER_WHY=()
 # Route view: table -> target ENI ("" when none) and state (active/blackhole/none).
 declare -A ROUTE_TARGET=() ROUTE_STATE=() LAST_WRITE=()
-API_OK=0
+API_OK=1
 
 log() {
   local line="nat-health-agent: $*"
@@ -177,26 +184,27 @@ discover_identity() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# API calls: bounded (connect 2 s, read 3 s, at most API_ATTEMPTS tries), retried with exponential
+# API calls: bounded (connect 2 s, read 5 s, 20 s in all, at most API_ATTEMPTS tries), retried with exponential
 # backoff and jitter on throttling and server errors only. AWS_ENDPOINT_URL_<SERVICE> is honoured
 # even by CLI versions that predate service-specific endpoint variables (the lab's emulator).
 
 # api SERVICE ARGS...: prints the output; returns non-zero with the last error in $WORK/api-error.
+# API_CALL_ATTEMPTS (default API_ATTEMPTS) may lower the tries for one call.
 api() {
-  local service=$1 endpoint_var attempt output delay
+  local service=$1 endpoint_var attempt output delay attempts=${API_CALL_ATTEMPTS:-$API_ATTEMPTS}
   shift
   endpoint_var="AWS_ENDPOINT_URL_${service^^}"
   local endpoint=()
   [[ -z ${!endpoint_var:-} ]] || endpoint=(--endpoint-url "${!endpoint_var}")
-  for ((attempt = 1; attempt <= API_ATTEMPTS; attempt++)); do
-    if output=$(AWS_PAGER='' AWS_MAX_ATTEMPTS=1 timeout 8 aws "$service" "$@" --region "$REGION" "${endpoint[@]}" \
-      --output text --cli-connect-timeout 2 --cli-read-timeout 3 2>&1); then
+  for ((attempt = 1; attempt <= attempts; attempt++)); do
+    if output=$(AWS_PAGER='' AWS_MAX_ATTEMPTS=1 timeout 20 aws "$service" "$@" --region "$REGION" "${endpoint[@]}" \
+      --output text --cli-connect-timeout 2 --cli-read-timeout 5 2>&1); then
       printf '%s\n' "$output"
       return 0
     fi
     printf '%s\n' "$output" > "$WORK/api-error.$BASHPID"
     [[ $output =~ Throttl|RequestLimitExceeded|Rate\ exceeded|ServiceUnavailable|InternalError|InternalFailure|50[0-9]|timed\ out|Could\ not\ connect ]] || return 1
-    ((attempt == API_ATTEMPTS)) && return 1
+    ((attempt == attempts)) && return 1
     delay=$(((1 << (attempt - 1)) * 500 + RANDOM % 250))
     sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
   done
@@ -258,6 +266,9 @@ read_heartbeats() {
     if [[ $version != "${PEER_VERSION[$member]:-}" ]]; then
       PEER_VERSION[$member]=$version
       PEER_SEEN[$member]=$ROUND_TIME
+      PEER_STILL[$member]=0
+    else
+      PEER_STILL[$member]=$((${PEER_STILL[$member]:-0} + 1))
     fi
     read -r "PEER_STATE[$member]" "PEER_INSTANCE[$member]" "PEER_ENI[$member]" _ <<< "$value"
   done < <(grep '^PARAMETERS' "$WORK/heartbeats")
@@ -292,9 +303,9 @@ judge_peers() {
       ((ROUND_TIME - FIRST_READ >= NAT_PEER_DEAD_SECONDS)) && why="no heartbeat for ${NAT_PEER_DEAD_SECONDS}s"
     elif [[ ${PEER_STATE[$member]} == unhealthy ]]; then
       why="its heartbeat says unhealthy"
-    elif ((ROUND_TIME - PEER_SEEN[$member] >= NAT_PEER_DEAD_SECONDS)); then
+    elif ((ROUND_TIME - PEER_SEEN[$member] >= NAT_PEER_DEAD_SECONDS && PEER_STILL[$member] >= STALE_READS)); then
       why="heartbeat stopped $((ROUND_TIME - PEER_SEEN[$member]))s ago"
-    elif ((ROUND_TIME - PEER_SEEN[$member] >= NAT_HEALTH_INTERVAL_SECONDS * 2)); then
+    elif ((ROUND_TIME - PEER_SEEN[$member] >= NAT_HEALTH_INTERVAL_SECONDS * 2 && PEER_STILL[$member] >= 2)); then
       state=$(peer_instance_state "${PEER_INSTANCE[$member]}")
       [[ $state == running || $state == unknown ]] || why="instance ${PEER_INSTANCE[$member]} is $state"
     fi
@@ -340,12 +351,14 @@ claim_table() {
 
 decide() {
   local table owner home target
+  PENDING_CLAIM=0
   [[ $SELF_STATE == healthy ]] || return 0
   for table in "${TABLES[@]}"; do
     owner=$(owner_of "$table")
     [[ $owner == "$NAT_GROUP_SELF" ]] || continue
     target=${ROUTE_TARGET[$table]}
     [[ $target != "$OWN_ENI" || ${ROUTE_STATE[$table]} == blackhole ]] || continue
+    PENDING_CLAIM=1
     ((ROUND_TIME - ${LAST_WRITE[$table]:-0} >= NAT_TABLE_WRITE_HOLD_SECONDS)) || continue
     home=${HOME[$table]}
     if [[ $home == "$NAT_GROUP_SELF" ]]; then
@@ -366,7 +379,7 @@ decide() {
 
 write_state() {
   local table owned=() member peers=()
-  for table in "${TABLES[@]}"; do [[ ${ROUTE_TARGET[$table]} != "$OWN_ENI" ]] || owned+=("$table"); done
+  for table in "${TABLES[@]}"; do [[ ${ROUTE_TARGET[$table]:-} != "$OWN_ENI" ]] || owned+=("$table"); done
   for member in "${MEMBERS[@]}"; do [[ $member == "$NAT_GROUP_SELF" ]] || peers+=("$member:$([[ ${PEER_ALIVE[$member]:-yes} == yes ]] && echo alive || echo dead)"); done
   mkdir -p "${STATE_FILE%/*}" 2> /dev/null || return 0
   {
@@ -377,9 +390,23 @@ write_state() {
   } > "$STATE_FILE.tmp" 2> /dev/null && mv -f "$STATE_FILE.tmp" "$STATE_FILE"
 }
 
+# Whether this round must read the route tables: a peer is dead, this NAT recovered lately (its
+# tables may be elsewhere), a claim is pending, or every ROUTE_READ_EVERY rounds (drift). In steady
+# state a round costs two API calls (heartbeat out, heartbeats in): the AWS CLI is not free.
+routes_needed() {
+  local member
+  ((ROUND_COUNT % ROUTE_READ_EVERY == 1 || PENDING_CLAIM)) && return 0
+  [[ $SELF_STATE == healthy ]] && ((ROUND_TIME - HEALTHY_SINCE <= NAT_FAILBACK_HOLD_SECONDS + 3 * NAT_HEALTH_INTERVAL_SECONDS)) && return 0
+  for member in "${MEMBERS[@]}"; do
+    [[ $member == "$NAT_GROUP_SELF" || ${PEER_ALIVE[$member]:-yes} == yes ]] || return 0
+  done
+  return 1
+}
+
 round() {
   ROUND_TIME=$(now)
-  # Probe, heartbeat and reads run side by side: a round costs one call's latency, not four.
+  ROUND_COUNT=$((ROUND_COUNT + 1))
+  # Probe, heartbeat out and heartbeats in run side by side: a round costs one call's latency.
   curl -sS -o /dev/null --interface "$PUBLIC_IF" --connect-timeout 2 --max-time 3 "$NAT_HEALTH_PROBE_URL" 2> /dev/null &
   PROBE_PID=$!
   local names=() member
@@ -387,26 +414,36 @@ round() {
   # shellcheck disable=SC2016 # a JMESPath literal, not a shell expansion
   api ssm get-parameters --names "${names[@]}" --query 'Parameters[].[`PARAMETERS`,Name,Version,Value]' > "$WORK/heartbeats" &
   local heartbeats_pid=$!
-  api ec2 describe-route-tables --route-table-ids "${TABLES[@]}" \
-    --query "RouteTables[].[RouteTableId, (Routes[?DestinationCidrBlock=='0.0.0.0/0'].NetworkInterfaceId)[0], (Routes[?DestinationCidrBlock=='0.0.0.0/0'].State)[0]]" \
-    > "$WORK/routes" &
-  local routes_pid=$!
   check_self
-  api ssm put-parameter --name "$(heartbeat_parameter "$NAT_GROUP_SELF")" --type String --overwrite \
+  # One try: a heartbeat retried would hold up the round, and the next round publishes anyway.
+  API_CALL_ATTEMPTS=1 api ssm put-parameter --name "$(heartbeat_parameter "$NAT_GROUP_SELF")" --type String --overwrite \
     --value "$SELF_STATE $INSTANCE_ID $OWN_ENI $ROUND_TIME" > /dev/null &
   local put_pid=$!
   local read_ok=1
   wait "$heartbeats_pid" || read_ok=0
-  wait "$routes_pid" || read_ok=0
   wait "$put_pid" || true
+  if ((read_ok)); then
+    if ((!API_OK)); then
+      # Peers could not publish while the API failed either: their heartbeats' age restarts now.
+      for member in "${!PEER_SEEN[@]}"; do PEER_SEEN[$member]=$ROUND_TIME PEER_STILL[$member]=0; done
+      [[ -z $FIRST_READ ]] || FIRST_READ=$ROUND_TIME
+    fi
+    FIRST_READ=${FIRST_READ:-$ROUND_TIME}
+    read_heartbeats
+    judge_peers
+    if routes_needed; then
+      api ec2 describe-route-tables --route-table-ids "${TABLES[@]}" \
+        --query "RouteTables[].[RouteTableId, (Routes[?DestinationCidrBlock=='0.0.0.0/0'].NetworkInterfaceId)[0], (Routes[?DestinationCidrBlock=='0.0.0.0/0'].State)[0]]" \
+        > "$WORK/routes" || read_ok=0
+      if ((read_ok)); then
+        read_routes
+        decide
+      fi
+    fi
+  fi
   if ((read_ok)); then
     ((API_OK)) || log "API answers: deciding again"
     API_OK=1
-    FIRST_READ=${FIRST_READ:-$ROUND_TIME}
-    read_heartbeats
-    read_routes
-    judge_peers
-    decide
   else
     # No view, no decision: a failing API never causes a takeover.
     ((API_OK == 0)) || log "API failing, no decision until it answers: $(one_line "$(cat "$WORK"/api-error.* 2> /dev/null)")"

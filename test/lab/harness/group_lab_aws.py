@@ -57,10 +57,13 @@ def proxy(args):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             target = self.headers.get("X-Amz-Target", "")
+            table = None
             if target:
                 service, action = "ssm", target.split(".")[-1]
             else:
-                service, action = "ec2", parse_qs(body.decode()).get("Action", ["?"])[0]
+                query = parse_qs(body.decode())
+                service, action = "ec2", query.get("Action", ["?"])[0]
+                table = query.get("RouteTableId", [None])[0]
             try:
                 with open(args.fault_file, encoding="utf-8") as fault_file:
                     fault = fault_file.read().strip()
@@ -84,7 +87,15 @@ def proxy(args):
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
-            entry = {"time": time.time(), "service": service, "action": action, "status": status, "fault": fault or None}
+            entry = {
+                "time": time.time(),
+                "service": service,
+                "action": action,
+                "table": table,
+                "client": self.client_address[0],
+                "status": status,
+                "fault": fault or None,
+            }
             with lock, open(args.record, "a", encoding="utf-8") as record:
                 record.write(json.dumps(entry) + "\n")
 
