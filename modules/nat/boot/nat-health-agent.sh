@@ -384,8 +384,8 @@ write_state() {
   mkdir -p "${STATE_FILE%/*}" 2> /dev/null || return 0
   {
     printf '# Written by nat-health-agent every round; see modules/nat/boot/health-agent.README.md.\n'
-    printf 'time=%s\nmember=%s\ninstance=%s\nforwarding_interface=%s\nself=%s\nself_reason=%s\napi=%s\n' \
-      "$(now)" "$NAT_GROUP_SELF" "$INSTANCE_ID" "$OWN_ENI" "$SELF_STATE" "$SELF_REASON" "$([[ $API_OK == 1 ]] && echo ok || echo failing)"
+    printf 'time=%s\nround_seconds=%s\nmember=%s\ninstance=%s\nforwarding_interface=%s\nself=%s\nself_reason=%s\napi=%s\n' \
+      "$(now)" "$(($(now) - ROUND_TIME))" "$NAT_GROUP_SELF" "$INSTANCE_ID" "$OWN_ENI" "$SELF_STATE" "$SELF_REASON" "$([[ $API_OK == 1 ]] && echo ok || echo failing)"
     printf 'route_tables_owned=%s\nroute_tables=%s\npeers=%s\n' "${#owned[@]}" "$(IFS=,; echo "${owned[*]}")" "$(IFS=,; echo "${peers[*]}")"
   } > "$STATE_FILE.tmp" 2> /dev/null && mv -f "$STATE_FILE.tmp" "$STATE_FILE"
 }
