@@ -3,42 +3,15 @@ import { Fn, TerraformCount, TerraformOutput, TerraformStack, TerraformVariable,
 import { DataAwsSubnet } from '@cdktf/provider-aws/lib/data-aws-subnet';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { GRAVITON_INSTANCE_TYPE, NatInstance, NatMode, PortForward } from '../modules/nat';
+import { NAT_INSTANCE_SETTINGS as S, PORT_FORWARD_SETTINGS as F } from '../modules/nat/nat-settings';
+import { TerraformCheck } from '../modules/shared/terraform-check';
 import { splat } from '../modules/shared/terraform-expressions';
-import { requireSupportedVersions } from './supported-versions';
+import { objectListType, objectListValidations, variableOf } from './module-variables';
+import { addNatModulePreconditions, DUAL_MODE_WITHOUT_ELASTIC_IP } from './nat-module-conditions';
+import { CHECK_BLOCK_TERRAFORM_VERSION, requireSupportedVersions } from './supported-versions';
 
-
-/** In `.tf.json` a validation condition is a template: the expression goes inside `${…}`. */
-const ID_LIST = (prefix: string, variable: string) =>
-  `\${length(var.${variable}) > 0 && alltrue([for id in var.${variable} : can(regex("^${prefix}-[0-9a-f]+$", id))])}`;
-
-/** The `port_forwards` variable's type: `NatInstanceProps.portForwards` in Terraform's words. */
-const PORT_FORWARDS_TYPE = `list(object({
-    public_port        = number
-    protocol           = optional(string, "tcp")
-    target_ip          = string
-    target_port        = number
-    allowed_cidrs      = list(string)
-    preserve_client_ip = optional(bool, true)
-    allow_any_source   = optional(bool, false)
-  }))`;
-
-const isPort = (field: string) => `${field} == floor(${field}) && ${field} >= 1 && ${field} <= 65535`;
-const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
-
-/** Checks of every entry `f` of `port_forwards` (the concrete path's synth checks) with their messages. */
-const PORT_FORWARD_RULES: Array<[string, string]> = [
-  [`${isPort('f.public_port')} && ${isPort('f.target_port')}`, 'port_forwards: public_port and target_port must be whole numbers from 1 to 65535.'],
-  ['contains(["tcp", "udp"], f.protocol)', 'port_forwards: protocol must be "tcp" or "udp".'],
-  [`can(regex("^${OCTET}([.]${OCTET}){3}$", f.target_ip))`, 'port_forwards: target_ip must be an IPv4 address like 10.0.1.10.'],
-  [
-    'length(f.allowed_cidrs) > 0 && alltrue([for cidr in f.allowed_cidrs : can(cidrhost(cidr, 0)) && !can(regex(":", cidr))])',
-    'port_forwards: allowed_cidrs must hold at least one IPv4 CIDR block.',
-  ],
-  [
-    'f.allow_any_source || !anytrue([for cidr in f.allowed_cidrs : endswith(cidr, "/0")])',
-    'port_forwards: allowed_cidrs holds 0.0.0.0/0, the whole internet: set allow_any_source = true if you mean it.',
-  ],
-];
+/** The attributes of a `port_forwards` entry, in the order users read them. */
+const PORT_FORWARD_ATTRIBUTES = [F.publicPort, F.protocol, F.targetIp, F.targetPort, F.allowedCidrs, F.preserveClientIp, F.allowAnySource];
 
 /**
  * The NAT instance as a plain Terraform module (`cdktf.out/stacks/nat-module`): variables in,
@@ -55,93 +28,41 @@ export class NatModuleStack extends TerraformStack {
     this.addOverride('terraform.backend', undefined);
     requireSupportedVersions(this);
 
-    const variable = (name: string, config: ConstructorParameters<typeof TerraformVariable>[2]) =>
-      new TerraformVariable(this, name, config);
-    const vpcId = variable('vpc_id', {
-      type: 'string',
-      description: 'ID of the VPC the NAT serves.',
-      validation: [{ condition: '${can(regex("^vpc-[0-9a-f]+$", var.vpc_id))}', errorMessage: 'vpc_id must look like vpc-0123abcd.' }],
-    });
-    const publicSubnetId = variable('public_subnet_id', {
-      type: 'string',
-      description: "Public subnet (routed to an internet gateway) of the NAT's primary interface.",
-      validation: [
-        { condition: '${can(regex("^subnet-[0-9a-f]+$", var.public_subnet_id))}', errorMessage: 'public_subnet_id must look like subnet-0123abcd.' },
-      ],
-    });
-    const privateSubnetIds = variable('private_subnet_ids', {
-      type: 'list(string)',
-      description:
-        "Private subnets whose traffic the NAT translates. In dual mode the first one holds the forwarding interface and must be in the public subnet's availability zone (checked at plan).",
-      validation: [{ condition: ID_LIST('subnet', 'private_subnet_ids'), errorMessage: 'private_subnet_ids must hold at least one subnet-… ID.' }],
-    });
-    const routeTableIds = variable('route_table_ids', {
-      type: 'list(string)',
-      description: 'Route tables whose 0.0.0.0/0 route is pointed at the NAT.',
-      validation: [{ condition: ID_LIST('rtb', 'route_table_ids'), errorMessage: 'route_table_ids must hold at least one rtb-… ID.' }],
-    });
-    const mode = variable('mode', {
-      type: 'string',
-      default: 'single',
-      description: 'single: one interface in the public subnet; dual: plus a forwarding interface in the first private subnet.',
-      validation: [{ condition: '${contains(["single", "dual"], var.mode)}', errorMessage: 'mode must be "single" or "dual".' }],
-    });
-    const elasticIp = variable('elastic_ip', {
-      type: 'bool',
-      default: true,
-      description: 'Associate an Elastic IP with the public interface (keeps the egress IP across stop/start; dual mode needs it).',
-    });
-    const instanceType = variable('instance_type', {
-      type: 'string',
-      default: 't4g.nano',
-      description: 'EC2 instance type; Graviton (…g.) types get the arm64 AMI.',
-      validation: [
-        { condition: '${can(regex("^[a-z][a-z0-9-]*[.][a-z0-9]+$", var.instance_type))}', errorMessage: 'instance_type must look like t4g.nano.' },
-      ],
-    });
-    const additionalSecurityGroupIds = variable('additional_security_group_ids', {
-      type: 'list(string)',
+    // Variables, their types, defaults and validation blocks: the settings table's rules.
+    const vpcId = variableOf(this, S.vpcId, 'ID of the VPC the NAT serves.');
+    const publicSubnetId = variableOf(this, S.publicSubnetId, "Public subnet (routed to an internet gateway) of the NAT's primary interface.");
+    const privateSubnetIds = variableOf(
+      this,
+      S.privateSubnetIds,
+      "Private subnets whose traffic the NAT translates. In dual mode the first one holds the forwarding interface and must be in the public subnet's availability zone (checked at plan).",
+    );
+    const routeTableIds = variableOf(this, S.routeTableIds, 'Route tables whose 0.0.0.0/0 route is pointed at the NAT.');
+    const mode = variableOf(this, S.mode, 'single: one interface in the public subnet; dual: plus a forwarding interface in the first private subnet.');
+    const elasticIp = variableOf(this, S.elasticIp, 'Associate an Elastic IP with the public interface (keeps the egress IP across stop/start; dual mode needs it).');
+    const instanceType = variableOf(this, S.instanceType, 'EC2 instance type; Graviton (…g.) types get the arm64 AMI.');
+    const additionalSecurityGroupIds = variableOf(this, S.additionalSecurityGroupIds, 'Security groups whose members may use the NAT.');
+    const additionalCidrs = variableOf(
+      this,
+      S.additionalCidrs,
+      'More client CIDRs (peered VPCs, Transit Gateway ranges) admitted on every port and translated; 2^25 addresses or more need allow_any_client_source.',
+    );
+    variableOf(this, S.allowAnyClientSource, 'Let additional_cidrs cover the internet (2^25 addresses or more, however split).');
+    const name = variableOf(this, S.name, 'Name prefix of every resource (IAM role and policy, security group, Name tags).');
+    const portForwards = new TerraformVariable(this, 'port_forwards', {
+      type: objectListType(PORT_FORWARD_ATTRIBUTES),
       default: [],
-      description: 'Security groups whose members may use the NAT.',
+      description:
+        'Inbound port forwards: public_port on the NAT to target_ip:target_port (a usable address of a private subnet), admitted only from ' +
+        'allowed_cidrs (2^25 addresses or more need allow_any_source); preserve_client_ip false makes the target see the NAT as the source.',
       validation: [
+        ...objectListValidations('port_forwards', PORT_FORWARD_ATTRIBUTES, { allowed_cidrs: 'allow_any_source' }),
         {
-          condition: '${alltrue([for id in var.additional_security_group_ids : can(regex("^sg-[0-9a-f]+$", id))])}',
-          errorMessage: 'additional_security_group_ids must hold sg-… IDs.',
+          condition: '${length(distinct([for f in var.port_forwards : format("%s/%v", f.protocol, f.public_port)])) == length(var.port_forwards)}',
+          errorMessage: 'port_forwards: each protocol and public_port pair may appear only once.',
         },
       ],
     });
-    const additionalCidrs = variable('additional_cidrs', {
-      type: 'list(string)',
-      default: [],
-      description: 'More client CIDRs (peered VPCs, Transit Gateway ranges) admitted and translated.',
-      validation: [
-        {
-          condition: '${alltrue([for cidr in var.additional_cidrs : can(cidrhost(cidr, 0)) && !can(regex(":", cidr))])}',
-          errorMessage: 'additional_cidrs must hold IPv4 CIDR blocks.',
-        },
-      ],
-    });
-    const name = variable('name', {
-      type: 'string',
-      default: 'nat-instance',
-      description: 'Name prefix of every resource.',
-      validation: [{ condition: '${can(regex("^[A-Za-z0-9-]{1,40}$", var.name))}', errorMessage: 'name must be 1-40 letters, digits or dashes.' }],
-    });
-    const portForwards = variable('port_forwards', {
-      type: PORT_FORWARDS_TYPE,
-      default: [],
-      description:
-        'Inbound port forwards: public_port on the NAT to target_ip:target_port, admitted only from allowed_cidrs ' +
-        '(0.0.0.0/0 needs allow_any_source); preserve_client_ip false makes the target see the NAT as the source.',
-      validation: PORT_FORWARD_RULES.map(([rule, errorMessage]) => ({
-        condition: `\${alltrue([for f in var.port_forwards : ${rule}])}`,
-        errorMessage,
-      })).concat({
-        condition: '${length(distinct([for f in var.port_forwards : format("%s/%v", f.protocol, f.public_port)])) == length(var.port_forwards)}',
-        errorMessage: 'port_forwards: each protocol and public_port pair may appear only once.',
-      }),
-    });
-    const tags = variable('tags', { type: 'map(string)', default: {}, description: 'Tags for every resource.' });
+    const tags = variableOf(this, S.tags, 'Tags for every resource: at most 50 counting the Name tag added to each, no aws: keys.');
 
     // CIDRs of the private subnets, looked up by count (IDs may be unknown until apply).
     const subnetCount = TerraformCount.of(Fn.lengthOf(privateSubnetIds.listValue));
@@ -175,6 +96,13 @@ export class NatModuleStack extends TerraformStack {
       portForwards: Token.asAny(portForwards.value) as unknown as PortForward[],
       tags: Token.asStringMap(tags.value),
     });
+    // What the construct checks at synth across props, the module checks at plan, when the
+    // subnets' CIDRs are known from the data sources (the zones: the construct's own precondition).
+    // The module builds a plain instance (no selfHealing), so it exists.
+    addNatModulePreconditions(nat.instance!, privateSubnetData);
+    new TerraformCheck(this, 'dual_mode_elastic_ip', DUAL_MODE_WITHOUT_ELASTIC_IP);
+    // `check` blocks need Terraform 1.5.
+    this.addOverride('terraform.required_version', CHECK_BLOCK_TERRAFORM_VERSION);
 
     const output = (outputName: string, value: string, description: string) =>
       new TerraformOutput(this, outputName, { value, description });

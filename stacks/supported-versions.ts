@@ -10,6 +10,9 @@ export const AWS_PROVIDER_CONSTRAINT = '>= 5.0, < 7.0';
 /** Terraform versions: `optional()` attributes with defaults in module variables need 1.3. */
 export const TERRAFORM_VERSION_CONSTRAINT = '>= 1.3';
 
+/** Terraform versions for a stack with `check` blocks (the nat-module's dual-mode warning). */
+export const CHECK_BLOCK_TERRAFORM_VERSION = '>= 1.5';
+
 /**
  * Widens the provider requirement cdktf writes (the bindings' exact version, 6.25.0) to the
  * versions we test, so users on provider 5.x can apply the JSON too.

@@ -1,5 +1,5 @@
 import { Fn, Op, Token } from 'cdktf';
-import { mapList } from '../shared/terraform-expressions';
+import { portForwardSettingsLines, TerraformPortForward } from './port-forward-rendering';
 
 /**
  * The contract between the NatInstance construct and the boot script
@@ -32,17 +32,6 @@ export type NatMode = 'single' | 'dual';
 export type RouteMode = 'terraform' | 'self-claim';
 export type ForwardProtocol = 'tcp' | 'udp';
 
-/** One inbound port forward as the boot script applies it. */
-export interface PortForwardSetting {
-  readonly protocol: ForwardProtocol;
-  readonly publicPort: number;
-  readonly targetIp: string;
-  readonly targetPort: number;
-  /** true: the target sees the client's address; false: the NAT's private address. */
-  readonly preserveClientIp: boolean;
-  readonly allowedCidrs: string[];
-}
-
 /** Everything the boot script needs; values may be Terraform tokens where noted. */
 export interface NatBootSettings {
   readonly mode: NatMode;
@@ -56,11 +45,11 @@ export interface NatBootSettings {
   /** Self-claim only; may be a token list. */
   readonly routeTableIds: string[];
   /**
-   * May be a token: a Terraform list of objects with the attributes `protocol`, `public_port`,
-   * `target_ip`, `target_port`, `preserve_client_ip` and `allowed_cidrs`, all set (the
-   * plain-Terraform module's `port_forwards` variable, whose optional attributes have defaults).
+   * May be a token: a Terraform list of such objects, every attribute set (the plain-Terraform
+   * module's `port_forwards` variable, whose optional attributes have defaults). Rendered by
+   * `port-forward-rendering.ts`, like their security-group rules.
    */
-  readonly portForwards: PortForwardSetting[];
+  readonly portForwards: TerraformPortForward[];
   /** Self-healing: the Elastic IP (`eipalloc-…`, usually a token) the instance associates at boot. */
   readonly elasticIpAllocationId?: string;
   /** Self-healing dual mode: the static forwarding interface (`eni-…`, usually a token) the instance attaches at boot. */
@@ -72,27 +61,6 @@ export interface NatBootSettings {
 /** Joins a list with commas, through Terraform's `join` when the list is a token list. */
 function joinList(values: string[]): string {
   return Token.isUnresolved(values) ? Fn.join(',', values) : values.join(',');
-}
-
-/** The `NAT_PORT_FORWARD` line as a Terraform `format` spec: the fields of the concrete line below. */
-const PORT_FORWARD_FORMAT = 'NAT_PORT_FORWARD=%s %d %s %d %s %s';
-
-/**
- * The `NAT_PORT_FORWARD` lines of a token list, built by Terraform: each line starts with a line
- * break followed by `lineIndent`, so the text continues the line it is appended to.
- */
-function portForwardLinesOf(forwards: unknown, lineIndent: string): string {
-  const lines = mapList(forwards, (field) =>
-    Fn.format(`\n${lineIndent}${PORT_FORWARD_FORMAT}`, [
-      field('protocol'),
-      field('public_port'),
-      field('target_ip'),
-      field('target_port'),
-      Fn.conditional(field('preserve_client_ip'), 'preserve', 'masquerade'),
-      Fn.join(',', Token.asList(field('allowed_cidrs'))),
-    ]),
-  );
-  return Fn.join('', Token.asList(lines));
 }
 
 /**
@@ -130,16 +98,12 @@ export function renderSettingsFile(settings: NatBootSettings, lineIndent = ''): 
     lines.push(`NAT_FORWARDING_INTERFACE_ID=${settings.forwardingInterfaceId}`);
   }
   if (settings.disableSourceDestCheck) lines.push('NAT_DISABLE_SOURCE_DEST_CHECK=true');
+  const forwardLines = portForwardSettingsLines(settings.portForwards, lineIndent);
   if (Token.isUnresolved(settings.portForwards)) {
     // A module variable: Terraform appends one line per forward (none for an empty list).
-    lines[lines.length - 1] += portForwardLinesOf(settings.portForwards, lineIndent);
-    return lines.join('\n') + '\n';
-  }
-  for (const forward of settings.portForwards) {
-    const translation = forward.preserveClientIp ? 'preserve' : 'masquerade';
-    lines.push(
-      `NAT_PORT_FORWARD=${forward.protocol} ${forward.publicPort} ${forward.targetIp} ${forward.targetPort} ${translation} ${joinList(forward.allowedCidrs)}`,
-    );
+    lines[lines.length - 1] += forwardLines[0];
+  } else {
+    lines.push(...forwardLines);
   }
   return lines.join('\n') + '\n';
 }

@@ -1,24 +1,35 @@
 import { Construct } from 'constructs';
 import { Fn, TerraformLocal } from 'cdktf';
 import { RouteClaimPolicy } from '../iam/route-claim-policy';
-import { concreteCidr, isToken, requireIntegerIn, requireNonEmpty, requireRouteTableIds } from '../shared/validation';
+import { checkSetting } from '../shared/setting-rules';
 import { NatBootSettings } from './boot-settings';
 import { NAT_DEFAULTS } from './nat-instance';
 import { NatSecurityGroup } from './nat-security-group';
-import { CONNTRACK_MAX_RANGE } from './nat-validation';
+import { EXISTING_INSTANCE_SETTINGS as S } from './nat-settings';
+import { NAME_SUFFIXES } from './resource-names';
 import { renderNatUserData, renderNatWriteFiles } from './user-data';
 
 export interface ExistingInstanceNatProps {
   /**
-   * Name prefix for the policy and security group.
+   * Name prefix for the policy and security group: 1-64 ASCII letters, digits or `_+=,.@-`, not
+   * starting with `sg-`.
    * @default 'nat-instance'
    */
   readonly name?: string;
-  /** CIDRs of the private subnets whose traffic the host translates. */
+  /**
+   * CIDRs of the private subnets whose traffic the host translates (and, with `vpcId`, which its
+   * security group admits on every port). Together they must cover fewer than 2^25 addresses
+   * unless `allowAnyClientSource` is set.
+   */
   readonly privateCidrs: string[];
+  /**
+   * Let `privateCidrs` cover the internet (2^25 addresses or more, however split). Refused otherwise.
+   * @default false
+   */
+  readonly allowAnyClientSource?: boolean;
   /** Route tables the host points at itself at every boot. */
   readonly routeTableIds: string[];
-  /** The role of the host's instance profile; the route-claim policy is attached to it. */
+  /** The name (not the ARN) of the host's instance-profile role; the route-claim policy is attached to it. */
   readonly roleName: string;
   /**
    * When given, a security group admitting all traffic from `privateCidrs` is created in this VPC;
@@ -32,6 +43,7 @@ export interface ExistingInstanceNatProps {
    */
   readonly conntrackMax?: number;
   /**
+   * At most 50 counting the `Name` tag added to each resource, no `aws:` keys.
    * @default {}
    */
   readonly tags?: Record<string, string>;
@@ -64,12 +76,14 @@ export class ExistingInstanceNat extends Construct {
 
   constructor(scope: Construct, id: string, props: ExistingInstanceNatProps) {
     super(scope, id);
-    requireNonEmpty(props.privateCidrs, 'privateCidrs');
-    if (!isToken(props.privateCidrs)) props.privateCidrs.forEach((cidr, i) => concreteCidr(cidr, `privateCidrs[${i}]`));
-    requireIntegerIn(props.conntrackMax, 'conntrackMax', CONNTRACK_MAX_RANGE.min, CONNTRACK_MAX_RANGE.max);
-    // The boot script refuses anything but rtb-… IDs: fail here, not at the host's next boot.
-    requireRouteTableIds(props.routeTableIds, 'routeTableIds');
-    if (!isToken(props.roleName) && props.roleName.trim() === '') throw new Error(`'roleName' must name the host's instance-profile role`);
+    // The settings table (nat-settings.ts): what the boot script would refuse fails here, not at the host's next boot.
+    checkSetting(S.name, props.name);
+    checkSetting(S.privateCidrs, props.privateCidrs, { anySourceAllowed: props.allowAnyClientSource });
+    checkSetting(S.routeTableIds, props.routeTableIds);
+    checkSetting(S.roleName, props.roleName);
+    checkSetting(S.vpcId, props.vpcId);
+    checkSetting(S.conntrackMax, props.conntrackMax);
+    checkSetting(S.tags, props.tags);
     const name = props.name ?? NAT_DEFAULTS.name;
     const tags = props.tags ?? {};
     const settings: NatBootSettings = {
@@ -85,7 +99,7 @@ export class ExistingInstanceNat extends Construct {
     this.userDataBase64 = Fn.base64gzip(new TerraformLocal(this, 'user_data', this.userData).asString);
     this.writeFiles = renderNatWriteFiles(settings);
     this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
-      name: `${name}-route-claim`,
+      name: `${name}${NAME_SUFFIXES.routeClaimPolicy}`,
       routeTableIds: props.routeTableIds,
       roleName: props.roleName,
       tags,

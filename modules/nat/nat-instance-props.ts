@@ -11,7 +11,10 @@ export interface PortForward {
    * @default 'tcp'
    */
   readonly protocol?: ForwardProtocol;
-  /** The private instance's IPv4 address; it must lie in one of `privateSubnets`. */
+  /**
+   * The private instance's IPv4 address: a usable address of one of `privateSubnets` (not one of
+   * the five addresses AWS reserves in every subnet: network, VPC router, DNS, future use, broadcast).
+   */
   readonly targetIp: string;
   /** The port on the private instance (1-65535). */
   readonly targetPort: number;
@@ -25,8 +28,9 @@ export interface PortForward {
    */
   readonly preserveClientIp?: boolean;
   /**
-   * Allow `0.0.0.0/0` in `allowedCidrs`. Refused otherwise: exposing a private port to the
-   * whole internet should be a deliberate choice.
+   * Let `allowedCidrs` cover the internet: 2^25 addresses or more together (`0.0.0.0/0`, or the
+   * same split into parts such as `0.0.0.0/1` and `128.0.0.0/1`). Refused otherwise: exposing a
+   * private port to the whole internet should be a deliberate choice.
    * @default false
    */
   readonly allowAnySource?: boolean;
@@ -34,7 +38,8 @@ export interface PortForward {
 
 export interface NatInstanceProps {
   /**
-   * Name prefix for the `Name` tag and resource names.
+   * Name prefix for the `Name` tag and resource names (IAM role and policy, security group): 1-64
+   * ASCII letters, digits or `_+=,.@-`, not starting with `sg-`.
    * @default 'nat-instance'
    */
   readonly name?: string;
@@ -118,11 +123,18 @@ export interface NatInstanceProps {
    */
   readonly replaceOnAmiUpdate?: boolean;
   /**
-   * More client CIDRs admitted by the NAT's security group (peered VPCs, Transit Gateway ranges).
-   * They are also translated.
+   * More client CIDRs admitted by the NAT's security group on every port (peered VPCs, Transit
+   * Gateway ranges). They are also translated. Together they must cover fewer than 2^25 addresses
+   * unless `allowAnyClientSource` is set.
    * @default []
    */
   readonly additionalCidrs?: string[];
+  /**
+   * Let `additionalCidrs` cover the internet (2^25 addresses or more, however split): every port
+   * of the NAT, and its forwarding, open to the world. Refused otherwise.
+   * @default false
+   */
+  readonly allowAnyClientSource?: boolean;
   /**
    * Security groups whose members the NAT's security group admits.
    * @default []
@@ -134,12 +146,19 @@ export interface NatInstanceProps {
    */
   readonly keyName?: string;
   /**
-   * CIDRs admitted to SSH (22/tcp) on the NAT.
+   * CIDRs admitted to SSH (22/tcp) on the NAT. Together they must cover fewer than 2^25 addresses
+   * unless `allowAnySshSource` is set.
    * @default [] (no SSH ingress)
    */
   readonly sshCidrs?: string[];
   /**
-   * An instance profile the caller owns. When omitted, a role with SSM core access is created.
+   * Let `sshCidrs` cover the internet (2^25 addresses or more, however split). Refused otherwise.
+   * @default false
+   */
+  readonly allowAnySshSource?: boolean;
+  /**
+   * The name (not the ARN) of an instance profile the caller owns. When omitted, a role with SSM
+   * core access is created.
    * @default a new role and profile
    */
   readonly instanceProfileName?: string;
@@ -152,7 +171,8 @@ export interface NatInstanceProps {
    */
   readonly portForwards?: PortForward[];
   /**
-   * How long the boot script waits for a late-attached secondary interface (dual mode).
+   * How long the boot script waits for a late-attached secondary interface (dual mode), 0-3600
+   * seconds; 0 looks once.
    * @default 120
    */
   readonly interfaceWaitSeconds?: number;
@@ -173,7 +193,7 @@ export interface NatInstanceProps {
    */
   readonly healthAgent?: HealthAgentSettings;
   /**
-   * Tags for every resource.
+   * Tags for every resource: at most 50 counting the `Name` tag added to each, no `aws:` keys.
    * @default {}
    */
   readonly tags?: Record<string, string>;

@@ -11,26 +11,34 @@ import { RouteClaimPolicy } from '../iam/route-claim-policy';
 import { SelfHealingPolicy } from '../iam/self-healing-policy';
 import { NatAutoScalingGroup } from './nat-auto-scaling-group';
 import { architectureOf, latestAl2023AmiId } from './ami';
-import { NatBootSettings, PortForwardSetting } from './boot-settings';
+import { NatBootSettings, NatMode, RouteMode } from './boot-settings';
+import { NAT_INSTANCE_SETTINGS as S } from './nat-settings';
 import { NatInstanceProps } from './nat-instance-props';
 import { NatSecurityGroup } from './nat-security-group';
 import { validateNatInstanceProps } from './nat-validation';
 import { SubnetInfo, subnetCidrBlocks } from '../shared/subnet';
 import { attributeOrElse, countWhen, equalsValue } from '../shared/terraform-expressions';
 import { renderNatUserData } from './user-data';
+import { TerraformPortForward, terraformPortForwardOf } from './port-forward-rendering';
+import { NAME_SUFFIXES } from './resource-names';
 import { tagsWithName } from '../shared/tags';
 
-/** Defaults of the optional props, in one place so docs, code and tests agree. */
+/** Defaults of the optional props, from the settings table (so docs, module and code agree). */
 export const NAT_DEFAULTS = {
-  name: 'nat-instance',
-  mode: 'single',
-  routeMode: 'terraform',
-  elasticIp: true,
-  instanceType: 't4g.nano',
-  interfaceWaitSeconds: 120,
-  conntrackMax: 262144,
-  rootVolumeSize: 8,
-} as const;
+  name: S.name.default as string,
+  mode: S.mode.default as NatMode,
+  routeMode: S.routeMode.default as RouteMode,
+  elasticIp: S.elasticIp.default as boolean,
+  instanceType: S.instanceType.default as string,
+  interfaceWaitSeconds: S.interfaceWaitSeconds.default as number,
+  conntrackMax: S.conntrackMax.default as number,
+  rootVolumeSize: S.rootVolumeSize.default as number,
+};
+
+/** The warning for dual mode without an Elastic IP; `setting` names the prop or the module variable. */
+export function dualModeWithoutElasticIpWarning(setting: string): string {
+  return `${setting} is false in dual mode: an instance with two interfaces loses its public IP on stop/start, and egress with it`;
+}
 
 /**
  * A NAT instance on Amazon Linux 2023 that gives private subnets IPv4 internet egress (and,
@@ -72,23 +80,23 @@ export class NatInstance extends Construct {
     const wantsElasticIp = props.elasticIp ?? NAT_DEFAULTS.elasticIp;
     const instanceType = props.instanceType ?? NAT_DEFAULTS.instanceType;
     const tags = props.tags ?? {};
-    if (mode === 'dual' && !wantsElasticIp) {
-      Annotations.of(this).addWarning(
-        `'elasticIp' is false in dual mode: an instance with two interfaces loses its public IP on stop/start, and egress with it`,
-      );
-    }
+    if (mode === 'dual' && !wantsElasticIp) Annotations.of(this).addWarning(dualModeWithoutElasticIpWarning(`'elasticIp'`));
 
     const privateCidrs = concatLists(subnetCidrBlocks(props.privateSubnets), props.additionalCidrs ?? []);
     // Validation guarantees one of the two in dual (or token) mode.
     const forwardingSubnet = props.forwardingSubnet ?? (Array.isArray(props.privateSubnets) ? props.privateSubnets[0] : undefined);
     const isDual = equalsValue(mode, 'dual');
+    // A module variable is a Terraform list in these words already; concrete forwards get their defaults.
+    const portForwards: TerraformPortForward[] = Token.isUnresolved(props.portForwards)
+      ? (props.portForwards as unknown as TerraformPortForward[])
+      : (props.portForwards ?? []).map(terraformPortForwardOf);
     const securityGroup = new NatSecurityGroup(this, 'sg', {
       name,
       vpcId: props.vpcId,
       clientCidrs: privateCidrs,
       clientSecurityGroupIds: props.additionalSecurityGroupIds ?? [],
       sshCidrs: props.sshCidrs ?? [],
-      portForwards: props.portForwards ?? [],
+      portForwards,
       tags,
     });
     this.securityGroupId = securityGroup.securityGroupId;
@@ -101,16 +109,7 @@ export class NatInstance extends Construct {
       conntrackMax: props.conntrackMax ?? NAT_DEFAULTS.conntrackMax,
       routeMode,
       routeTableIds: props.routeTableIds,
-      portForwards: Token.isUnresolved(props.portForwards)
-        ? (props.portForwards as PortForwardSetting[]) // a module variable: Terraform builds the lines
-        : (props.portForwards ?? []).map((forward) => ({
-            protocol: forward.protocol ?? 'tcp',
-            publicPort: forward.publicPort,
-            targetIp: forward.targetIp,
-            targetPort: forward.targetPort,
-            preserveClientIp: forward.preserveClientIp ?? true,
-            allowedCidrs: forward.allowedCidrs,
-          })),
+      portForwards,
     };
     let instanceProfileName = props.instanceProfileName;
     if (instanceProfileName === undefined) {
@@ -119,7 +118,7 @@ export class NatInstance extends Construct {
     }
     if (routeMode === 'self-claim') {
       this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
-        name: `${name}-route-claim`,
+        name: `${name}${NAME_SUFFIXES.routeClaimPolicy}`,
         routeTableIds: props.routeTableIds,
         roleName: this.role?.roleName,
         tags,
@@ -206,7 +205,7 @@ export class NatInstance extends Construct {
         encrypted: true,
         deleteOnTermination: true,
       },
-      volumeTags: tagsWithName(tags, `${name}-root`),
+      volumeTags: tagsWithName(tags, `${name}${NAME_SUFFIXES.rootVolumeTag}`),
       tags: tagsWithName(tags, name),
       lifecycle: props.replaceOnAmiUpdate ? undefined : { ignoreChanges: ['ami'] },
       // Self-claim: Terraform would otherwise create the instance and the policy attachment in
@@ -276,7 +275,7 @@ export class NatInstance extends Construct {
       securityGroups: [this.securityGroupId],
       sourceDestCheck: false,
       description: `${name} forwarding interface`,
-      tags: tagsWithName(tags, `${name}-forwarding`),
+      tags: tagsWithName(tags, `${name}${NAME_SUFFIXES.forwardingInterfaceTag}`),
       lifecycle: sameZonePrecondition(subnet, publicSubnet),
     });
     const forwardingInterfaceId = modeIsToken

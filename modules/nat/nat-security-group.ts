@@ -2,8 +2,9 @@ import { Construct } from 'constructs';
 import { Fn, Op } from 'cdktf';
 import { SecurityGroup, SecurityGroupIngress } from '@cdktf/provider-aws/lib/security-group';
 import { isToken } from '../shared/validation';
-import type { PortForward } from './nat-instance-props';
 import { tagsWithName } from '../shared/tags';
+import { DynamicIngress, portForwardDynamicIngress, portForwardIngress, TerraformPortForward } from './port-forward-rendering';
+import { NAME_SUFFIXES } from './resource-names';
 
 export interface NatSecurityGroupProps {
   readonly name: string;
@@ -13,7 +14,7 @@ export interface NatSecurityGroupProps {
   readonly clientSecurityGroupIds: string[];
   readonly sshCidrs: string[];
   /** May be a token list (see `NatInstanceProps.portForwards`). */
-  readonly portForwards: PortForward[];
+  readonly portForwards: TerraformPortForward[];
   readonly tags: Record<string, string>;
 }
 
@@ -48,38 +49,24 @@ export class NatSecurityGroup extends Construct {
     if (hasEntries(props.sshCidrs)) {
       ingress.push({ description: 'SSH to the NAT', protocol: 'tcp', fromPort: 22, toPort: 22, cidrBlocks: props.sshCidrs });
     }
-    // A token list (module variable) gets its rules from Terraform: see portForwardRulesOf.
-    for (const forward of isToken(props.portForwards) ? [] : props.portForwards) {
-      ingress.push({
-        description: `Port forward ${forward.protocol ?? 'tcp'}/${forward.publicPort} to ${forward.targetIp}:${forward.targetPort}`,
-        protocol: forward.protocol ?? 'tcp',
-        fromPort: forward.publicPort,
-        toPort: forward.publicPort,
-        cidrBlocks: forward.allowedCidrs,
-      });
-    }
-    if (isToken(props.portForwards)) dynamicIngress.push(portForwardRulesOf(props.portForwards));
+    // A token list (module variable) gets its rules from Terraform, one per forward.
+    if (isToken(props.portForwards)) dynamicIngress.push(portForwardDynamicIngress(props.portForwards));
+    else ingress.push(...portForwardIngress(props.portForwards));
     // In .tf.json Terraform reads an `ingress` key as the attribute form, which would shadow
     // `dynamic "ingress"` blocks: once one rule set is dynamic, every rule is.
     const anyDynamic = dynamicIngress.length > 0;
+    const groupName = `${props.name}${NAME_SUFFIXES.securityGroup}`;
     const group = new SecurityGroup(this, 'sg', {
-      name: `${props.name}-sg`,
+      name: groupName,
       description: 'NAT instance: forwards traffic of private subnets to the internet',
       vpcId: props.vpcId,
       ingress: anyDynamic ? undefined : ingress,
       egress: [{ description: 'Anywhere', protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: ['::/0'] }],
-      tags: tagsWithName(props.tags, `${props.name}-sg`),
+      tags: tagsWithName(props.tags, groupName),
     });
     if (anyDynamic) group.addOverride('dynamic.ingress', [fixedRulesOf(ingress), ...dynamicIngress]);
     this.securityGroupId = group.id;
   }
-}
-
-/** A `dynamic "ingress"` block of the synthesized JSON: one rule per element of `for_each`. */
-interface DynamicIngress {
-  readonly for_each: unknown;
-  readonly iterator: string;
-  readonly content: Record<string, string | number>;
 }
 
 /** Fixed rules as one dynamic block over their list (every rule carries every field, null where unused). */
@@ -111,29 +98,6 @@ function clientGroupsRuleOf(securityGroupIds: string[]): DynamicIngress {
       from_port: 0,
       to_port: 0,
       security_groups: '${client_groups.value}',
-    },
-  };
-}
-
-/** Name of the `dynamic "ingress"` iterator: `forward.value` is the current entry. */
-const FORWARD = 'forward';
-
-/**
- * One ingress block per forward of a token list (the module's `port_forwards` variable), from its
- * `allowed_cidrs`, described as the concrete path describes it. A `dynamic` block, next to the
- * fixed blocks: the provider's inline rules own the group, so separate rule resources would fight them.
- */
-function portForwardRulesOf(forwards: unknown): DynamicIngress {
-  const field = (name: string) => `${FORWARD}.value.${name}`;
-  return {
-    for_each: forwards,
-    iterator: FORWARD,
-    content: {
-      description: `\${format("Port forward %s/%d to %s:%d", ${field('protocol')}, ${field('public_port')}, ${field('target_ip')}, ${field('target_port')})}`,
-      protocol: `\${${field('protocol')}}`,
-      from_port: `\${${field('public_port')}}`,
-      to_port: `\${${field('public_port')}}`,
-      cidr_blocks: `\${${field('allowed_cidrs')}}`,
     },
   };
 }

@@ -1,50 +1,50 @@
 import { cidrsOverlap, Ipv4Cidr } from '../shared/cidr';
-import { concreteCidr, isToken, requireIntegerIn, requireNonEmpty, requireRouteTableIds } from '../shared/validation';
+import { checkSetting } from '../shared/setting-rules';
+import { requireOneRegion } from '../shared/zones';
+import { concreteCidr, isToken } from '../shared/validation';
 import { architectureOf } from './ami';
 import type { NatInstanceProps } from './nat-instance-props';
+import { NAT_INSTANCE_SETTINGS as S } from './nat-settings';
 import { validatePortForwards } from './port-forward-validation';
 
-function requireOneOf(value: string | undefined, prop: string, allowed: string[]): void {
-  if (value !== undefined && !isToken(value) && !allowed.includes(value)) {
-    throw new Error(`'${prop}' must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got '${value}'`);
-  }
-}
-
-/** Concrete CIDRs of a list prop, each validated; a token list yields nothing to check. */
-function concreteCidrs(list: string[] | undefined, prop: string): Ipv4Cidr[] {
-  if (list === undefined || isToken(list)) return [];
-  return list.flatMap((text, i) => concreteCidr(text, `${prop}[${i}]`) ?? []);
-}
-
-/** Below ~1k a NAT drops connections at once; above 64 Mi entries the table outgrows small instances. */
-export const CONNTRACK_MAX_RANGE = { min: 1024, max: 67108864 };
-
 /**
- * Checks a NatInstance's props at synth time. Every error names the prop; values that are
+ * Checks a NatInstance's props at synth time against the settings table (`nat-settings.ts`) and
+ * the rules that relate props to each other. Every error names the prop; values that are
  * Terraform tokens are accepted unchecked (Terraform or the boot script checks them later).
  */
 export function validateNatInstanceProps(props: NatInstanceProps): void {
-  requireOneOf(props.mode, 'mode', ['single', 'dual']);
-  requireOneOf(props.routeMode, 'routeMode', ['terraform', 'self-claim']);
+  checkSetting(S.name, props.name);
+  checkSetting(S.vpcId, props.vpcId);
+  checkSetting(S.mode, props.mode);
+  checkSetting(S.routeMode, props.routeMode);
   if (props.selfHealing === true && props.routeMode === 'terraform') {
     throw new Error(
       `'selfHealing' needs 'routeMode' 'self-claim': a replacement instance points the route tables at itself, and Terraform-managed routes would keep targeting the one it replaced`,
     );
   }
-  requireOneOf(props.architecture, 'architecture', ['arm64', 'x86_64']);
-  requireNonEmpty(Array.isArray(props.privateSubnets) ? props.privateSubnets : props.privateSubnets.ids, 'privateSubnets');
-  requireRouteTableIds(props.routeTableIds, 'routeTableIds');
-  // Two routes to 0.0.0.0/0 in one table fail at apply; the same ID (or reference) twice is a mistake.
-  const tables = props.routeTableIds;
-  const duplicateTable = isToken(tables) ? undefined : tables.find((id, i) => tables.indexOf(id) !== i);
-  if (duplicateTable !== undefined) throw new Error(`'routeTableIds' lists ${duplicateTable} more than once`);
-  requireIntegerIn(props.interfaceWaitSeconds, 'interfaceWaitSeconds', 1, 3600);
-  requireIntegerIn(props.conntrackMax, 'conntrackMax', CONNTRACK_MAX_RANGE.min, CONNTRACK_MAX_RANGE.max);
-  requireIntegerIn(props.rootVolumeSize, 'rootVolumeSize', 8, 16384);
+  checkSetting(S.architecture, props.architecture);
+  checkSetting(S.instanceType, props.instanceType);
+  checkSetting(S.amiId, props.amiId);
+  checkSetting(S.publicSubnetId, props.publicSubnet.id);
+  const subnets = props.privateSubnets;
+  checkSetting(S.privateSubnetIds, Array.isArray(subnets) ? subnets.map((subnet) => subnet.id) : subnets.ids, {
+    itemLabel: (i) => `privateSubnets[${i}].id`,
+  });
+  if (props.forwardingSubnet) checkSetting(S.forwardingSubnetId, props.forwardingSubnet.id);
+  checkSetting(S.routeTableIds, props.routeTableIds);
+  checkSetting(S.interfaceWaitSeconds, props.interfaceWaitSeconds);
+  checkSetting(S.conntrackMax, props.conntrackMax);
+  checkSetting(S.rootVolumeSize, props.rootVolumeSize);
+  checkSetting(S.additionalCidrs, props.additionalCidrs, { anySourceAllowed: props.allowAnyClientSource });
+  checkSetting(S.additionalSecurityGroupIds, props.additionalSecurityGroupIds);
+  checkSetting(S.keyName, props.keyName);
+  checkSetting(S.sshCidrs, props.sshCidrs, { anySourceAllowed: props.allowAnySshSource });
+  checkSetting(S.instanceProfileName, props.instanceProfileName);
+  checkSetting(S.tags, props.tags);
 
   const publicCidr = concreteCidr(props.publicSubnet.cidrBlock, 'publicSubnet.cidrBlock');
-  const privateCidrs = Array.isArray(props.privateSubnets)
-    ? props.privateSubnets.flatMap((subnet, i) => concreteCidr(subnet.cidrBlock, `privateSubnets[${i}].cidrBlock`) ?? [])
+  const privateCidrs = Array.isArray(subnets)
+    ? subnets.flatMap((subnet, i) => concreteCidr(subnet.cidrBlock, `privateSubnets[${i}].cidrBlock`) ?? [])
     : [];
   privateCidrs.forEach((cidr, i) => {
     if (publicCidr && cidrsOverlap(publicCidr, cidr)) {
@@ -53,11 +53,14 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
     const clash = privateCidrs.slice(0, i).find((other) => cidrsOverlap(other, cidr));
     if (clash) throw new Error(`'privateSubnets' entries ${clash.text} and ${cidr.text} overlap`);
   });
-  concreteCidrs(props.additionalCidrs, 'additionalCidrs');
-  concreteCidrs(props.sshCidrs, 'sshCidrs');
+  requireOneRegion([
+    ['publicSubnet.availabilityZone', props.publicSubnet.availabilityZone],
+    ...(Array.isArray(subnets) ? subnets.map((subnet, i): [string, string | undefined] => [`privateSubnets[${i}].availabilityZone`, subnet.availabilityZone]) : []),
+    ['forwardingSubnet.availabilityZone', props.forwardingSubnet?.availabilityZone],
+  ]);
 
   if (props.mode === 'dual' || isToken(props.mode)) validateDualMode(props, privateCidrs);
-  validateInstanceType(props);
+  validateArchitecture(props);
   validatePortForwards(props.portForwards ?? [], privateCidrs, props.sshCidrs);
 }
 
@@ -80,11 +83,8 @@ function validateDualMode(props: NatInstanceProps, privateCidrs: Ipv4Cidr[]): vo
   }
 }
 
-function validateInstanceType(props: NatInstanceProps): void {
+function validateArchitecture(props: NatInstanceProps): void {
   const type = props.instanceType;
-  if (type !== undefined && !isToken(type) && !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(type)) {
-    throw new Error(`'instanceType' '${type}' is not an EC2 instance type like t4g.nano`);
-  }
   const derived = architectureOf(type ?? 't4g.nano');
   if (!derived && !props.architecture && !props.amiId) {
     throw new Error(`'architecture' is required when 'instanceType' is a Terraform token and no 'amiId' is given`);

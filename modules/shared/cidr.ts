@@ -39,7 +39,8 @@ export function parseCidr(text: string, what: string): Ipv4Cidr {
   const [address, prefixText, extra] = text.split('/');
   const network = parseIpv4(address ?? '');
   const prefix = Number(prefixText);
-  if (extra !== undefined || network === undefined || !/^\d{1,2}$/.test(prefixText ?? '') || prefix > 32) {
+  // No leading zeros (`/08`), like the addresses: the boot script and Terraform refuse them too.
+  if (extra !== undefined || network === undefined || !/^(0|[1-9][0-9]?)$/.test(prefixText ?? '') || prefix > 32) {
     throw new Error(`${what}: '${text}' is not an IPv4 CIDR block like 10.0.0.0/16`);
   }
   if ((network & ~mask(prefix)) >>> 0 !== 0) {
@@ -66,4 +67,28 @@ export function cidrContainsAddress(block: Ipv4Cidr, address: number): boolean {
 /** The VPC router's address of a subnet: its network address plus one (`10.0.1.0/24` → `10.0.1.1`). */
 export function subnetRouterAddress(block: Ipv4Cidr): string {
   return formatIpv4(block.network + 1);
+}
+
+/**
+ * How many addresses the blocks cover together, overlaps counted once. Two CIDR blocks are either
+ * disjoint or nested, so the union is the sum of the blocks that no other block contains.
+ */
+export function addressesCovered(blocks: readonly Ipv4Cidr[]): number {
+  const distinct = blocks.filter((block, i) => blocks.findIndex((other) => other.network === block.network && other.prefix === block.prefix) === i);
+  return distinct
+    .filter((block) => !distinct.some((other) => other !== block && cidrContains(other, block)))
+    .reduce((sum, block) => sum + 2 ** (32 - block.prefix), 0);
+}
+
+/**
+ * What AWS reserves an address of a subnet for, or undefined when instances may use it: the first
+ * four addresses and the last one of every subnet
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html).
+ */
+export function reservedAddressRole(block: Ipv4Cidr, address: number): string | undefined {
+  if (!cidrContainsAddress(block, address)) return undefined;
+  const offset = address - block.network;
+  const roles = ['the network address', 'the VPC router', 'the DNS server address', 'reserved by AWS for future use'];
+  if (offset < roles.length) return roles[offset];
+  return offset === 2 ** (32 - block.prefix) - 1 ? 'the broadcast address' : undefined;
 }

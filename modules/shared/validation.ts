@@ -17,20 +17,3 @@ export function requireNonEmpty(values: readonly unknown[] | undefined, what: st
     throw new Error(`'${what}' must contain at least one element`);
   }
 }
-
-/** Throws unless a concrete number is a whole number in [min, max]; undefined and tokens pass. */
-export function requireIntegerIn(value: number | undefined, prop: string, min: number, max: number): void {
-  if (value === undefined || isToken(value)) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`'${prop}' must be a whole number from ${min} to ${max}, got ${value}`);
-  }
-}
-
-/** Route-table IDs: a non-empty list whose concrete entries look like `rtb-…` (the boot script refuses anything else). */
-export function requireRouteTableIds(ids: string[], prop: string): void {
-  requireNonEmpty(ids, prop);
-  if (isToken(ids)) return;
-  ids.forEach((id, i) => {
-    if (!isToken(id) && !/^rtb-[0-9a-f]+$/.test(id)) throw new Error(`'${prop}[${i}]' must be a route-table ID (rtb-…), got '${id}'`);
-  });
-}

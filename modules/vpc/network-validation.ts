@@ -1,5 +1,8 @@
 import { cidrContains, cidrsOverlap, Ipv4Cidr } from '../shared/cidr';
+import { TAGS } from '../shared/aws-rules';
+import { checkSetting } from '../shared/setting-rules';
 import { concreteCidr, isToken, requireNonEmpty } from '../shared/validation';
+import { requireOneRegion } from '../shared/zones';
 import type { NetworkProps } from './network';
 
 /** AWS accepts IPv4 blocks from /16 to /28 for VPCs and subnets alike. */
@@ -17,7 +20,11 @@ export function validateNetworkProps(props: NetworkProps): void {
   if (vpc) requireAwsBlockSize(vpc, 'cidr');
   requireNonEmpty(props.publicSubnets, 'publicSubnets');
   requireNonEmpty(props.privateSubnets, 'privateSubnets');
-  if (props.azs !== undefined) requireNonEmpty(props.azs, 'azs');
+  if (props.azs !== undefined) {
+    requireNonEmpty(props.azs, 'azs');
+    if (!isToken(props.azs)) requireOneRegion(props.azs.map((zone, i) => [`azs[${i}]`, zone] as const));
+  }
+  checkSetting(TAGS, props.tags);
   if (props.azCount !== undefined && (!Number.isInteger(props.azCount) || props.azCount < 1)) {
     throw new Error(`'azCount' must be a whole number of at least 1, got ${props.azCount}`);
   }

@@ -7,6 +7,7 @@
  * The EC2 double can refuse the first calls the way EC2 does while an IAM policy is still
  * propagating, under throttling or with server errors (moto cannot), to prove the bounded retries.
  */
+import { appendFileSync } from 'fs';
 import {
   createLabVpc,
   expectBootSuccess,
@@ -95,6 +96,8 @@ interface SelfClaimOptions {
   readonly refusals?: Array<Ec2Refusal | null>;
   /** More environment for the boot script. @default {} */
   readonly environment?: Record<string, string>;
+  /** Lines appended to the synthesized settings file before the boot. @default none */
+  readonly extraSettings?: string;
 }
 
 /**
@@ -110,6 +113,7 @@ async function bootSelfClaim(
   const knownToMetadata = options.knownToMetadata ?? (() => true);
   const lab = await createLabVpc({ mode, natProps: { routeMode: 'self-claim' } });
   current.lab = lab;
+  if (options.extraSettings) appendFileSync(lab.diskPath('/etc/nat-instance/settings'), options.extraSettings);
   const routeTableIds = settingsRouteTableIds(lab);
   const interfaces = natInterfaces(lab);
   const doubles = await AwsDoubles.start({
@@ -194,6 +198,21 @@ describe('route self-claim at boot (IMDSv2 and EC2 API doubles, real AWS CLI)', 
     expect(boot.result.stdout).toContain(`claimed route tables ${boot.routeTableIds.join(' ')} for ${forwarding.eni}`);
 
     expectNoAnswer(boot.lab, internetProbe(`${scenario}: before the router follows the claim`, 'h1'));
+    followClaimedRoutes(boot);
+    expectPrivateHostsReachTheInternetThroughTheNat(scenario, boot.lab);
+  });
+
+  it('a refused port forward does not stop the claim (dual mode): exit 2 with the REFUSED line, every route table claimed, egress through the NAT', async () => {
+    const scenario = 'self-claim with a refused forward';
+    const badForward = 'NAT_PORT_FORWARD=tcp 2222 10.8.2.1 22 preserve 203.0.113.5/32';
+    const boot = await bootSelfClaim('dual', (ids) => Object.fromEntries(ids.map((id) => [id, { defaultRoute: STALE_ENI }])), {
+      extraSettings: `${badForward}\n`,
+    });
+    expect({ code: boot.result.code, boot: describeBoot(boot) }).toEqual({ code: 2, boot: describeBoot(boot) });
+    expect(boot.result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^nat-instance: REFUSED: setting NAT_PORT_FORWARD 'tcp 2222 10\.8\.2\.1 .*the VPC router of 10\.8\.2\.0\/24/)]);
+    const forwarding = boot.interfaces.ens6;
+    expect(boot.doubles.routeTargets()).toEqual(Object.fromEntries(boot.routeTableIds.map((id) => [id, forwarding.eni])));
+    expect(boot.result.stdout.trim().split('\n').pop()).toMatch(/^nat-instance: degraded in \d+s \(egress ready; 1 optional setting\(s\) REFUSED\): .*routes by self-claim/);
     followClaimedRoutes(boot);
     expectPrivateHostsReachTheInternetThroughTheNat(scenario, boot.lab);
   });

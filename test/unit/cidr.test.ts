@@ -40,7 +40,7 @@ describe('parseCidr', () => {
     expect(parseCidr(text, 'cidr').text).toBe(text);
   });
 
-  it.each(['10.8.0.0', '10.8.0.0/33', '10.8.0.0/-1', '10.8.0.0/16/1', '10.8.0/16', '300.0.0.0/8', 'ten/8', '10.8.0.0/', '10.8.0.0/1a'])(
+  it.each(['10.8.0.0', '10.8.0.0/33', '10.8.0.0/-1', '10.8.0.0/16/1', '10.8.0/16', '300.0.0.0/8', 'ten/8', '10.8.0.0/', '10.8.0.0/1a', '10.0.0.0/08'])(
     'GIVEN the malformed %p WHEN parsed THEN the error names the prop and shows the text',
     (text) => {
       expect(() => parseCidr(text, 'privateSubnets[2]')).toThrow(`privateSubnets[2]: '${text}' is not an IPv4 CIDR block`);

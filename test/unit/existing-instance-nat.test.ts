@@ -200,10 +200,22 @@ describe('ExistingInstanceNat validation (at synth, naming the prop)', () => {
     ['no route tables', { routeTableIds: [] }, /'routeTableIds'/],
     ['a conntrackMax out of range', { conntrackMax: 10 }, /'conntrackMax'/],
     ['a route-table ID that is not rtb-…', { routeTableIds: ['rtb-0a1b2c3d4e5f60001', 'subnet-0123'] }, /routeTableIds\[1\]/],
-    ['an empty roleName', { roleName: '' }, /'roleName'/],
+    ['an empty roleName', { roleName: '' }, /'roleName' must be an IAM role name: 1 to 64 letters, digits or _\+=,\.@- \(a name, not an ARN\), got ''/],
+    ['a role ARN where the role name belongs', { roleName: 'arn:aws:iam::123456789012:role/ecs-host' }, /'roleName' must be an IAM role name.*got 'arn:aws:iam::123456789012:role\/ecs-host'/],
+    ['a role name longer than IAM allows', { roleName: 'r'.repeat(65) }, /'roleName' must be an IAM role name: 1 to 64/],
+    ['0.0.0.0/0 among the private CIDRs', { privateCidrs: ['10.0.1.0/24', '0.0.0.0/0'] }, /'privateCidrs' \(10\.0\.1\.0\/24, 0\.0\.0\.0\/0\) covers 4294967296 addresses, the whole internet: that would open every port of the host \(with 'vpcId'\) and its forwarding to the internet; set 'allowAnyClientSource: true'/],
+    ['the internet in two halves as private CIDRs', { privateCidrs: ['0.0.0.0/1', '128.0.0.0/1'] }, /'privateCidrs' \(0\.0\.0\.0\/1, 128\.0\.0\.0\/1\) covers 4294967296 addresses/],
+    ['an empty vpcId', { vpcId: '' }, /'vpcId' must be a VPC ID/],
+    ['a name with a space', { name: 'tiny nat' }, /'name' must be 1 to 64 ASCII letters/],
+    ['a tag key starting with aws:', { tags: { 'aws:cloudformation:stack-name': 'x' } }, /'tags' key 'aws:cloudformation:stack-name' must not start with aws:/],
   ];
   it.each(cases)('refuses %s', (_what, props, message) => {
     expect(synthError((stack: TerraformStack) => new ExistingInstanceNat(stack, 'tinynat', { ...BASE_PROPS, ...props }))).toMatch(message);
+  });
+  it('accepts the internet as private CIDRs only with allowAnyClientSource', () => {
+    expect(() =>
+      synthesize((stack) => new ExistingInstanceNat(stack, 'tinynat', { ...BASE_PROPS, privateCidrs: ['0.0.0.0/0'], allowAnyClientSource: true })),
+    ).not.toThrow();
   });
 });
 

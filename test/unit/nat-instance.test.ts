@@ -303,7 +303,7 @@ describe('NatInstance AMI and instance type', () => {
 describe('NatInstance security group options', () => {
   const synth = synthNat({
     additionalCidrs: ['172.16.0.0/16'],
-    additionalSecurityGroupIds: ['sg-0peer'],
+    additionalSecurityGroupIds: ['sg-0beef'],
     keyName: 'admin-key',
     sshCidrs: ['198.51.100.0/24'],
     portForwards: [
@@ -321,7 +321,7 @@ describe('NatInstance security group options', () => {
 
   it('THEN all protocols are admitted from additionalSecurityGroupIds', () => {
     const fromGroups = rules.filter((rule) => rule.security_groups?.length);
-    expect(fromGroups).toEqual([expect.objectContaining({ protocol: '-1', security_groups: ['sg-0peer'] })]);
+    expect(fromGroups).toEqual([expect.objectContaining({ protocol: '-1', security_groups: ['sg-0beef'] })]);
   });
 
   it('THEN SSH is admitted only from sshCidrs, with the key pair', () => {

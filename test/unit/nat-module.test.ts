@@ -3,15 +3,11 @@
  * no provider or backend, every variable used, every reference declared, the same resources as
  * the concrete construct, and user data that Terraform renders exactly as the concrete path does.
  */
-import { execFileSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { App } from 'cdktf';
 import { NatModuleStack } from '../../stacks/nat-module';
 import { NatInstance, PortForward } from '../../modules/nat';
 import { synthesize, synthesizeStack } from './support/synth';
-import { evaluateTerraformString, evaluateTerraformValue, TERRAFORM_BINARY } from './support/terraform-console';
+import { evaluateTerraformString, evaluateTerraformValue } from './support/terraform-console';
 import { userDataOf } from '../support/user-data-of';
 
 const moduleJson = synthesizeStack(new NatModuleStack(new App(), 'nat-module')).json;
@@ -70,6 +66,7 @@ describe('nat-module stack as a plain Terraform module', () => {
       'tags',
       'mode',
       'port_forwards',
+      'allow_any_client_source',
     ];
     expect(Object.keys(moduleJson.variable).sort()).toEqual([...expected].sort());
     for (const [name, variable] of Object.entries<any>(moduleJson.variable)) {
@@ -98,6 +95,22 @@ describe('nat-module stack as a plain Terraform module', () => {
     ]) {
       expect(type).toContain(attribute);
     }
+  });
+
+  test('THEN it warns (a check block) in dual mode without an Elastic IP, and needs a Terraform that knows check blocks', () => {
+    expect(moduleJson.check).toEqual({
+      dual_mode_elastic_ip: { assert: [{ condition: '${var.mode != "dual" || var.elastic_ip}', error_message: expect.stringMatching(/^elastic_ip is false in dual mode/) }] },
+    });
+    expect(moduleJson.terraform.required_version).toBe('>= 1.5');
+  });
+
+  test('THEN the instance carries the checks across variables and looked-up subnets as preconditions (run by terraform plan in test/terraform)', () => {
+    const instance = Object.values<any>(moduleJson.resource.aws_instance)[0];
+    expect(instance.lifecycle.precondition.map((p: { error_message: string }) => p.error_message)).toEqual([
+      expect.stringMatching(/^\$\{format\("port_forwards: target_ip must be a usable address of one of private_subnet_ids/),
+      expect.stringMatching(/^additional_cidrs covers 2\^25 addresses or more/),
+    ]);
+    expect(instance.lifecycle.ignore_changes).toEqual(['ami']);
   });
 
   test('THEN every variable is used somewhere outside its own declaration', () => {
@@ -134,7 +147,7 @@ describe('nat-module stack as a plain Terraform module', () => {
       new NatInstance(stack, 'nat', {
         vpcId: 'vpc-1',
         mode: 'dual',
-        publicSubnet: { id: 'subnet-pub', cidrBlock: '10.8.0.0/24' },
+        publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
         privateSubnets: [{ id: 'subnet-a', cidrBlock: '10.8.1.0/24' }],
         routeTableIds: ['rtb-1'],
       }),
@@ -169,7 +182,7 @@ describe('nat-module user data, evaluated by terraform console for sample inputs
       new NatInstance(stack, 'nat', {
         vpcId: 'vpc-1',
         mode,
-        publicSubnet: { id: 'subnet-pub', cidrBlock: '10.8.0.0/24' },
+        publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
         privateSubnets: privateCidrs.map((cidrBlock, i) => ({ id: `subnet-${i}`, cidrBlock })),
         additionalCidrs,
         routeTableIds: ['rtb-1'],
@@ -276,7 +289,7 @@ describe('nat-module security group, evaluated by terraform console for sample i
     const json = synthesize((stack) =>
       new NatInstance(stack, 'nat', {
         vpcId: 'vpc-1',
-        publicSubnet: { id: 'subnet-pub', cidrBlock: '10.8.0.0/24' },
+        publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
         privateSubnets: privateCidrs.map((cidrBlock, i) => ({ id: `subnet-${i}`, cidrBlock })),
         additionalCidrs,
         additionalSecurityGroupIds: clientGroups,
@@ -306,92 +319,5 @@ describe('nat-module security group, evaluated by terraform console for sample i
     const fromModule = admitted(moduleIngress([]));
     expect(fromModule).toEqual(admitted(concreteIngress([])));
     expect(fromModule.map((rule) => rule.description)).toEqual(['All traffic from NAT client security groups', 'All traffic from NAT clients']);
-  });
-});
-
-describe('nat-module variable validation, run by terraform itself', () => {
-  // The module's variable blocks alone need no provider: `terraform init` and `plan` run offline.
-  const dir = mkdtempSync(join(tmpdir(), 'nat-module-vars-'));
-  const terraformEnv = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
-  const run = (args: string[]) =>
-    execFileSync(TERRAFORM_BINARY, args, { cwd: dir, encoding: 'utf8', env: terraformEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-
-  beforeAll(() => {
-    // Pretty-printed, so Terraform's echo of a failing line is that line alone.
-    writeFileSync(join(dir, 'variables.tf.json'), JSON.stringify({ variable: moduleJson.variable }, null, 2));
-    run(['init', '-input=false', '-no-color']);
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  /** `terraform plan` with -var values: ok, or Terraform's error text. */
-  function plan(vars: Record<string, string>): { ok: boolean; output: string } {
-    const args = ['plan', '-input=false', '-no-color', ...Object.entries(vars).flatMap(([name, value]) => ['-var', `${name}=${value}`])];
-    try {
-      return { ok: true, output: run(args) };
-    } catch (error) {
-      const failure = error as { stderr?: string; stdout?: string };
-      return { ok: false, output: `${failure.stdout ?? ''}${failure.stderr ?? ''}` };
-    }
-  }
-
-  const valid = {
-    vpc_id: 'vpc-0abc',
-    public_subnet_id: 'subnet-0ab1',
-    private_subnet_ids: '["subnet-0a1"]',
-    route_table_ids: '["rtb-0b2"]',
-  };
-
-  test('GIVEN valid inputs THEN terraform accepts them', () => {
-    expect(plan(valid)).toEqual({ ok: true, output: expect.stringContaining('No changes') });
-  });
-
-  test.each([
-    ['mode', { mode: 'triple' }, 'mode must be "single" or "dual"'],
-    ['private_subnet_ids', { private_subnet_ids: '[]' }, 'private_subnet_ids must hold at least one'],
-    ['route_table_ids', { route_table_ids: '["subnet-0"]' }, 'route_table_ids must hold at least one rtb-'],
-    ['additional_cidrs', { additional_cidrs: '["10.0.0.0/33"]' }, 'additional_cidrs must hold IPv4 CIDR blocks'],
-    ['additional_security_group_ids', { additional_security_group_ids: '["sg_1"]' }, 'additional_security_group_ids must hold sg-'],
-    ['instance_type', { instance_type: 'nano' }, 'instance_type must look like t4g.nano'],
-    ['vpc_id', { vpc_id: 'vpc_1' }, 'vpc_id must look like vpc-0123abcd'],
-    ['public_subnet_id', { public_subnet_id: 'sub-1' }, 'public_subnet_id must look like subnet-'],
-    ['name', { name: 'has spaces' }, 'name must be 1-40 letters'],
-  ])('GIVEN a bad %s THEN terraform refuses it with the variable message', (_name, override, message) => {
-    expectRefusal(plan({ ...valid, ...override }), message);
-  });
-
-  function expectRefusal(result: { ok: boolean; output: string }, message: string): void {
-    const output = result.output.replace(/[\s│]+/g, ' ');
-    expect(result.ok).toBe(false);
-    // The validation itself failed (not the configuration), with the variable's own message.
-    expect(output).toContain('Invalid value for variable');
-    expect(output).toContain(message);
-  }
-
-  // An HCL object constructor also accepts `"key": value`, so JSON text is a valid -var value.
-  const withForwards = (forwards: object[]) => plan({ ...valid, port_forwards: JSON.stringify(forwards) });
-  const SSH = { public_port: 9999, target_ip: '10.8.1.10', target_port: 22, allowed_cidrs: ['203.0.113.7/32'] };
-
-  test.each([
-    ['the sample forwards', SAMPLE_PORT_FORWARDS],
-    ['tcp and udp on the same public port', [SSH, { ...SSH, protocol: 'udp' }]],
-    ['0.0.0.0/0 with allow_any_source', [{ ...SSH, allowed_cidrs: ['0.0.0.0/0'], allow_any_source: true }]],
-  ])('GIVEN port_forwards with %s THEN terraform accepts them', (_name, forwards) => {
-    expect(withForwards(forwards)).toEqual({ ok: true, output: expect.stringContaining('No changes') });
-  });
-
-  const PORTS = 'port_forwards: public_port and target_port must be whole numbers from 1 to 65535';
-  test.each([
-    ['public port 0', [{ ...SSH, public_port: 0 }], PORTS],
-    ['a fractional public port', [{ ...SSH, public_port: 80.5 }], PORTS],
-    ['target port 70000', [SSH, { ...SSH, public_port: 8080, target_port: 70000 }], PORTS],
-    ['an unknown protocol', [{ ...SSH, protocol: 'icmp' }], 'port_forwards: protocol must be "tcp" or "udp"'],
-    ['a malformed target IP', [{ ...SSH, target_ip: '10.8.1' }], 'port_forwards: target_ip must be an IPv4 address'],
-    ['an IPv6 target', [{ ...SSH, target_ip: 'fd00::1' }], 'port_forwards: target_ip must be an IPv4 address'],
-    ['no allowed CIDRs', [{ ...SSH, allowed_cidrs: [] }], 'port_forwards: allowed_cidrs must hold at least one IPv4 CIDR block'],
-    ['a malformed allowed CIDR', [{ ...SSH, allowed_cidrs: ['203.0.113.7/33'] }], 'port_forwards: allowed_cidrs must hold at least one IPv4 CIDR block'],
-    ['0.0.0.0/0 without allow_any_source', [{ ...SSH, allowed_cidrs: ['203.0.113.7/32', '0.0.0.0/0'] }], 'port_forwards: allowed_cidrs holds 0.0.0.0/0'],
-    ['a duplicate protocol and public port', [SSH, { ...SSH, target_ip: '10.8.1.11', protocol: 'tcp' }], 'port_forwards: each protocol and public_port pair may appear only once'],
-  ])('GIVEN port_forwards with %s THEN terraform refuses it with the variable message', (_name, forwards, message) => {
-    expectRefusal(withForwards(forwards), message);
   });
 });

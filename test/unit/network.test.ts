@@ -237,6 +237,11 @@ describe('Network validation', () => {
     ['an empty zone list', { azs: [] }, "'azs' must contain at least one element"],
     ['a zero zone count', { azs: undefined, azCount: 0 }, "'azCount' must be a whole number of at least 1"],
     ['a fractional zone count', { azs: undefined, azCount: 1.5 }, "'azCount' must be a whole number of at least 1"],
+    ['zones of two regions', { azs: ['eu-central-1a', 'eu-west-1b'] }, "'azs[1]' (eu-west-1b) is in region eu-west-1 but 'azs[0]' is in eu-central-1: all zones must be in one region"],
+    ['a region where a zone belongs', { azs: ['eu-central-1'] }, "'azs[0]' must be an availability-zone name like eu-central-1a, got 'eu-central-1'"],
+    ['an empty zone', { azs: ['eu-central-1a', ''] }, "'azs[1]' must be an availability-zone name like eu-central-1a, got ''"],
+    ['a tag key starting with aws:', { tags: { 'aws:owner': 'me' } }, "'tags' key 'aws:owner' must not start with aws:"],
+    ['50 tags (51 with Name)', { tags: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, 'v'])) }, "'tags' has 50 keys"],
     ['an unknown route-table layout', { privateRouteTables: 'per-region' as never }, "'privateRouteTables' must be 'single', 'per-az' or 'per-subnet', got 'per-region'"],
   ])('GIVEN %s WHEN synthesized THEN it is rejected naming the prop', (_case, props, message) => {
     expect(reject(props)).toContain(message);

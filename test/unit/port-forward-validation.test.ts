@@ -5,8 +5,8 @@ import { parseCidr } from '../../modules/shared/cidr';
 import { synthError, synthesize } from './support/synth';
 
 const BASE: NatInstanceProps = {
-  vpcId: 'vpc-0example',
-  publicSubnet: { id: 'subnet-public', cidrBlock: '10.8.0.0/24', availabilityZone: 'eu-central-1a' },
+  vpcId: 'vpc-0e8a3c1d',
+  publicSubnet: { id: 'subnet-0a1b2c3d', cidrBlock: '10.8.0.0/24', availabilityZone: 'eu-central-1a' },
   privateSubnets: [
     { id: 'subnet-a', cidrBlock: '10.8.1.0/24', availabilityZone: 'eu-central-1a' },
     { id: 'subnet-b', cidrBlock: '10.8.2.0/24', availabilityZone: 'eu-central-1b' },
@@ -26,20 +26,28 @@ function natIngress(portForwards: PortForward[], more: Partial<NatInstanceProps>
 
 describe('port forwards rejected at synth, each naming the entry and field', () => {
   it.each([
-    ['public port 0', [{ ...WEB, publicPort: 0 }], 'portForwards[0].publicPort must be a port from 1 to 65535, got 0'],
-    ['public port 65536', [{ ...WEB, publicPort: 65536 }], 'portForwards[0].publicPort must be a port from 1 to 65535, got 65536'],
-    ['a fractional public port', [{ ...WEB, publicPort: 80.5 }], 'portForwards[0].publicPort must be a port from 1 to 65535'],
-    ['target port 0', [WEB, { ...WEB, publicPort: 8081, targetPort: 0 }], 'portForwards[1].targetPort must be a port from 1 to 65535, got 0'],
-    ['target port 70000', [{ ...WEB, targetPort: 70000 }], 'portForwards[0].targetPort must be a port from 1 to 65535, got 70000'],
-    ['an unknown protocol', [{ ...WEB, protocol: 'icmp' as never }], "portForwards[0].protocol must be 'tcp' or 'udp', got 'icmp'"],
+    ['public port 0', [{ ...WEB, publicPort: 0 }], "'portForwards[0].publicPort' must be a whole number from 1 to 65535, got 0"],
+    ['public port 65536', [{ ...WEB, publicPort: 65536 }], "'portForwards[0].publicPort' must be a whole number from 1 to 65535, got 65536"],
+    ['a fractional public port', [{ ...WEB, publicPort: 80.5 }], "'portForwards[0].publicPort' must be a whole number from 1 to 65535, got 80.5"],
+    ['target port 0', [WEB, { ...WEB, publicPort: 8081, targetPort: 0 }], "'portForwards[1].targetPort' must be a whole number from 1 to 65535, got 0"],
+    ['target port 70000', [{ ...WEB, targetPort: 70000 }], "'portForwards[0].targetPort' must be a whole number from 1 to 65535, got 70000"],
+    ['an unknown protocol', [{ ...WEB, protocol: 'icmp' as never }], "'portForwards[0].protocol' must be 'tcp' or 'udp', got 'icmp'"],
     ['a duplicate public port and protocol', [WEB, { ...WEB, targetIp: '10.8.2.10' }], 'portForwards[1]: public port tcp/8080 is already used by portForwards[0]'],
     ['a duplicate udp port', [{ ...WEB, protocol: 'udp' }, WEB, { ...WEB, protocol: 'udp' }], 'portForwards[2]: public port udp/8080 is already used by portForwards[0]'],
-    ['a malformed target IP', [{ ...WEB, targetIp: '10.8.1' }], "portForwards[0].targetIp '10.8.1' is not an IPv4 address"],
-    ['a target outside the private subnets', [{ ...WEB, targetIp: '10.8.0.10' }], "portForwards[0].targetIp 10.8.0.10 is not in any of 'privateSubnets' (10.8.1.0/24, 10.8.2.0/24)"],
-    ['empty allowedCidrs', [{ ...WEB, allowedCidrs: [] }], 'portForwards[0].allowedCidrs must name at least one client CIDR block'],
+    ['a malformed target IP', [{ ...WEB, targetIp: '10.8.1' }], "'portForwards[0].targetIp' must be an IPv4 address like 10.0.1.10, got '10.8.1'"],
+    ['an empty target IP', [{ ...WEB, targetIp: '' }], "'portForwards[0].targetIp' must be an IPv4 address like 10.0.1.10, got ''"],
+    ['a target outside the private subnets', [{ ...WEB, targetIp: '10.8.0.10' }], "'portForwards[0].targetIp' 10.8.0.10 is not in any of 'privateSubnets' (10.8.1.0/24, 10.8.2.0/24)"],
+    ['a target on the network address', [{ ...WEB, targetIp: '10.8.1.0' }], "'portForwards[0].targetIp' 10.8.1.0 is the network address of 10.8.1.0/24: AWS reserves"],
+    ['a target on the VPC router', [{ ...WEB, targetIp: '10.8.2.1' }], "'portForwards[0].targetIp' 10.8.2.1 is the VPC router of 10.8.2.0/24"],
+    ['a target on the DNS address', [{ ...WEB, targetIp: '10.8.1.2' }], "'portForwards[0].targetIp' 10.8.1.2 is the DNS server address of 10.8.1.0/24"],
+    ['a target on the address reserved for future use', [{ ...WEB, targetIp: '10.8.1.3' }], "'portForwards[0].targetIp' 10.8.1.3 is reserved by AWS for future use"],
+    ['a target on the broadcast address', [{ ...WEB, targetIp: '10.8.2.255' }], "'portForwards[0].targetIp' 10.8.2.255 is the broadcast address of 10.8.2.0/24"],
+    ['empty allowedCidrs', [{ ...WEB, allowedCidrs: [] }], "'portForwards[0].allowedCidrs' must contain at least one element"],
     ['a malformed allowed CIDR', [{ ...WEB, allowedCidrs: ['203.0.113.0/24', '203.0.113.0'] }], "portForwards[0].allowedCidrs[1]: '203.0.113.0' is not an IPv4 CIDR block"],
     ['an allowed CIDR with host bits', [{ ...WEB, allowedCidrs: ['203.0.113.9/24'] }], "portForwards[0].allowedCidrs[0]: '203.0.113.9/24' has host bits set"],
-    ['0.0.0.0/0 without allowAnySource', [{ ...WEB, allowedCidrs: ['0.0.0.0/0'] }], 'portForwards[0].allowedCidrs[0] is 0.0.0.0/0, the whole internet: set allowAnySource: true'],
+    ['0.0.0.0/0 without allowAnySource', [{ ...WEB, allowedCidrs: ['0.0.0.0/0'] }], "'portForwards[0].allowedCidrs' (0.0.0.0/0) covers 4294967296 addresses, the whole internet: that would open the forwarded port to the internet; set 'allowAnySource: true' if you mean it"],
+    ['the internet in two halves without allowAnySource', [{ ...WEB, allowedCidrs: ['0.0.0.0/1', '128.0.0.0/1'] }], "'portForwards[0].allowedCidrs' (0.0.0.0/1, 128.0.0.0/1) covers 4294967296 addresses, the whole internet"],
+    ['a /7 without allowAnySource', [{ ...WEB, allowedCidrs: ['203.0.113.0/24', '4.0.0.0/7'] }], "'portForwards[0].allowedCidrs' (203.0.113.0/24, 4.0.0.0/7) covers 33554688 addresses"],
   ])('GIVEN %s WHEN synthesized THEN it is rejected', (_case, forwards, message) => {
     expect(rejection(forwards as PortForward[])).toContain(message);
   });
@@ -67,6 +75,14 @@ describe('port forwards accepted at synth', () => {
 
   it('GIVEN sshCidrs WHEN a forward takes public udp/22 THEN it is accepted', () => {
     expect(() => natIngress([{ ...WEB, protocol: 'udp', publicPort: 22 }], { sshCidrs: ['198.51.100.0/24'] })).not.toThrow();
+  });
+
+  it('GIVEN a private range bigger than /8 but under 2^25 addresses THEN no opt-in is needed', () => {
+    expect(() => natIngress([{ ...WEB, allowedCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'] }])).not.toThrow();
+  });
+
+  it('GIVEN the internet in two halves with allowAnySource THEN it is accepted', () => {
+    expect(() => natIngress([{ ...WEB, allowedCidrs: ['0.0.0.0/1', '128.0.0.0/1'], allowAnySource: true }])).not.toThrow();
   });
 
   it('GIVEN 0.0.0.0/0 with allowAnySource THEN the forward is open to the internet on its port only', () => {
@@ -98,7 +114,9 @@ describe('validatePortForwards on its own', () => {
 
   it('GIVEN concrete private subnets THEN a target at the subnet edge is inside and one past it is not', () => {
     const privates = [parseCidr('10.8.1.0/24', 'p')];
-    expect(() => validatePortForwards([{ ...WEB, targetIp: '10.8.1.255' }], privates)).not.toThrow();
-    expect(() => validatePortForwards([{ ...WEB, targetIp: '10.8.2.0' }], privates)).toThrow('portForwards[0].targetIp 10.8.2.0');
+    expect(() => validatePortForwards([{ ...WEB, targetIp: '10.8.1.4' }], privates)).not.toThrow();
+    expect(() => validatePortForwards([{ ...WEB, targetIp: '10.8.1.254' }], privates)).not.toThrow();
+    expect(() => validatePortForwards([{ ...WEB, targetIp: '10.8.1.255' }], privates)).toThrow('broadcast address');
+    expect(() => validatePortForwards([{ ...WEB, targetIp: '10.8.2.0' }], privates)).toThrow("'portForwards[0].targetIp' 10.8.2.0 is not in any");
   });
 });

@@ -16,24 +16,33 @@
 # A self-healing dual-mode NAT first attaches its static forwarding interface
 # (NAT_FORWARDING_INTERFACE_ID), which a replacement takes over from the instance it replaces.
 # Every step is logged to /var/log/nat-instance.log and the console; the last line is a
-# one-line summary. Any failure exits non-zero with a one-line reason.
+# one-line summary, and /var/lib/nat-instance/status says how the boot ended.
+#
+# Nothing optional may cost the NAT its primary job, egress: a bad port forward, conntrack size,
+# interface wait or unknown line is refused loudly (a REFUSED line, the summary, the status file,
+# exit 2) and the NAT comes up without it. What egress depends on (mode, private CIDRs, forwarding
+# subnet, route mode and tables, interfaces, ruleset, forwarding) stops the boot with a one-line
+# reason and exit 1 instead, before anything changes where it can.
 set -euo pipefail
 
 readonly SETTINGS_FILE=/etc/nat-instance/settings
 readonly LOG_FILE=/var/log/nat-instance.log
+readonly STATUS_FILE=/var/lib/nat-instance/status
 readonly SYSCTL_FILE=/etc/sysctl.d/90-nat-instance.conf
 readonly NETWORKD_DIR=/etc/systemd/network
 readonly NFT_TABLE=nat_instance
 # Internet paths carry 1500-byte packets while the VPC uses 9001: 1500 - 40 bytes of headers.
 readonly INTERNET_MSS=1460
 readonly INSTALL_ATTEMPTS=3
+readonly DEFAULT_INTERFACE_WAIT_SECONDS=120
+readonly DEFAULT_CONNTRACK_MAX=262144
 
 # Settings (filled by read_settings, validated by validate_settings).
 NAT_MODE=''
 NAT_PRIVATE_CIDRS=''
 NAT_FORWARDING_SUBNET_CIDR=''
-NAT_INTERFACE_WAIT_SECONDS=120
-NAT_CONNTRACK_MAX=262144
+NAT_INTERFACE_WAIT_SECONDS=$DEFAULT_INTERFACE_WAIT_SECONDS
+NAT_CONNTRACK_MAX=$DEFAULT_CONNTRACK_MAX
 NAT_ROUTE_MODE=terraform
 NAT_ROUTE_TABLE_IDS=''
 NAT_ELASTIC_IP_ALLOCATION_ID=''
@@ -52,6 +61,8 @@ RETURN_GATEWAY=''
 RETURN_CIDRS=()
 DOCKER_USER_CHAINS=0
 WARNINGS=0
+# What was refused this boot, one "what: why" each (optional settings the NAT runs without).
+REFUSED=()
 START_SECONDS=$SECONDS
 
 log() {
@@ -70,7 +81,34 @@ fail() {
   local line="nat-instance: FAILED: $*"
   echo "$line" >&2
   { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$line" >> "$LOG_FILE"; } 2> /dev/null || true
+  write_status failed "$*"
   exit 1
+}
+
+# Something optional the NAT cannot honour: said loudly (console, log, status file, exit 2), and
+# the NAT comes up without it. Nothing optional may cost the NAT its primary job.
+refuse() {
+  REFUSED+=("$*")
+  local line="nat-instance: REFUSED: $*"
+  echo "$line" >&2
+  { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$line" >> "$LOG_FILE"; } 2> /dev/null || true
+}
+
+# How this boot ended, for monitoring (an agent, SSM Run Command, a health check): state=starting,
+# ready (exit 0), degraded (exit 2: egress up, something optional refused) or failed (exit 1); the
+# summary or the reason; one refused= line per refused setting. Rewritten at every boot.
+write_status() {
+  local state=$1 detail=$2 item
+  {
+    mkdir -p "${STATUS_FILE%/*}" &&
+      {
+        printf '# Written by nat-instance.sh at every boot; see its README for the states.\n'
+        printf 'state=%s\ntime=%s\ndetail=%s\n' "$state" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$detail"
+        for item in "${REFUSED[@]}"; do
+          printf 'refused=%s\n' "$item"
+        done
+      } > "$STATUS_FILE.tmp" && mv -f "$STATUS_FILE.tmp" "$STATUS_FILE"
+  } 2> /dev/null || true
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -119,6 +157,111 @@ cidr_contains() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Pure checks: each prints what is wrong with a value, or nothing. They change nothing, so the
+# unit tests source this file and compare them with the constructs' rules
+# (modules/nat/nat-settings.ts, test/unit/boot-script-rules.test.ts).
+
+# setting_problem KEY VALUE (NAT_PORT_FORWARD targets are checked against PRIVATE_CIDRS).
+setting_problem() {
+  local key=$1 value=$2
+  case $key in
+    NAT_MODE) one_of_problem "$value" single dual ;;
+    NAT_PRIVATE_CIDRS) list_problem "$value" cidr ;;
+    NAT_FORWARDING_SUBNET_CIDR) is_cidr "$value" || echo "must be an IPv4 CIDR block, got '$value'" ;;
+    NAT_INTERFACE_WAIT_SECONDS) integer_problem "$value" 0 3600 ;;
+    NAT_CONNTRACK_MAX) integer_problem "$value" 1024 67108864 ;;
+    NAT_ROUTE_MODE) one_of_problem "$value" terraform self-claim ;;
+    NAT_ROUTE_TABLE_IDS) list_problem "$value" route_table_id ;;
+    NAT_PORT_FORWARD) port_forward_problem "$value" ;;
+    NAT_ELASTIC_IP_ALLOCATION_ID) [[ $value =~ ^eipalloc-[0-9a-f]+$ ]] || echo "must be an Elastic IP allocation ID (eipalloc-...), got '$value'" ;;
+    NAT_FORWARDING_INTERFACE_ID) [[ $value =~ ^eni-[0-9a-f]+$ ]] || echo "must be a network-interface ID (eni-...), got '$value'" ;;
+    NAT_DISABLE_SOURCE_DEST_CHECK) one_of_problem "$value" true false ;;
+    *) echo "is not a setting this script knows" ;;
+  esac
+}
+
+# is_integer_between VALUE MIN MAX (decimal digits only, no sign).
+is_integer_between() {
+  [[ $1 =~ ^[0-9]{1,10}$ ]] || return 1
+  ((10#$1 >= $2 && 10#$1 <= $3))
+}
+
+integer_problem() {
+  is_integer_between "$1" "$2" "$3" || echo "must be an integer from $2 to $3, got '$1'"
+}
+
+# one_of_problem VALUE ALLOWED...
+one_of_problem() {
+  local value=$1 allowed
+  shift
+  for allowed in "$@"; do
+    [[ $value == "$allowed" ]] && return 0
+  done
+  echo "must be $(join_by ' or ' "$@"), got '$value'"
+}
+
+# list_problem LIST KIND: a comma-separated list without empty items, each a KIND (cidr or route_table_id).
+list_problem() {
+  local list=$1 kind=$2 item
+  [[ -n $list ]] || { echo "is empty"; return 0; }
+  [[ $list != ,* && $list != *, && $list != *,,* ]] || { echo "has an empty item: '$list'"; return 0; }
+  local -a items
+  IFS=, read -r -a items <<< "$list"
+  for item in "${items[@]}"; do
+    case $kind in
+      cidr) is_cidr "$item" || { echo "holds '$item', which is not an IPv4 CIDR block"; return 0; } ;;
+      route_table_id) [[ $item =~ ^rtb-[0-9a-f]+$ ]] || { echo "holds '$item', which is not a route-table ID (rtb-...)"; return 0; } ;;
+    esac
+  done
+}
+
+# port_forward_problem ENTRY: <tcp|udp> <public port> <target ip> <target port> <preserve|masquerade> <cidr,...>
+port_forward_problem() {
+  local protocol public_port target_ip target_port translation sources extra problem
+  read -r protocol public_port target_ip target_port translation sources extra <<< "$1"
+  [[ -z ${extra:-} && -n ${sources:-} ]] || { echo "must have 6 fields: <tcp|udp> <public port> <target ip> <target port> <preserve|masquerade> <cidr,...>"; return 0; }
+  [[ $protocol == tcp || $protocol == udp ]] || { echo "protocol must be tcp or udp, got '$protocol'"; return 0; }
+  is_integer_between "$public_port" 1 65535 || { echo "public port must be an integer from 1 to 65535, got '$public_port'"; return 0; }
+  is_integer_between "$target_port" 1 65535 || { echo "target port must be an integer from 1 to 65535, got '$target_port'"; return 0; }
+  is_ipv4 "$target_ip" || { echo "target '$target_ip' is not an IPv4 address"; return 0; }
+  problem=$(target_problem "$target_ip")
+  [[ -z $problem ]] || { echo "$problem"; return 0; }
+  [[ $translation == preserve || $translation == masquerade ]] || { echo "translation must be preserve or masquerade, got '$translation'"; return 0; }
+  problem=$(list_problem "$sources" cidr)
+  [[ -z $problem ]] || echo "sources $problem"
+}
+
+# Why TARGET cannot receive a forward: it is outside every NAT_PRIVATE_CIDRS block, or one of the
+# five addresses AWS reserves in a subnet (the first four and the last).
+target_problem() {
+  local target=$1 cidr inside='' offset size role
+  local -a roles=('the network address' 'the VPC router' 'the DNS server address' 'reserved by AWS for future use')
+  for cidr in "${PRIVATE_CIDRS[@]}"; do
+    cidr_contains "$cidr" "$target" || continue
+    inside=$cidr
+    offset=$(($(ipv4_to_int "$target") - $(ipv4_to_int "${cidr%/*}")))
+    size=$((1 << (32 - ${cidr#*/})))
+    role=''
+    if ((offset < ${#roles[@]})); then
+      role=${roles[offset]}
+    elif ((offset == size - 1)); then
+      role='the broadcast address'
+    fi
+    if [[ -n $role ]]; then
+      echo "target $target is $role of $cidr: AWS reserves the first four and the last address of every subnet"
+      return 0
+    fi
+  done
+  [[ -n $inside ]] || echo "target $target is not in NAT_PRIVATE_CIDRS"
+}
+
+join_by() {
+  local separator=$1 first=$2
+  shift 2
+  printf '%s' "$first" "${@/#/$separator}"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Settings: read once, without sourcing, then validated as a whole.
 
 read_settings() {
@@ -129,121 +272,108 @@ read_settings() {
     number=$((number + 1))
     line=${line%$'\r'}
     [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
-    [[ $line == *=* ]] || fail "settings line $number is not KEY=value: '$line'"
+    if [[ $line != *=* ]]; then
+      refuse "settings line $number is not KEY=value: '$line' (ignored)"
+      continue
+    fi
     key=${line%%=*}
     value=${line#*=}
     case $key in
-      NAT_MODE | NAT_PRIVATE_CIDRS | NAT_FORWARDING_SUBNET_CIDR | NAT_INTERFACE_WAIT_SECONDS | \
-        NAT_CONNTRACK_MAX | NAT_ROUTE_MODE | NAT_ROUTE_TABLE_IDS | NAT_ELASTIC_IP_ALLOCATION_ID | NAT_FORWARDING_INTERFACE_ID | \
-        NAT_DISABLE_SOURCE_DEST_CHECK)
+      NAT_MODE | NAT_PRIVATE_CIDRS | NAT_FORWARDING_SUBNET_CIDR | NAT_ROUTE_MODE | NAT_ROUTE_TABLE_IDS | \
+        NAT_ELASTIC_IP_ALLOCATION_ID | NAT_FORWARDING_INTERFACE_ID | NAT_DISABLE_SOURCE_DEST_CHECK)
+        # What is translated, where routes point and what a replacement takes over: two values
+        # leave nothing safe to choose.
         [[ -z ${seen[$key]:-} ]] || fail "setting $key appears twice in $SETTINGS_FILE"
         seen[$key]=1
         printf -v "$key" '%s' "$value"
         ;;
+      NAT_INTERFACE_WAIT_SECONDS | NAT_CONNTRACK_MAX)
+        if [[ -n ${seen[$key]:-} ]]; then
+          refuse "setting $key appears again on line $number (ignored: the first one counts)"
+          continue
+        fi
+        seen[$key]=1
+        printf -v "$key" '%s' "$value"
+        ;;
       NAT_PORT_FORWARD) PORT_FORWARDS+=("$value") ;;
-      *) fail "unknown setting '$key' in $SETTINGS_FILE (line $number)" ;;
+      *) refuse "unknown setting '$key' in $SETTINGS_FILE (line $number, ignored)" ;;
     esac
   done < "$SETTINGS_FILE"
   [[ -n ${seen[NAT_MODE]:-} ]] || fail "setting NAT_MODE is missing"
   [[ -n ${seen[NAT_PRIVATE_CIDRS]:-} ]] || fail "setting NAT_PRIVATE_CIDRS is missing"
 }
 
-# Splits a comma-separated list into the named array, rejecting empty items.
-split_list() {
-  local -n target=$1
-  local setting=$2 list=$3 item
-  target=()
-  [[ -n $list ]] || fail "setting $setting is empty"
-  IFS=, read -r -a target <<< "$list"
-  for item in "${target[@]}"; do
-    [[ -n $item ]] || fail "setting $setting has an empty item: '$list'"
-  done
+# A setting egress depends on: a bad value stops the boot.
+require_valid() {
+  local key=$1 problem
+  problem=$(setting_problem "$key" "${!key}")
+  [[ -z $problem ]] || fail "setting $key $problem"
 }
 
-# is_integer_between VALUE MIN MAX (decimal digits only, no sign).
-is_integer_between() {
-  [[ $1 =~ ^[0-9]{1,10}$ ]] || return 1
-  ((10#$1 >= $2 && 10#$1 <= $3))
-}
-
-require_integer() {
-  local setting=$1 value=$2 min=$3 max=$4
-  is_integer_between "$value" "$min" "$max" || fail "setting $setting must be an integer from $min to $max, got '$value'"
-}
-
-validate_port_forward() {
-  local entry=$1 protocol public_port target_ip target_port translation sources extra cidr
-  read -r protocol public_port target_ip target_port translation sources extra <<< "$entry"
-  local what="setting NAT_PORT_FORWARD '$entry'"
-  [[ -z ${extra:-} && -n ${sources:-} ]] || fail "$what must have 6 fields: <tcp|udp> <public port> <target ip> <target port> <preserve|masquerade> <cidr,...>"
-  [[ $protocol == tcp || $protocol == udp ]] || fail "$what: protocol must be tcp or udp"
-  is_integer_between "$public_port" 1 65535 || fail "$what: public port must be 1-65535"
-  is_integer_between "$target_port" 1 65535 || fail "$what: target port must be 1-65535"
-  is_ipv4 "$target_ip" || fail "$what: target '$target_ip' is not an IPv4 address"
-  local inside=0
-  for cidr in "${PRIVATE_CIDRS[@]}"; do
-    cidr_contains "$cidr" "$target_ip" && inside=1
-  done
-  ((inside)) || fail "$what: target $target_ip is not in NAT_PRIVATE_CIDRS"
-  [[ $translation == preserve || $translation == masquerade ]] || fail "$what: translation must be preserve or masquerade"
-  local -a allowed
-  split_list allowed NAT_PORT_FORWARD "$sources"
-  for cidr in "${allowed[@]}"; do
-    is_cidr "$cidr" || fail "$what: source '$cidr' is not an IPv4 CIDR block"
-  done
+# An optional number: a bad value is refused and the default takes its place.
+valid_or_default() {
+  local key=$1 default=$2 problem
+  problem=$(setting_problem "$key" "${!key}")
+  if [[ -n $problem ]]; then
+    refuse "setting $key $problem; the default $default is used"
+    printf -v "$key" '%s' "$default"
+  fi
+  printf -v "$key" '%s' "$((10#${!key}))"
 }
 
 validate_settings() {
-  [[ $NAT_MODE == single || $NAT_MODE == dual ]] || fail "setting NAT_MODE must be single or dual, got '$NAT_MODE'"
-  local cidr
-  split_list PRIVATE_CIDRS NAT_PRIVATE_CIDRS "$NAT_PRIVATE_CIDRS"
-  for cidr in "${PRIVATE_CIDRS[@]}"; do
-    is_cidr "$cidr" || fail "setting NAT_PRIVATE_CIDRS: '$cidr' is not an IPv4 CIDR block"
-  done
+  require_valid NAT_MODE
+  require_valid NAT_PRIVATE_CIDRS
+  IFS=, read -r -a PRIVATE_CIDRS <<< "$NAT_PRIVATE_CIDRS"
   if [[ $NAT_MODE == dual ]]; then
-    is_cidr "$NAT_FORWARDING_SUBNET_CIDR" ||
-      fail "setting NAT_FORWARDING_SUBNET_CIDR must be the IPv4 CIDR block of the forwarding subnet in dual mode, got '$NAT_FORWARDING_SUBNET_CIDR'"
+    [[ -n $NAT_FORWARDING_SUBNET_CIDR ]] || fail "setting NAT_FORWARDING_SUBNET_CIDR is required in dual mode: the forwarding interface's subnet"
+    require_valid NAT_FORWARDING_SUBNET_CIDR
   elif [[ -n $NAT_FORWARDING_SUBNET_CIDR ]]; then
     fail "setting NAT_FORWARDING_SUBNET_CIDR applies only to NAT_MODE=dual"
   fi
-  require_integer NAT_INTERFACE_WAIT_SECONDS "$NAT_INTERFACE_WAIT_SECONDS" 0 3600
-  require_integer NAT_CONNTRACK_MAX "$NAT_CONNTRACK_MAX" 1024 67108864
-  NAT_INTERFACE_WAIT_SECONDS=$((10#$NAT_INTERFACE_WAIT_SECONDS))
-  NAT_CONNTRACK_MAX=$((10#$NAT_CONNTRACK_MAX))
-  case $NAT_ROUTE_MODE in
-    terraform)
-      [[ -z $NAT_ROUTE_TABLE_IDS ]] || fail "setting NAT_ROUTE_TABLE_IDS applies only to NAT_ROUTE_MODE=self-claim"
-      ;;
-    self-claim)
-      local id
-      split_list ROUTE_TABLE_IDS NAT_ROUTE_TABLE_IDS "$NAT_ROUTE_TABLE_IDS"
-      for id in "${ROUTE_TABLE_IDS[@]}"; do
-        [[ $id =~ ^rtb-[0-9a-f]+$ ]] || fail "setting NAT_ROUTE_TABLE_IDS: '$id' is not a route-table ID (rtb-...)"
-      done
-      is_integer_between "$ROUTE_CLAIM_BACKOFF_MS" 1 60000 ||
-        fail "environment NAT_ROUTE_CLAIM_BACKOFF_MS must be an integer from 1 to 60000 (milliseconds), got '$ROUTE_CLAIM_BACKOFF_MS'"
-      ROUTE_CLAIM_BACKOFF_MS=$((10#$ROUTE_CLAIM_BACKOFF_MS))
-      ;;
-    *) fail "setting NAT_ROUTE_MODE must be terraform or self-claim, got '$NAT_ROUTE_MODE'" ;;
-  esac
-  [[ -z $NAT_ELASTIC_IP_ALLOCATION_ID || $NAT_ELASTIC_IP_ALLOCATION_ID =~ ^eipalloc-[0-9a-f]+$ ]] ||
-    fail "setting NAT_ELASTIC_IP_ALLOCATION_ID must be an Elastic IP allocation ID (eipalloc-...), got '$NAT_ELASTIC_IP_ALLOCATION_ID'"
-  [[ $NAT_DISABLE_SOURCE_DEST_CHECK == true || $NAT_DISABLE_SOURCE_DEST_CHECK == false ]] ||
-    fail "setting NAT_DISABLE_SOURCE_DEST_CHECK must be true or false, got '$NAT_DISABLE_SOURCE_DEST_CHECK'"
+  require_valid NAT_ROUTE_MODE
+  if [[ $NAT_ROUTE_MODE == self-claim ]]; then
+    require_valid NAT_ROUTE_TABLE_IDS
+    IFS=, read -r -a ROUTE_TABLE_IDS <<< "$NAT_ROUTE_TABLE_IDS"
+    is_integer_between "$ROUTE_CLAIM_BACKOFF_MS" 1 60000 ||
+      fail "environment NAT_ROUTE_CLAIM_BACKOFF_MS must be an integer from 1 to 60000 (milliseconds), got '$ROUTE_CLAIM_BACKOFF_MS'"
+    ROUTE_CLAIM_BACKOFF_MS=$((10#$ROUTE_CLAIM_BACKOFF_MS))
+  elif [[ -n $NAT_ROUTE_TABLE_IDS ]]; then
+    fail "setting NAT_ROUTE_TABLE_IDS applies only to NAT_ROUTE_MODE=self-claim"
+  fi
+  # Self-healing (resource IDs written by the construct): a replacement cannot work without them.
+  [[ -z $NAT_ELASTIC_IP_ALLOCATION_ID ]] || require_valid NAT_ELASTIC_IP_ALLOCATION_ID
+  require_valid NAT_DISABLE_SOURCE_DEST_CHECK
   if [[ -n $NAT_FORWARDING_INTERFACE_ID ]]; then
     [[ $NAT_MODE == dual ]] || fail "setting NAT_FORWARDING_INTERFACE_ID applies only to NAT_MODE=dual"
-    [[ $NAT_FORWARDING_INTERFACE_ID =~ ^eni-[0-9a-f]+$ ]] ||
-      fail "setting NAT_FORWARDING_INTERFACE_ID must be a network-interface ID (eni-...), got '$NAT_FORWARDING_INTERFACE_ID'"
+    require_valid NAT_FORWARDING_INTERFACE_ID
   fi
-  local entry key protocol public_port
+  valid_or_default NAT_INTERFACE_WAIT_SECONDS "$DEFAULT_INTERFACE_WAIT_SECONDS"
+  valid_or_default NAT_CONNTRACK_MAX "$DEFAULT_CONNTRACK_MAX"
+  keep_valid_port_forwards
+}
+
+# Each bad forward (or a second one on the same public port) is refused on its own; the NAT
+# serves egress and the good forwards.
+keep_valid_port_forwards() {
+  local entry problem protocol public_port
+  local -a accepted=()
   declare -A public_ports=()
   for entry in "${PORT_FORWARDS[@]}"; do
-    validate_port_forward "$entry"
-    read -r protocol public_port _ <<< "$entry"
-    key="$protocol/$public_port"
-    [[ -z ${public_ports[$key]:-} ]] || fail "setting NAT_PORT_FORWARD: public port $key is forwarded twice"
-    public_ports[$key]=1
+    problem=$(setting_problem NAT_PORT_FORWARD "$entry")
+    if [[ -z $problem ]]; then
+      read -r protocol public_port _ <<< "$entry"
+      public_port=$((10#$public_port))
+      [[ -z ${public_ports[$protocol/$public_port]:-} ]] || problem="public port $protocol/$public_port is already forwarded by an earlier line"
+    fi
+    if [[ -n $problem ]]; then
+      refuse "setting NAT_PORT_FORWARD '$entry': $problem; egress and the other forwards are not affected"
+      continue
+    fi
+    public_ports[$protocol/$public_port]=1
+    accepted+=("$entry")
   done
+  PORT_FORWARDS=("${accepted[@]}")
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -333,12 +463,6 @@ discover_interfaces() {
 # ---------------------------------------------------------------------------------------------
 # Changes (only after everything above succeeded).
 
-join_by() {
-  local separator=$1 first=$2
-  shift 2
-  printf '%s' "$first" "${@/#/$separator}"
-}
-
 # Port-forward rules: a DNAT per entry on the public interface (only packets addressed to this
 # host, only from the allowed sources) and, for `masquerade`, the source translation toward the target.
 port_forward_rules() {
@@ -401,10 +525,19 @@ NFT
 apply_ruleset() {
   local ruleset errors
   ruleset=$(render_ruleset)
-  nft -c -f - <<< "$ruleset" > /dev/null 2>&1 ||
-    fail "nftables rejected the ruleset: $(nft -c -f - <<< "$ruleset" 2>&1 | grep -m1 -i error || echo 'unknown error')"
+  if ((${#PORT_FORWARDS[@]} > 0)) && ! errors=$(nft -c -f - <<< "$ruleset" 2>&1); then
+    # Forwards that passed the checks above and still break the ruleset must not cost egress.
+    refuse "nftables rejected the ruleset with the port forwards ($(first_error "$errors")): all ${#PORT_FORWARDS[@]} port forward(s) left out; egress is not affected"
+    PORT_FORWARDS=()
+    ruleset=$(render_ruleset)
+  fi
+  errors=$(nft -c -f - <<< "$ruleset" 2>&1) || fail "nftables rejected the ruleset: $(first_error "$errors")"
   errors=$(nft -f - <<< "$ruleset" 2>&1) || fail "loading the nftables ruleset failed: ${errors//$'\n'/ }"
   log "nftables table ip $NFT_TABLE loaded: masquerade ${#PRIVATE_CIDRS[@]} private CIDR(s) via $PUBLIC_IF, ${#PORT_FORWARDS[@]} port forward(s), MSS clamp $INTERNET_MSS"
+}
+
+first_error() {
+  grep -m1 -i error <<< "$1" || echo 'unknown error'
 }
 
 # Writes a kernel setting given as a /proc/sys path relative key (slashes keep interface names with dots intact).
@@ -526,6 +659,8 @@ self_check() {
       fail "self-check: replies to private subnet $cidr would leave by '${device:-no interface}', not the forwarding interface $FORWARDING_IF"
   done
   log "self-check passed: forwarding on, masquerade loaded, ${#PRIVATE_CIDRS[@]} private subnet(s) reached by $FORWARDING_IF"
+  # Egress is ready; what was refused stays visible to monitoring (summary, status file, exit 2).
+  ((${#REFUSED[@]} == 0)) || log "self-check: DEGRADED: ${#REFUSED[@]} optional setting(s) refused (REFUSED lines above, $STATUS_FILE)"
 }
 
 # Points the private route tables at this instance (NAT_ROUTE_MODE=self-claim). Runs after the
@@ -764,6 +899,7 @@ disable_source_dest_check() {
 
 main() {
   log "starting (settings $SETTINGS_FILE)"
+  write_status starting "nat-instance.sh started"
   read_settings
   validate_settings
   ensure_tools
@@ -780,7 +916,17 @@ main() {
   if [[ $NAT_ROUTE_MODE == self-claim ]]; then
     claim_routes
   fi
-  log "ready in $((SECONDS - START_SECONDS))s: mode $NAT_MODE, public $PUBLIC_IF ($PUBLIC_ADDRESS), forwarding $FORWARDING_IF ($FORWARDING_ADDRESS), ${#PRIVATE_CIDRS[@]} private CIDR(s), ${#RETURN_CIDRS[@]} return route(s), ${#PORT_FORWARDS[@]} port forward(s), DOCKER-USER chains $DOCKER_USER_CHAINS, routes by $NAT_ROUTE_MODE, $WARNINGS warning(s)"
+  local state=ready code=0 note=''
+  if ((${#REFUSED[@]} > 0)); then
+    state=degraded code=2 note=" (egress ready; ${#REFUSED[@]} optional setting(s) REFUSED)"
+  fi
+  local summary="$state in $((SECONDS - START_SECONDS))s$note: mode $NAT_MODE, public $PUBLIC_IF ($PUBLIC_ADDRESS), forwarding $FORWARDING_IF ($FORWARDING_ADDRESS), ${#PRIVATE_CIDRS[@]} private CIDR(s), ${#RETURN_CIDRS[@]} return route(s), ${#PORT_FORWARDS[@]} port forward(s), DOCKER-USER chains $DOCKER_USER_CHAINS, routes by $NAT_ROUTE_MODE, $WARNINGS warning(s)"
+  log "$summary"
+  write_status "$state" "$summary"
+  exit "$code"
 }
 
-main "$@"
+# Run when executed (cloud-init), not when sourced: the unit tests source the pure checks above.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  main "$@"
+fi
