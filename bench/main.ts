@@ -51,6 +51,9 @@ function table(results: Results): string {
     rows.push([`synth all stacks (${s.stacks.length}: app as cdktf runs it)`, `${s.appSynth.wallSeconds} s, ${s.appSynth.peakRssMiB} MiB peak`, `median of ${s.runs}`]);
     rows.push(['require(@cdktf/provider-aws) root only', `${s.rootImport.wallSeconds} s, ${s.rootImport.peakRssMiB} MiB peak`, `median of ${s.runs}`]);
     rows.push(['  ratio synth / root import', `${s.ratioWall}x time, ${s.ratioPeakRss}x memory`, 'same run']);
+    rows.push(['first synth after a clone (full build + synth)', `${s.firstAppSynth.wallSeconds} s, ${Math.round(s.firstAppSynth.peakRssMiB)} MiB peak`, 'one run']);
+    rows.push(['same app from the sources by ts-node', `${s.tsNodeApp.wallSeconds} s, ${s.tsNodeApp.peakRssMiB} MiB peak`, `median of ${s.runs}`]);
+    rows.push(['  ratio compiled app / ts-node app', `${s.ratioCompiledVsTsNode}x time`, 'same run']);
     rows.push(['require(cdktf + 2 deep imports)', `${s.deepImport.wallSeconds} s, ${s.deepImport.peakRssMiB} MiB peak`, `median of ${s.runs}`]);
     rows.push(['npx cdktf synth (whole CLI)', `${s.cliSynth.wallSeconds} s, ${s.cliSynth.peakRssMiB} MiB peak`, `median of ${s.runs}`]);
   }

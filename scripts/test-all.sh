@@ -1,6 +1,7 @@
 #!/bin/bash
 # The whole test suite: type check, unit tests (synth assertions), the network-namespace lab
-# (needs root: it fails loudly without it), the real-Terraform suite (moto), and the offline validation of every synthesized stack.
+# (needs root: it fails loudly without it), the npm package as a consumer installs it, the real-Terraform suite (moto),
+# and the offline validation of every synthesized stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CHECKPOINT_DISABLE=1
@@ -8,6 +9,8 @@ echo "== type check"
 npx tsc --noEmit -p .
 echo "== unit and lab tests"
 npx jest --selectProjects unit lab --ci
+echo "== the npm package: packed, installed offline by a fresh cdktf project, synthesized"
+npx jest --selectProjects package --ci
 echo "== the real Terraform CLI and AWS provider against the emulated AWS API"
 npx jest --selectProjects terraform --ci
 echo "== offline validation of every synthesized stack"

@@ -28,7 +28,7 @@ export function natExampleConfigFromEnv(env: NodeJS.ProcessEnv): NatExampleConfi
 }
 
 /**
- * The embedded default (seed 001's multi-subnet case): VPC 10.8.0.0/16, one public and three
+ * The embedded default (the multi-subnet case): VPC 10.8.0.0/16, one public and three
  * private subnets over two zones with one route table per zone, a dual-interface NAT with an
  * Elastic IP, SSM endpoints, and one private test instance per private subnet.
  */

@@ -16,7 +16,7 @@ const PORT_FORWARD_ATTRIBUTES = [F.publicPort, F.protocol, F.targetIp, F.targetP
 /**
  * The NAT instance as a plain Terraform module (`cdktf.out/stacks/nat-module`): variables in,
  * outputs out, no provider block and no backend, so HCL users call it with `module {}`, with
- * `count` or `for_each`. Inputs mirror seed 001's module.
+ * `count` or `for_each`. Inputs mirror the reusable dual-interface NAT module's.
  */
 export class NatModuleStack extends TerraformStack {
   constructor(scope: Construct, id: string) {

@@ -26,7 +26,7 @@ export function natTestPipelineConfigFromEnv(env: NodeJS.ProcessEnv): NatTestPip
 }
 
 /**
- * The test pipeline (issue 6): GitHub connection, artifact and state buckets, CodePipeline V2
+ * The test pipeline: GitHub connection, artifact and state buckets, CodePipeline V2
  * and the CodeBuild project that deploys `nat-example`, checks egress with SSM and destroys it.
  */
 export class NatTestPipelineStack extends TerraformStack {

@@ -5,7 +5,7 @@ import { Token } from 'cdktf';
 import { SsmDocument } from '@cdktf/provider-aws/lib/ssm-document';
 import { escapeForTerraform } from '../shared/terraform-expressions';
 
-/** Seed 001's document name. */
+/** The document name the connectivity check runs (the name the original test pipeline used). */
 export const CONNECTIVITY_DOCUMENT_NAME = 'TestInternetConnectivity';
 
 /** A plain-text what-is-my-IP service reachable over HTTPS. */

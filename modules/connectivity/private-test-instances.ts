@@ -4,7 +4,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { architectureOf, latestAl2023AmiId } from '../nat/ami';
 import { SubnetInfo } from '../shared/subnet';
 
-/** Tag that the connectivity check targets (seed 001). */
+/** Tag that the connectivity check targets. */
 export const TEST_INSTANCE_TAG = { key: 'Project', value: 'NAT-Test' } as const;
 
 export interface PrivateTestInstancesProps {

@@ -58,7 +58,7 @@ export const EXISTING_INSTANCE_REQUIREMENTS = {
 } as const;
 
 /**
- * Makes an instance you already run (an ECS host with a web server, seed 000) the NAT for
+ * Makes an instance you already run (an ECS host with a web server, say) the NAT for
  * private subnets: single-interface mode, Docker-aware, routes claimed at every boot.
  * It yields the cloud-config (whole, or entries to merge into yours) and the route-claim policy;
  * the instance must satisfy `EXISTING_INSTANCE_REQUIREMENTS`.

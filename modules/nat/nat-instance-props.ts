@@ -23,7 +23,7 @@ export interface PortForward {
   /**
    * `true`: the target sees the client's address (its replies must route back through this NAT).
    * `false`: the target sees the NAT's private address (works when the target's security group
-   * admits only the NAT, as in seed 004).
+   * admits only the NAT).
    * @default true
    */
   readonly preserveClientIp?: boolean;

@@ -52,7 +52,7 @@ export interface NatTestPipelineProps {
 export const E2E_STATE_KEY_PREFIX = 'e2e-state/';
 
 /**
- * The test pipeline of seed 001, without its defects: on every push to `branch`, CodePipeline V2
+ * The test pipeline, without the defects of the design it follows: on every push to `branch`, CodePipeline V2
  * (QUEUED) hands the source to a CodeBuild project that deploys the example stack with state in
  * S3 under a per-build key, runs the `TestInternetConnectivity` document on every private test
  * instance, and destroys the stack again.

@@ -5,7 +5,7 @@ import { join, resolve } from 'path';
 /** Repository root (this file lives in scripts/validate/). */
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 
-/** The app command from cdktf.json (`node -r ts-node/register/transpile-only main.ts`). */
+/** The app command from cdktf.json (`node scripts/build/build.js app && node build/app/main.js`). */
 export function appCommand(repoRoot: string = REPO_ROOT): string {
   const config = JSON.parse(readFileSync(join(repoRoot, 'cdktf.json'), 'utf8'));
   if (typeof config.app !== 'string') throw new Error("cdktf.json has no 'app' command");

@@ -40,7 +40,7 @@ export interface ConnectivityE2eReport {
 }
 
 /**
- * The end-to-end check of seed 001, without its holes: deploy → every test instance Online in SSM
+ * The end-to-end check, without the holes of the design it follows: deploy → every test instance Online in SSM
  * with an agent recent enough for the document → the document with expectedIp = the NAT's public IP must succeed on every instance with that
  * observed IP → with a wrong expectedIp it must fail on every instance → destroy, always. A
  * destroy failure fails the run, also when the check already failed (both are reported).

@@ -1,5 +1,5 @@
 /**
- * Issue 6, "tests that run here": the TestInternetConnectivity document's own shell commands, taken
+ * The TestInternetConnectivity document's own shell commands, taken
  * from the SYNTHESIZED nat-test-pipeline stack (after Terraform's unescaping), run on private hosts
  * of the lab VPC against the lab's what-is-my-IP server, with the parameters supplied the way SSM
  * supplies them: each value first checked against the document's allowedPattern (SSM refuses

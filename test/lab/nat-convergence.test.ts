@@ -1,5 +1,5 @@
 /**
- * Issue 3, scenarios 4-5: the per-boot script converges. A second run leaves the same state;
+ * The per-boot script converges. A second run leaves the same state;
  * after a reboot (all kernel state gone, the disk kept) it rebuilds it.
  */
 import { createLabVpc, expectBootSuccess, expectSourceIp, LAB_ADDRESSES, LabVpc, requireRoot, teardownLabs } from './harness';

@@ -1,5 +1,5 @@
 /**
- * Issue 3, scenario 9: on a Docker/ECS host (seed 000) Docker sets the iptables FORWARD policy to
+ * On a Docker/ECS host Docker sets the iptables FORWARD policy to
  * DROP; the script opens DOCKER-USER for the NAT flows, once, however often it runs.
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'fs';

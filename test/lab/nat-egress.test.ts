@@ -1,5 +1,5 @@
 /**
- * Issue 3, scenarios 1-3 and 10-12: the boot script, rendered from the synthesized user data,
+ * The boot script, rendered from the synthesized user data,
  * turns the lab NAT into a working NAT for every private subnet, and only for them.
  */
 import {
@@ -76,7 +76,7 @@ test('scenario 3: a private host outside the NAT\'s own subnet gets its replies 
 test('self-check: a route that would send replies to a private subnet out the public interface fails the boot before "ready"', async () => {
   const scenario = 'self-check: wrong-interface return path (dual)';
   const lab = await createLabVpc({ mode: 'dual' });
-  // A more specific route via ens5 beats the script's return route for 10.8.2.0/24 (seed 001's bug).
+  // A more specific route via ens5 beats the script's return route for 10.8.2.0/24 (the wrong-interface return).
   lab.exec('nat', ['ip', 'route', 'add', '10.8.2.0/25', 'via', '10.8.0.1', 'dev', 'ens5']);
   const result = lab.runBootScript();
   expect({ scenario, exit: result.code }).toEqual({ scenario, exit: 1 });

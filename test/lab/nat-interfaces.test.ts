@@ -1,5 +1,5 @@
 /**
- * Issue 3, scenarios 6-7: the secondary interface is found by its subnet, not its name, and the
+ * The secondary interface is found by its subnet, not its name, and the
  * script waits for it (bounded) when EC2 attaches it after boot.
  */
 import { createLabVpc, expectBootSuccess, expectSourceIp, LAB_ADDRESSES, requireRoot, sleep, teardownLabs } from './harness';

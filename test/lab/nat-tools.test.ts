@@ -1,5 +1,5 @@
 /**
- * Issue 3, "installs nothing at boot when nftables is present; if it must, bounded retries":
+ * Installs nothing at boot when nftables is present; if it must, bounded retries:
  * the script on a host without nft (an AL2023 minimal AMI). dnf cannot exist here, so a
  * DNF DOUBLE stands in for it: it records its calls and "installs" the host's real nft.
  */

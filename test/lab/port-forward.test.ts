@@ -1,5 +1,5 @@
 /**
- * Issue 5 (data plane): inbound port forwards through the NAT, restricted by source, in both
+ * Data plane: inbound port forwards through the NAT, restricted by source, in both
  * modes: allowed and refused sources, TCP and UDP, client address preserved or masqueraded,
  * and still there after a reboot.
  */

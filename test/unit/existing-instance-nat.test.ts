@@ -1,5 +1,5 @@
 /**
- * ExistingInstanceNat (seed 000: an ECS host that doubles as the NAT). The user data is checked
+ * ExistingInstanceNat (an ECS host that doubles as the NAT). The user data is checked
  * the way it reaches the host: placed in the user's own `aws_instance`, read back from the
  * synthesized JSON, evaluated by the real `terraform console`, parsed as YAML like cloud-init.
  */

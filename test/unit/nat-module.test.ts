@@ -52,7 +52,7 @@ describe('nat-module stack as a plain Terraform module', () => {
     expect(moduleJson.terraform.required_providers.aws.version).toMatch(/^>= \d+/);
   });
 
-  test('THEN it declares the inputs of seed 001 with types and descriptions', () => {
+  test('THEN it declares the reusable module inputs with types and descriptions', () => {
     const expected = [
       'vpc_id',
       'public_subnet_id',

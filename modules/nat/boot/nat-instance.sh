@@ -642,7 +642,7 @@ persist() {
 
 # Reads back what the NAT depends on, as the kernel now has it, before the instance says it is
 # ready (and before it claims routes): forwarding on, our masquerade loaded, and the way back to
-# every private subnet leaving by the forwarding interface (seed 001's wrong-interface return).
+# every private subnet leaving by the forwarding interface (the wrong-interface return of a hand-made dual-interface NAT).
 self_check() {
   [[ $(< /proc/sys/net/ipv4/ip_forward) == 1 ]] || fail "self-check: IPv4 forwarding is off after it was set"
   local chain cidr probe device
