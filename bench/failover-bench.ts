@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import { createGroupLab, GroupLab, LabNat, requireRoot, sleep } from '../test/lab/harness';
 import { GROUP_LAB } from '../test/lab/harness/group-lab';
 import { HEALTH_CHECK_DEFAULTS } from '../modules/nat/health-agent';
@@ -66,7 +67,7 @@ export async function runFailoverBench(runs: number, log: (line: string) => void
       lab.exec(a.namespace, ['nft', 'delete', 'table', 'ip', 'nat_instance']);
       failover.push(await lab.waitForEgress('a', eipB, 120_000, PROBE_MS));
       await sleep(10_000); // the takeover settles; B keeps the table while A stays broken
-      const restore = require('child_process').spawnSync('ip', ['netns', 'exec', a.namespace, 'nft', '-f', '-'], { input: ruleset });
+      const restore = spawnSync('ip', ['netns', 'exec', a.namespace, 'nft', '-f', '-'], { input: ruleset });
       if (restore.status !== 0) throw new Error(`could not restore A's ruleset: ${restore.stderr}`);
       failback.push(await lab.waitForEgress('a', eipA, 120_000, PROBE_MS));
       log(`  run ${run}: failover ${round(failover[run - 1], 1)} s, failback ${round(failback[run - 1], 1)} s`);
@@ -83,7 +84,9 @@ export async function runFailoverBench(runs: number, log: (line: string) => void
       await bootAndStart(lab, a);
       await lab.waitForEgress('a', eipA, 180_000, PROBE_MS);
       replacement.push((Date.now() - launchedAt) / 1000);
-      log(`  run ${run}: terminated → through B ${round(terminated[run - 1], 1)} s; replacement launch → egress through A's EIP ${round(replacement[run - 1], 1)} s`);
+      log(
+        `  run ${run}: terminated → through B ${round(terminated[run - 1], 1)} s; replacement launch → egress through A's EIP ${round(replacement[run - 1], 1)} s`,
+      );
       await sleep(10_000);
     }
     return {

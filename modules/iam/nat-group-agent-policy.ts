@@ -58,7 +58,12 @@ export class NatGroupAgentPolicy extends Construct {
           Resource: props.groupRouteTableIds.map((id) => `arn:${partition}:ec2:${region}:${account}:route-table/${id}`),
         },
         { Sid: 'PublishOwnHeartbeat', Effect: 'Allow', Action: ['ssm:PutParameter'], Resource: parameterArn(props.ownHeartbeatParameter) },
-        { Sid: 'ReadGroupHeartbeats', Effect: 'Allow', Action: ['ssm:GetParameters'], Resource: parameterArn(`${props.groupParameterPath}/*`) },
+        {
+          Sid: 'ReadGroupHeartbeats',
+          Effect: 'Allow',
+          Action: ['ssm:GetParameters'],
+          Resource: parameterArn(`${props.groupParameterPath}/*`),
+        },
       ],
     };
     this.policyDocument = JSON.stringify(document);

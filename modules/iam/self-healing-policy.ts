@@ -74,8 +74,19 @@ export class SelfHealingPolicy extends Construct {
     ];
     if (props.elasticIpAllocationId !== undefined) {
       statements.push(
-        { Sid: 'AssociateOwnElasticIp', Effect: 'Allow', Action: ['ec2:AssociateAddress'], Resource: arn(`elastic-ip/${props.elasticIpAllocationId}`) },
-        { Sid: 'AssociateWithOwnInterface', Effect: 'Allow', Action: ['ec2:AssociateAddress'], Resource: arn('network-interface/*'), Condition: ownTag },
+        {
+          Sid: 'AssociateOwnElasticIp',
+          Effect: 'Allow',
+          Action: ['ec2:AssociateAddress'],
+          Resource: arn(`elastic-ip/${props.elasticIpAllocationId}`),
+        },
+        {
+          Sid: 'AssociateWithOwnInterface',
+          Effect: 'Allow',
+          Action: ['ec2:AssociateAddress'],
+          Resource: arn('network-interface/*'),
+          Condition: ownTag,
+        },
       );
     }
     if (props.forwardingInterfaceId !== undefined) {
@@ -86,7 +97,13 @@ export class SelfHealingPolicy extends Construct {
           Action: ['ec2:AttachNetworkInterface'],
           Resource: arn(`network-interface/${props.forwardingInterfaceId}`),
         },
-        { Sid: 'AttachToOwnInstance', Effect: 'Allow', Action: ['ec2:AttachNetworkInterface'], Resource: arn('instance/*'), Condition: ownTag },
+        {
+          Sid: 'AttachToOwnInstance',
+          Effect: 'Allow',
+          Action: ['ec2:AttachNetworkInterface'],
+          Resource: arn('instance/*'),
+          Condition: ownTag,
+        },
       );
     }
     if (props.disablesSourceDestCheck) {

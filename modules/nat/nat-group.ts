@@ -53,7 +53,22 @@ export interface NatGroupProps {
    * More NatInstance props for every member (instance type, AMI, additional CIDRs, …).
    * @default {}
    */
-  readonly natProps?: Partial<Omit<NatInstanceProps, 'name' | 'vpcId' | 'mode' | 'publicSubnet' | 'privateSubnets' | 'forwardingSubnet' | 'routeTableIds' | 'routeMode' | 'selfHealing' | 'healthAgent' | 'tags'>>;
+  readonly natProps?: Partial<
+    Omit<
+      NatInstanceProps,
+      | 'name'
+      | 'vpcId'
+      | 'mode'
+      | 'publicSubnet'
+      | 'privateSubnets'
+      | 'forwardingSubnet'
+      | 'routeTableIds'
+      | 'routeMode'
+      | 'selfHealing'
+      | 'healthAgent'
+      | 'tags'
+    >
+  >;
   /**
    * @default {}
    */
@@ -130,7 +145,9 @@ function forwardingSubnetIn(member: NatGroupMember, privateSubnets: SubnetInfo[]
   const zone = member.publicSubnet.availabilityZone;
   const subnet = privateSubnets.find((candidate) => zone !== undefined && candidate.availabilityZone === zone);
   if (!subnet) {
-    throw new Error(`NatGroup member '${member.name}': no private subnet in its zone ${zone ?? '(unknown)'} for the forwarding interface: set 'forwardingSubnet'`);
+    throw new Error(
+      `NatGroup member '${member.name}': no private subnet in its zone ${zone ?? '(unknown)'} for the forwarding interface: set 'forwardingSubnet'`,
+    );
   }
   return subnet;
 }
@@ -147,12 +164,15 @@ function validateNatGroupProps(props: NatGroupProps): void {
     names.add(member.name);
     if (member.routeTableIds.length === 0) throw new Error(`'members[${i}].routeTableIds' must hold the zone's private route tables`);
     for (const table of member.routeTableIds) {
-      if (!isToken(table) && !/^rtb-[0-9a-f]+$/.test(table)) throw new Error(`'members[${i}].routeTableIds' holds '${table}', not a route-table ID`);
+      if (!isToken(table) && !/^rtb-[0-9a-f]+$/.test(table))
+        throw new Error(`'members[${i}].routeTableIds' holds '${table}', not a route-table ID`);
       if (tables.has(table)) throw new Error(`route table ${table} is listed for two members: a table has one home NAT`);
       tables.add(table);
     }
   });
-  const zones = props.members.map((member) => member.publicSubnet.availabilityZone).filter((zone): zone is string => zone !== undefined && !isToken(zone));
+  const zones = props.members
+    .map((member) => member.publicSubnet.availabilityZone)
+    .filter((zone): zone is string => zone !== undefined && !isToken(zone));
   const repeated = zones.find((zone, i) => zones.indexOf(zone) !== i);
   if (repeated) throw new Error(`two members have their public subnet in ${repeated}: a group has one NAT per zone`);
 }

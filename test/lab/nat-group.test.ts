@@ -6,6 +6,7 @@
  * Timings are printed for the reader, never asserted: the benchmark (`npm run bench`, bench/failover-bench.ts)
  * measures them. The waits below are hang guards only. Agent intervals are shortened (LAB_HEALTH_CHECK).
  */
+import { spawnSync } from 'child_process';
 import { createGroupLab, GroupLab, LabNat, requireRoot, sleep, teardownGroupLabs } from './harness';
 
 jest.setTimeout(300_000);
@@ -36,7 +37,10 @@ afterAll(teardownGroupLabs);
 async function waitForLog(nat: LabNat, pattern: RegExp, guardMs = 60_000): Promise<string> {
   const start = Date.now();
   while (Date.now() - start < guardMs) {
-    const line = lab.agentLog(nat).split('\n').find((l) => pattern.test(l));
+    const line = lab
+      .agentLog(nat)
+      .split('\n')
+      .find((l) => pattern.test(l));
     if (line) return line;
     await sleep(250);
   }
@@ -49,7 +53,8 @@ async function waitForRounds(nat: LabNat, rounds: number, guardMs = 60_000): Pro
   const target = puts() + rounds;
   const start = Date.now();
   while (puts() < target) {
-    if (Date.now() - start > guardMs) throw new Error(`agent ${nat.member} did not run ${rounds} rounds within ${guardMs / 1000}s\n${lab.describe()}`);
+    if (Date.now() - start > guardMs)
+      throw new Error(`agent ${nat.member} did not run ${rounds} rounds within ${guardMs / 1000}s\n${lab.describe()}`);
     await sleep(250);
   }
 }
@@ -62,8 +67,18 @@ describe('a group of two NATs, one per zone, with the health agent', () => {
     await waitForRounds(a, 6);
     await waitForRounds(b, 6);
     expect(lab.routeWrites(since)).toEqual([]);
-    expect(lab.agentState(a)).toMatchObject({ self: 'healthy', route_tables_owned: '1', route_tables: lab.ids.a.routeTableId, peers: 'b:alive' });
-    expect(lab.agentState(b)).toMatchObject({ self: 'healthy', route_tables_owned: '1', route_tables: lab.ids.b.routeTableId, peers: 'a:alive' });
+    expect(lab.agentState(a)).toMatchObject({
+      self: 'healthy',
+      route_tables_owned: '1',
+      route_tables: lab.ids.a.routeTableId,
+      peers: 'b:alive',
+    });
+    expect(lab.agentState(b)).toMatchObject({
+      self: 'healthy',
+      route_tables_owned: '1',
+      route_tables: lab.ids.b.routeTableId,
+      peers: 'a:alive',
+    });
   });
 
   it.each([
@@ -118,7 +133,9 @@ describe('a group of two NATs, one per zone, with the health agent', () => {
     lab.terminate(a);
     const failover = await lab.waitForEgress('a', eip('b'));
     console.log(`failover (instance terminated): egress of zone a through B after ${failover.toFixed(1)}s`);
-    expect(await waitForLog(b, /decision: peer a dead \((instance i-[0-9a-f]+ is (terminated|shutting-down)|heartbeat stopped)/)).toBeTruthy();
+    expect(
+      await waitForLog(b, /decision: peer a dead \((instance i-[0-9a-f]+ is (terminated|shutting-down)|heartbeat stopped)/),
+    ).toBeTruthy();
     expect(lab.routeWrites(terminatedAt / 1000).map((call) => [call.table, call.client])).toEqual([[lab.ids.a.routeTableId, eip('b')]]);
 
     // What the Auto Scaling group does next: a new instance from the launch template, a new address.
@@ -130,7 +147,9 @@ describe('a group of two NATs, one per zone, with the health agent', () => {
     expect(boot.stdout).toContain(`Elastic IP ${lab.ids.a.allocationId} associated with ${replacement.eni}`);
     lab.startAgent(replacement);
     const toEgress = await lab.waitForEgress('a', eip('a'));
-    console.log(`replacement: launch to egress through the same Elastic IP ${((Date.now() - launchedAt) / 1000).toFixed(1)}s (${toEgress.toFixed(1)}s after its boot script ended)`);
+    console.log(
+      `replacement: launch to egress through the same Elastic IP ${((Date.now() - launchedAt) / 1000).toFixed(1)}s (${toEgress.toFixed(1)}s after its boot script ended)`,
+    );
     await waitForRounds(b, 5);
     // The replacement claimed its table (after taking the Elastic IP: its calls come from it); B saw
     // the replacement alive and left the table alone.
@@ -142,5 +161,5 @@ describe('a group of two NATs, one per zone, with the health agent', () => {
 });
 
 function run(nat: LabNat, argv: string[], input: string): number | null {
-  return require('child_process').spawnSync('ip', ['netns', 'exec', nat.namespace, ...argv], { input, encoding: 'utf8' }).status;
+  return spawnSync('ip', ['netns', 'exec', nat.namespace, ...argv], { input, encoding: 'utf8' }).status;
 }

@@ -71,7 +71,8 @@ function workspaceFor(directory: string, label: string): TerraformWorkspace {
   return workspace;
 }
 
-const byType = (resources: StateResource[], type: string) => resources.filter((resource) => resource.mode === 'managed' && resource.type === type);
+const byType = (resources: StateResource[], type: string) =>
+  resources.filter((resource) => resource.mode === 'managed' && resource.type === type);
 
 describe.each(['single', 'dual'] as const)('a self-healing NAT in %s mode', (mode) => {
   it('applies (template, group of one, Elastic IP, IAM), rolls a settings change out as a new template version, and destroys', () => {
@@ -88,7 +89,11 @@ describe.each(['single', 'dual'] as const)('a self-healing NAT in %s mode', (mod
     expect(group.values.launch_template).toEqual([expect.objectContaining({ id: template.values.id, version: '1' })]);
     const [eip] = byType(resources, 'aws_eip');
     expect(eip.values.allocation_id).toMatch(/^eipalloc-/);
-    expect(byType(resources, 'aws_iam_policy').map((policy) => policy.values.name).sort()).toEqual(['healing-nat-route-claim', 'healing-nat-self-healing']);
+    expect(
+      byType(resources, 'aws_iam_policy')
+        .map((policy) => policy.values.name)
+        .sort(),
+    ).toEqual(['healing-nat-route-claim', 'healing-nat-self-healing']);
     expect(byType(resources, 'aws_route').filter((route) => route.values.network_interface_id)).toEqual([]);
     const interfaces = byType(resources, 'aws_network_interface');
     if (mode === 'dual') {
@@ -105,7 +110,9 @@ describe.each(['single', 'dual'] as const)('a self-healing NAT in %s mode', (mod
       resource_changes: Array<{ type: string; change: { actions: string[]; after_unknown?: Record<string, unknown> } }>;
     };
     const actions = Object.fromEntries(
-      plan.resource_changes.filter((change) => change.change.actions.join() !== 'no-op').map((change) => [change.type, change.change.actions]),
+      plan.resource_changes
+        .filter((change) => change.change.actions.join() !== 'no-op')
+        .map((change) => [change.type, change.change.actions]),
     );
     expect(actions).toEqual({ aws_launch_template: ['update'], aws_autoscaling_group: ['update'] });
 

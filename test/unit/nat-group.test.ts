@@ -6,7 +6,14 @@
  */
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { parse } from 'yaml';
-import { HEALTH_AGENT_PATH, HEALTH_AGENT_SETTINGS_PATH, HEALTH_AGENT_UNIT_PATH, NatGroup, natGroupMembersByZone, readHealthAgentScript } from '../../modules/nat';
+import {
+  HEALTH_AGENT_PATH,
+  HEALTH_AGENT_SETTINGS_PATH,
+  HEALTH_AGENT_UNIT_PATH,
+  NatGroup,
+  natGroupMembersByZone,
+  readHealthAgentScript,
+} from '../../modules/nat';
 import { Network } from '../../modules/vpc';
 import { synthError, synthesize, TfBlock } from './support/synth';
 import { EXAMPLE_NETWORK } from './support/example-nat';
@@ -14,6 +21,7 @@ import { evaluateTerraformString } from './support/terraform-console';
 import { escapeForTerraform } from '../../modules/shared/terraform-expressions';
 import { readBootScript, withoutCommentLines } from '../../modules/nat';
 import { spawnSync } from 'child_process';
+import { gzipSync } from 'zlib';
 
 import { EC2_USER_DATA_LIMIT } from '../../scripts/validate/user-data-check';
 
@@ -32,7 +40,10 @@ function synthGroup(props: Partial<ConstructorParameters<typeof NatGroup>[2]> = 
       });
       return { network, group };
     },
-    ({ network }) => ({ privateSubnetRouteTableIds: network.privateSubnetRouteTableIds, privateRouteTableIds: network.privateRouteTableIds }),
+    ({ network }) => ({
+      privateSubnetRouteTableIds: network.privateSubnetRouteTableIds,
+      privateRouteTableIds: network.privateRouteTableIds,
+    }),
   );
 }
 
@@ -62,7 +73,8 @@ describe('GIVEN a NatGroup over the example network (private subnets in zones a,
     };
     expect(settingsOf('edge-a-')).toContain(`NAT_ROUTE_TABLE_IDS=${tableA}\n`);
     expect(settingsOf('edge-b-')).toContain(`NAT_ROUTE_TABLE_IDS=${tableB}\n`);
-    for (const prefix of ['edge-a-', 'edge-b-']) expect(settingsOf(prefix)).toContain('NAT_PRIVATE_CIDRS=10.8.1.0/24,10.8.2.0/24,10.8.3.0/24\n');
+    for (const prefix of ['edge-a-', 'edge-b-'])
+      expect(settingsOf(prefix)).toContain('NAT_PRIVATE_CIDRS=10.8.1.0/24,10.8.2.0/24,10.8.3.0/24\n');
   });
 
   it('THEN the user data installs the agent (the shipped script, its settings, a systemd unit) and starts it after cloud-init', () => {
@@ -71,14 +83,19 @@ describe('GIVEN a NatGroup over the example network (private subnets in zones a,
       const document = userDataOfTemplate(synth.json, template);
       const files = Object.fromEntries(document.write_files.map((file) => [file.path, file]));
       expect(files[HEALTH_AGENT_PATH].content).toBe(escapeForTerraform(withoutCommentLines(readHealthAgentScript())));
-      expect(files['/var/lib/cloud/scripts/per-boot/nat-instance.sh'].content).toBe(escapeForTerraform(withoutCommentLines(readBootScript())));
+      expect(files['/var/lib/cloud/scripts/per-boot/nat-instance.sh'].content).toBe(
+        escapeForTerraform(withoutCommentLines(readBootScript())),
+      );
       expect(files[HEALTH_AGENT_PATH].permissions).toBe('0755');
       expect(files[HEALTH_AGENT_UNIT_PATH].content).toMatch(/After=network-online.target cloud-final.service/);
       const settings = files[HEALTH_AGENT_SETTINGS_PATH].content;
       expect(settings).toContain(`NAT_GROUP_SELF=${self}\n`);
       expect(settings).toContain(`NAT_GROUP_MEMBERS=a=${tableA},b=${tableB}\n`);
       expect(settings).toMatch(/NAT_HEALTH_INTERVAL_SECONDS=2\n/);
-      expect(document.runcmd).toEqual([['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', 'nat-health-agent.service']]);
+      expect(document.runcmd).toEqual([
+        ['systemctl', 'daemon-reload'],
+        ['systemctl', 'enable', '--now', 'nat-health-agent.service'],
+      ]);
     }
   });
 
@@ -93,16 +110,13 @@ describe('GIVEN a NatGroup over the example network (private subnets in zones a,
       const shipped = withoutCommentLines(script);
       expect(shipped.length).toBeLessThan(script.length * 0.9);
       expect(shipped.split('\n').filter((line) => /^\s*#/.test(line) && !/^#!|# shellcheck /.test(line))).toEqual([]);
-      expect(script.split('\n').filter((line) => !/^\s*#/.test(line) || /^#!|# shellcheck /.test(line))).toEqual(
-        shipped.split('\n'),
-      );
+      expect(script.split('\n').filter((line) => !/^\s*#/.test(line) || /^#!|# shellcheck /.test(line))).toEqual(shipped.split('\n'));
       const check = spawnSync('shellcheck', ['-'], { input: shipped, encoding: 'utf8' });
       expect({ code: check.status, output: check.stdout }).toEqual({ code: 0, output: '' });
     }
   });
 
   it('THEN the user data stays within the 16 KB EC2 accepts once Terraform compresses it', () => {
-    const { gzipSync } = require('zlib') as typeof import('zlib');
     for (const template of templates) {
       const text = synth.json.locals[/local\.([\w-]+)/.exec(template.user_data)![1]] as string;
       expect(gzipSync(text).length).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT);
@@ -116,7 +130,11 @@ describe('NatGroup props', () => {
     expect(
       synthError((stack) => {
         const n = network(stack);
-        return new NatGroup(stack, 'g', { vpcId: n.vpcId, privateSubnets: n.privateSubnets, members: natGroupMembersByZone(n).slice(0, 1) });
+        return new NatGroup(stack, 'g', {
+          vpcId: n.vpcId,
+          privateSubnets: n.privateSubnets,
+          members: natGroupMembersByZone(n).slice(0, 1),
+        });
       }),
     ).toMatch(/'members' must hold at least two NATs/);
   });
@@ -125,7 +143,11 @@ describe('NatGroup props', () => {
       synthError((stack) => {
         const n = network(stack);
         const [a, b] = natGroupMembersByZone(n);
-        return new NatGroup(stack, 'g', { vpcId: n.vpcId, privateSubnets: n.privateSubnets, members: [a, { ...b, routeTableIds: a.routeTableIds }] });
+        return new NatGroup(stack, 'g', {
+          vpcId: n.vpcId,
+          privateSubnets: n.privateSubnets,
+          members: [a, { ...b, routeTableIds: a.routeTableIds }],
+        });
       }),
     ).toMatch(/is listed for two members/);
   });

@@ -67,7 +67,8 @@ async function decide(policies: PolicyDocument[], request: Request): Promise<str
     },
   };
   const response = await runSimulation(simulation, {});
-  if (response.resultType === 'error') throw new Error(`the simulator rejected ${JSON.stringify(request)}: ${JSON.stringify(response.errors)}`);
+  if (response.resultType === 'error')
+    throw new Error(`the simulator rejected ${JSON.stringify(request)}: ${JSON.stringify(response.errors)}`);
   return response.overallResult;
 }
 
@@ -83,7 +84,8 @@ describe.each(['dual', 'single'] as const)('a self-healing NAT in %s mode', (mod
     policies = Object.values(byName);
   });
 
-  const allowed = async (request: Request) => expect({ request, decision: await decide(policies, request) }).toEqual({ request, decision: 'Allowed' });
+  const allowed = async (request: Request) =>
+    expect({ request, decision: await decide(policies, request) }).toEqual({ request, decision: 'Allowed' });
   const outOfScope = async (request: Request) => {
     expect({ request, control: await decide([ALLOW_ALL_EC2], request) }).toEqual({ request, control: 'Allowed' });
     expect({ request, decision: await decide(policies, request) }).toEqual({ request, decision: 'ImplicitlyDenied' });
@@ -115,7 +117,12 @@ describe.each(['dual', 'single'] as const)('a self-healing NAT in %s mode', (mod
   it('grants nothing on resources of another account, even with its own tag', async () => {
     const other = '444455556666';
     await outOfScope({ action: 'ec2:AssociateAddress', resource: arn(`elastic-ip/${OWN_EIP}`, other), account: other });
-    await outOfScope({ action: 'ec2:AssociateAddress', resource: arn('network-interface/eni-0000000000000aaaa', other), tags: OWN, account: other });
+    await outOfScope({
+      action: 'ec2:AssociateAddress',
+      resource: arn('network-interface/eni-0000000000000aaaa', other),
+      tags: OWN,
+      account: other,
+    });
   });
 
   if (mode === 'dual') {
@@ -130,12 +137,20 @@ describe.each(['dual', 'single'] as const)('a self-healing NAT in %s mode', (mod
 
     it('may not change any interface attribute (the static interface is created with its check off)', async () => {
       await outOfScope({ action: 'ec2:ModifyNetworkInterfaceAttribute', resource: arn(`network-interface/${OWN_ENI}`) });
-      await outOfScope({ action: 'ec2:ModifyNetworkInterfaceAttribute', resource: arn('network-interface/eni-0000000000000aaaa'), tags: OWN });
+      await outOfScope({
+        action: 'ec2:ModifyNetworkInterfaceAttribute',
+        resource: arn('network-interface/eni-0000000000000aaaa'),
+        tags: OWN,
+      });
     });
   } else {
     it('may change the attributes of its own interfaces only (the source/dest check a launch template cannot set), and attaches nothing', async () => {
       await allowed({ action: 'ec2:ModifyNetworkInterfaceAttribute', resource: arn('network-interface/eni-0000000000000aaaa'), tags: OWN });
-      await outOfScope({ action: 'ec2:ModifyNetworkInterfaceAttribute', resource: arn('network-interface/eni-0000000000000aaaa'), tags: OTHER_NAT });
+      await outOfScope({
+        action: 'ec2:ModifyNetworkInterfaceAttribute',
+        resource: arn('network-interface/eni-0000000000000aaaa'),
+        tags: OTHER_NAT,
+      });
       await outOfScope({ action: 'ec2:ModifyNetworkInterfaceAttribute', resource: arn('network-interface/eni-0000000000000aaaa') });
       await outOfScope({ action: 'ec2:AttachNetworkInterface', resource: arn(`network-interface/${OWN_ENI}`) });
       await outOfScope({ action: 'ec2:ModifyInstanceAttribute', resource: arn('instance/i-0123456789abcdef0'), tags: OWN });
@@ -153,7 +168,13 @@ describe.each(['dual', 'single'] as const)('a self-healing NAT in %s mode', (mod
         }),
       ),
     );
-    const expected = ['ec2:AssociateAddress', 'ec2:CreateRoute', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeRouteTables', 'ec2:ReplaceRoute'];
+    const expected = [
+      'ec2:AssociateAddress',
+      'ec2:CreateRoute',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeRouteTables',
+      'ec2:ReplaceRoute',
+    ];
     expected.push(mode === 'dual' ? 'ec2:AttachNetworkInterface' : 'ec2:ModifyNetworkInterfaceAttribute');
     expect([...actions].sort()).toEqual(expected.sort());
   });
@@ -163,9 +184,14 @@ test('the policies hang on the role the NAT creates', () => {
   const synth = synthesize((stack) => natOnExampleNetwork(stack, { name: NAME, selfHealing: true }).nat);
   const built = synth.built as NatInstance;
   const role = synth.only('aws_iam_role').name;
-  const attached = Object.values(synth.resources('aws_iam_role_policy_attachment')).filter((a) => a.role === synth.ref('aws_iam_role', role, 'name'));
+  const attached = Object.values(synth.resources('aws_iam_role_policy_attachment')).filter(
+    (a) => a.role === synth.ref('aws_iam_role', role, 'name'),
+  );
   expect(attached.map((a) => a.policy_arn)).toEqual(
-    expect.arrayContaining([expect.stringMatching(/aws_iam_policy\.[\w-]*self-healing/), expect.stringMatching(/aws_iam_policy\.[\w-]*route-claim/)]),
+    expect.arrayContaining([
+      expect.stringMatching(/aws_iam_policy\.[\w-]*self-healing/),
+      expect.stringMatching(/aws_iam_policy\.[\w-]*route-claim/),
+    ]),
   );
   expect(built.selfHealingPolicy?.attachment).toBeDefined();
 });

@@ -42,8 +42,24 @@ export const GROUP_LAB = {
   internetServerIp: '198.51.100.10',
   awsEndpointIp: '198.51.100.20',
   members: {
-    a: { zone: `${REGION}a`, publicSubnet: '10.8.0.0/24', privateSubnet: '10.8.1.0/24', natIp: '10.8.0.10', hostIp: '10.8.1.20', kernelTable: '101', elasticIp: '203.0.113.10' },
-    b: { zone: `${REGION}b`, publicSubnet: '10.8.10.0/24', privateSubnet: '10.8.11.0/24', natIp: '10.8.10.10', hostIp: '10.8.11.20', kernelTable: '102', elasticIp: '203.0.113.11' },
+    a: {
+      zone: `${REGION}a`,
+      publicSubnet: '10.8.0.0/24',
+      privateSubnet: '10.8.1.0/24',
+      natIp: '10.8.0.10',
+      hostIp: '10.8.1.20',
+      kernelTable: '101',
+      elasticIp: '203.0.113.10',
+    },
+    b: {
+      zone: `${REGION}b`,
+      publicSubnet: '10.8.10.0/24',
+      privateSubnet: '10.8.11.0/24',
+      natIp: '10.8.10.10',
+      hostIp: '10.8.11.20',
+      kernelTable: '102',
+      elasticIp: '203.0.113.11',
+    },
   },
 } as const;
 
@@ -119,13 +135,33 @@ export class GroupLab {
   async build(): Promise<void> {
     for (const node of ['internet', 'igw', 'vpc', 'host-a', 'host-b']) this.addNamespace(node);
     this.buildNetwork();
-    await this.startProcess('internet', ['python3', join(HARNESS, 'whoami.py'), 'serve', '--bind', GROUP_LAB.internetServerIp, '--http', '80'], /ready/);
-    this.motoPort = 5000;
-    await this.startProcess('internet', ['moto_server', '-H', '127.0.0.1', '-p', String(this.motoPort)], /Running on|Press CTRL\+C/, 60_000);
     await this.startProcess(
       'internet',
-      ['python3', join(HARNESS, 'group_lab_aws.py'), 'proxy', '--address', GROUP_LAB.awsEndpointIp, '--moto-port', String(this.motoPort),
-        '--record', this.path('api.record'), '--fault-file', this.path('fault')],
+      ['python3', join(HARNESS, 'whoami.py'), 'serve', '--bind', GROUP_LAB.internetServerIp, '--http', '80'],
+      /ready/,
+    );
+    this.motoPort = 5000;
+    await this.startProcess(
+      'internet',
+      ['moto_server', '-H', '127.0.0.1', '-p', String(this.motoPort)],
+      /Running on|Press CTRL\+C/,
+      60_000,
+    );
+    await this.startProcess(
+      'internet',
+      [
+        'python3',
+        join(HARNESS, 'group_lab_aws.py'),
+        'proxy',
+        '--address',
+        GROUP_LAB.awsEndpointIp,
+        '--moto-port',
+        String(this.motoPort),
+        '--record',
+        this.path('api.record'),
+        '--fault-file',
+        this.path('fault'),
+      ],
       /^ready /m,
     );
     const spec = {
@@ -148,8 +184,17 @@ export class GroupLab {
     };
     await this.startProcess(
       'internet',
-      ['python3', join(HARNESS, 'group_lab_aws.py'), 'follow', '--moto-port', String(this.motoPort), '--spec', JSON.stringify(followSpec),
-        '--changes', this.path('changes')],
+      [
+        'python3',
+        join(HARNESS, 'group_lab_aws.py'),
+        'follow',
+        '--moto-port',
+        String(this.motoPort),
+        '--spec',
+        JSON.stringify(followSpec),
+        '--changes',
+        this.path('changes'),
+      ],
       /ready follower/,
     );
     for (const member of ['a', 'b'] as const) {
@@ -160,7 +205,15 @@ export class GroupLab {
   /** What the Auto Scaling group does: launches an instance of the member from its template, and plugs its namespace in. */
   async launch(member: MemberName, address: string = GROUP_LAB.members[member].natIp): Promise<LabNat> {
     const launched = JSON.parse(
-      this.aws(['launch', '--template', this.ids[member].launchTemplateId, '--subnet', this.ids[member].publicSubnetId, '--address', address]).stdout,
+      this.aws([
+        'launch',
+        '--template',
+        this.ids[member].launchTemplateId,
+        '--subnet',
+        this.ids[member].publicSubnetId,
+        '--address',
+        address,
+      ]).stdout,
     ) as { instanceId: string; eni: string; mac: string; address: string; userData: string };
     this.natCounter += 1;
     const node = `nat${this.natCounter}`;
@@ -178,7 +231,22 @@ export class GroupLab {
     const imds = this.path(`${node}-imds.json`);
     writeFileSync(imds, JSON.stringify({ instanceId: launched.instanceId, region: REGION, interfaces: { [launched.mac]: launched.eni } }));
     run(['ip', '-n', namespace, 'address', 'add', '169.254.169.254/32', 'dev', 'lo']);
-    await this.startProcess(node, ['python3', IMDS_DOUBLE, '--address', '169.254.169.254', '--port', '80', '--config', imds, '--record', this.path(`${node}-imds.record`)], /^ready /m);
+    await this.startProcess(
+      node,
+      [
+        'python3',
+        IMDS_DOUBLE,
+        '--address',
+        '169.254.169.254',
+        '--port',
+        '80',
+        '--config',
+        imds,
+        '--record',
+        this.path(`${node}-imds.record`),
+      ],
+      /^ready /m,
+    );
     const nat: LabNat = { member, namespace, instanceId: launched.instanceId, eni: launched.eni, address: launched.address, disk };
     this.nats[member] = nat;
     return nat;
@@ -187,11 +255,28 @@ export class GroupLab {
   /** Runs the boot script (cloud-init's per-boot stage) of a NAT, as the instance would at boot. */
   boot(nat: LabNat, timeoutMs = 120_000): Promise<CommandResult> {
     const mounts = ['etc', 'var']
-      .map((dir) => `mkdir -p ${nat.disk}/${dir}/upper ${nat.disk}/${dir}/work && mount -t overlay overlay -o lowerdir=/${dir},upperdir=${nat.disk}/${dir}/upper,workdir=${nat.disk}/${dir}/work /${dir}`)
+      .map(
+        (dir) =>
+          `mkdir -p ${nat.disk}/${dir}/upper ${nat.disk}/${dir}/work && mount -t overlay overlay -o lowerdir=/${dir},upperdir=${nat.disk}/${dir}/upper,workdir=${nat.disk}/${dir}/work /${dir}`,
+      )
       .join(' && ');
     return runAsync(
-      ['ip', 'netns', 'exec', nat.namespace, 'env', ...this.awsEnvironment(), 'unshare', '--mount', '--propagation', 'private',
-        'bash', '-c', `${mounts} && exec "$0"`, '/var/lib/cloud/scripts/per-boot/nat-instance.sh'],
+      [
+        'ip',
+        'netns',
+        'exec',
+        nat.namespace,
+        'env',
+        ...this.awsEnvironment(),
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        'bash',
+        '-c',
+        `${mounts} && exec "$0"`,
+        '/var/lib/cloud/scripts/per-boot/nat-instance.sh',
+      ],
       { timeoutMs },
     );
   }
@@ -201,12 +286,19 @@ export class GroupLab {
     const disk = (path: string) => join(nat.disk, path.startsWith('/etc') ? 'etc' : 'var', 'upper', path.replace(/^\/(etc|var)/, ''));
     const child = spawn(
       'ip',
-      ['netns', 'exec', nat.namespace, 'env', ...this.awsEnvironment(),
+      [
+        'netns',
+        'exec',
+        nat.namespace,
+        'env',
+        ...this.awsEnvironment(),
         `NAT_HEALTH_SETTINGS_FILE=${disk('/etc/nat-instance/health-agent')}`,
         `NAT_BOOT_SETTINGS_FILE=${disk('/etc/nat-instance/settings')}`,
         `NAT_HEALTH_LOG_FILE=${disk('/var/log/nat-health-agent.log')}`,
         `NAT_HEALTH_STATE_FILE=${disk('/var/run/nat-instance/health-agent.state')}`,
-        'bash', join(nat.disk, 'usr', 'local', 'sbin', 'nat-health-agent')],
+        'bash',
+        join(nat.disk, 'usr', 'local', 'sbin', 'nat-health-agent'),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     // stdout repeats the log file; stderr is kept for a failure's message.
@@ -227,14 +319,29 @@ export class GroupLab {
     const file = join(nat.disk, 'var', 'upper', 'run', 'nat-instance', 'health-agent.state');
     if (!existsSync(file)) return {};
     return Object.fromEntries(
-      readFileSync(file, 'utf8').split('\n').filter((line) => /^\w+=/.test(line)).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => /^\w+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
     );
   }
 
   /** The source address the internet sees for a request from the member's private host, or undefined. */
   egress(member: MemberName): string | undefined {
     const result = run(
-      ['ip', 'netns', 'exec', this.ns(`host-${member}`), 'curl', '-sS', '--connect-timeout', '1', '--max-time', '2', `http://${GROUP_LAB.internetServerIp}/`],
+      [
+        'ip',
+        'netns',
+        'exec',
+        this.ns(`host-${member}`),
+        'curl',
+        '-sS',
+        '--connect-timeout',
+        '1',
+        '--max-time',
+        '2',
+        `http://${GROUP_LAB.internetServerIp}/`,
+      ],
       { check: false, timeoutMs: 5_000 },
     );
     const answer = result.stdout.trim();
@@ -250,7 +357,9 @@ export class GroupLab {
       if (seen === expected) return (Date.now() - start) / 1000;
       await sleep(pollMs);
     }
-    throw new Error(`egress of host-${member} never left as ${expected} within ${guardMs / 1000}s (last: ${seen ?? 'no answer'})\n${this.describe()}`);
+    throw new Error(
+      `egress of host-${member} never left as ${expected} within ${guardMs / 1000}s (last: ${seen ?? 'no answer'})\n${this.describe()}`,
+    );
   }
 
   /** The kernel route of a member's private route table in the VPC router (what the follower applied). */
@@ -262,7 +371,10 @@ export class GroupLab {
   apiCalls(): ApiCall[] {
     const file = this.path('api.record');
     if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as ApiCall);
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as ApiCall);
   }
 
   routeWrites(since = 0): ApiCall[] {
@@ -286,9 +398,11 @@ export class GroupLab {
   }
 
   describe(): string {
-    const stderrOf = (nat: LabNat) => (existsSync(join(nat.disk, 'agent.stderr')) ? readFileSync(join(nat.disk, 'agent.stderr'), 'utf8').slice(-1500) : '');
+    const stderrOf = (nat: LabNat) =>
+      existsSync(join(nat.disk, 'agent.stderr')) ? readFileSync(join(nat.disk, 'agent.stderr'), 'utf8').slice(-1500) : '';
     const nats = Object.values(this.nats).map(
-      (nat) => `--- ${nat!.member} (${nat!.instanceId}) agent log (exit ${nat!.agent?.exitCode ?? 'running'}) ---\n${this.agentLog(nat!).split('\n').slice(-15).join('\n')}\n${stderrOf(nat!)}`,
+      (nat) =>
+        `--- ${nat!.member} (${nat!.instanceId}) agent log (exit ${nat!.agent?.exitCode ?? 'running'}) ---\n${this.agentLog(nat!).split('\n').slice(-15).join('\n')}\n${stderrOf(nat!)}`,
     );
     const changes = existsSync(this.path('changes')) ? readFileSync(this.path('changes'), 'utf8').split('\n').slice(-10).join('\n') : '';
     return [`vpc table a: ${this.vpcRoute('a')}; b: ${this.vpcRoute('b')}`, ...nats, `--- follower ---\n${changes}`].join('\n');
@@ -333,10 +447,24 @@ export class GroupLab {
   /** group_lab_aws.py in the internet namespace (where moto listens). */
   private aws(args: string[], input?: string): CommandResult {
     const [command, ...rest] = args;
-    return run(['ip', 'netns', 'exec', this.ns('internet'), 'python3', join(HARNESS, 'group_lab_aws.py'), command, '--moto-port', String(this.motoPort), ...rest], {
-      input,
-      timeoutMs: 120_000,
-    });
+    return run(
+      [
+        'ip',
+        'netns',
+        'exec',
+        this.ns('internet'),
+        'python3',
+        join(HARNESS, 'group_lab_aws.py'),
+        command,
+        '--moto-port',
+        String(this.motoPort),
+        ...rest,
+      ],
+      {
+        input,
+        timeoutMs: 120_000,
+      },
+    );
   }
 
   /**
@@ -361,7 +489,10 @@ export class GroupLab {
       healthCheck: this.healthCheck,
       natProps: { amiId: 'ami-0123456789abcdef0', interfaceWaitSeconds: 10 },
     });
-    const json = JSON.parse(Testing.synth(stack, true)) as { locals: Record<string, string>; resource: Record<string, Record<string, any>> };
+    const json = JSON.parse(Testing.synth(stack, true)) as {
+      locals: Record<string, string>;
+      resource: Record<string, Record<string, any>>;
+    };
     const template = Object.values(json.resource.aws_launch_template).find((t) => t.name_prefix === `${GROUP}-${member}-`);
     const local = /^\$\{base64gzip\(local\.([\w-]+)\)\}$/.exec(template.user_data)![1];
     const raw = json.locals[local];
@@ -412,7 +543,12 @@ export class GroupLab {
     const sysctl = (ns: string, key: string) => run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', `${key}=1`]);
     sysctl(vpc, 'net.ipv4.ip_forward');
     ['a-pub', 'a-priv', 'b-pub', 'b-priv'].forEach((bridge, i) => {
-      const subnet = [GROUP_LAB.members.a.publicSubnet, GROUP_LAB.members.a.privateSubnet, GROUP_LAB.members.b.publicSubnet, GROUP_LAB.members.b.privateSubnet][i];
+      const subnet = [
+        GROUP_LAB.members.a.publicSubnet,
+        GROUP_LAB.members.a.privateSubnet,
+        GROUP_LAB.members.b.publicSubnet,
+        GROUP_LAB.members.b.privateSubnet,
+      ][i];
       ip(vpc, 'link', 'add', bridge, 'address', `0e:00:00:00:02:0${i}`, 'type', 'bridge');
       ip(vpc, 'address', 'add', `${gateway(subnet)}/24`, 'dev', bridge);
       ip(vpc, 'link', 'set', bridge, 'up');
@@ -456,7 +592,10 @@ export class GroupLab {
     this.processes.push(child);
     return new Promise((resolve, reject) => {
       let output = '';
-      const timer = setTimeout(() => reject(new Error(`${argv.slice(0, 3).join(' ')} in ${node} not ready within ${timeoutMs / 1000}s: ${output}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${argv.slice(0, 3).join(' ')} in ${node} not ready within ${timeoutMs / 1000}s: ${output}`)),
+        timeoutMs,
+      );
       const onData = (chunk: Buffer) => {
         output = (output + chunk.toString()).slice(-4000);
         if (ready.test(output)) {
