@@ -12,7 +12,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Network } from '../../modules/vpc';
 import { requireSupportedVersions } from '../../stacks/supported-versions';
-import { NatInstance, NatInstanceProps } from '../../modules/nat';
+import { NatGroup, natGroupMembersByZone, NatInstance, NatInstanceProps } from '../../modules/nat';
 import { MOTO_REGION, MotoServer, startMoto } from '../support/moto';
 import { emulatorProviderSettings, StateResource, TerraformWorkspace } from '../support/terraform';
 
@@ -57,6 +57,31 @@ function synthesizeSelfHealing(props: Partial<NatInstanceProps>): string {
   });
   app.synth();
   return join(outdir, 'stacks', 'self-healing');
+}
+
+/** A stack holding a VPC with a public subnet per zone and a NatGroup of one self-healing NAT per zone. */
+function synthesizeGroup(): string {
+  const outdir = mkdtempSync(join(tmpdir(), 'nat-group-'));
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, 'nat-group');
+  new AwsProvider(stack, 'aws', { region: MOTO_REGION });
+  requireSupportedVersions(stack);
+  const network = new Network(stack, 'network', {
+    name: 'group',
+    cidr: '10.8.0.0/16',
+    azs: [`${MOTO_REGION}a`, `${MOTO_REGION}b`],
+    publicSubnets: ['10.8.0.0/24', '10.8.4.0/24'],
+    privateSubnets: ['10.8.1.0/24', '10.8.2.0/24'],
+    privateRouteTables: 'per-az',
+  });
+  new NatGroup(stack, 'nat', {
+    name: 'edge',
+    vpcId: network.vpcId,
+    privateSubnets: network.privateSubnets,
+    members: natGroupMembersByZone(network),
+  });
+  app.synth();
+  return join(outdir, 'stacks', 'nat-group');
 }
 
 function workspaceFor(directory: string, label: string): TerraformWorkspace {
@@ -119,4 +144,41 @@ describe.each(['single', 'dual'] as const)('a self-healing NAT in %s mode', (mod
     workspace.run(['destroy', '-auto-approve', '-input=false', '-no-color']);
     expect(workspace.resources()).toEqual([]);
   });
+});
+
+// Applied only: destroying two Auto Scaling groups hangs in the emulator (moto 5.2.1 keeps the
+// second group's deletion pending; Terraform then waits its 10 minutes). A single group destroys (above).
+test('a NatGroup applies (a template and a group of one per zone, heartbeat parameters, agent policies)', () => {
+  const workspace = workspaceFor(synthesizeGroup(), 'nat-group');
+  workspace.init();
+  workspace.run(['apply', '-auto-approve', '-input=false', '-no-color']);
+  const resources = workspace.resources();
+  expect(byType(resources, 'aws_autoscaling_group').map((group) => group.values.max_size)).toEqual([1, 1]);
+  expect(byType(resources, 'aws_launch_template')).toHaveLength(2);
+  expect(byType(resources, 'aws_eip')).toHaveLength(2);
+  expect(
+    byType(resources, 'aws_ssm_parameter')
+      .map((parameter) => [parameter.values.name, parameter.values.value])
+      .sort(),
+  ).toEqual([
+    ['/nat-instance/edge/a/heartbeat', 'starting - - 0'],
+    ['/nat-instance/edge/b/heartbeat', 'starting - - 0'],
+  ]);
+  const policies = byType(resources, 'aws_iam_policy').map((policy) => policy.values.name as string);
+  expect(policies.sort()).toEqual([
+    'edge-a-agent',
+    'edge-a-route-claim',
+    'edge-a-self-healing',
+    'edge-b-agent',
+    'edge-b-route-claim',
+    'edge-b-self-healing',
+  ]);
+  const agentA = JSON.parse(
+    byType(resources, 'aws_iam_policy').find((policy) => policy.values.name === 'edge-a-agent')!.values.policy as string,
+  );
+  const tables = byType(resources, 'aws_route_table').map((table) => table.values.id as string);
+  const routeStatement = agentA.Statement.find((statement: { Sid: string }) => statement.Sid === 'TakeGroupRouteTables');
+  // Both private tables (the public one is not the group's): a member may take any of them.
+  expect(routeStatement.Resource).toHaveLength(2);
+  for (const arn of routeStatement.Resource as string[]) expect(tables).toContain(arn.split('/').pop());
 });
