@@ -3,8 +3,9 @@
 
   serve   --bind IP --port N [--max N]             accept and hold connections (SO_REUSEPORT:
                                                    run several to exceed one process's fd limit)
-  connect --dst IP --port N --count N [--deadline S] [--batch N]
-          open COUNT connections (paced in batches), wait until each is established or failed
+  connect --dst IP --port N --count N [--deadline S] [--batch N] [--source IP]
+          open COUNT connections (paced in batches) from the source address (default: the
+          routing's choice), wait until each is established or failed
           (or the deadline passes: then it counts as failed), print one JSON line, then hold
           them open until stdin closes.
 
@@ -19,6 +20,9 @@ import select
 import socket
 import sys
 import time
+
+# Linux: bind() fixes the source address only; the port is chosen at connect() time, per destination.
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, 'IP_BIND_ADDRESS_NO_PORT', 24)
 
 
 def raise_file_limit(needed):
@@ -90,6 +94,9 @@ def connect(args):
     while opened < args.count and time.monotonic() < deadline:
         for _ in range(min(args.batch, args.count - opened)):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            if args.source:
+                sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+                sock.bind((args.source, 0))
             sock.setblocking(False)
             code = sock.connect_ex((args.dst, args.port))
             opened += 1
@@ -135,6 +142,7 @@ def main():
     c.add_argument('--count', type=int, required=True)
     c.add_argument('--deadline', type=float, default=60.0)
     c.add_argument('--batch', type=int, default=200)
+    c.add_argument('--source', default=None)
     args = parser.parse_args()
     serve(args) if args.mode == 'serve' else connect(args)
 

@@ -1,6 +1,6 @@
 import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import { join } from 'path';
-import { createLabVpc, expectBootSuccess, expectSourceIp, LAB_ADDRESSES, LabNode, LabVpc, requireRoot, run } from '../test/lab/harness';
+import { createLabVpc, expectBootSuccess, expectSourceIp, hostAddress, LAB_ADDRESSES, LabNode, LabVpc, requireRoot, run } from '../test/lab/harness';
 import { median, round } from './stats';
 
 /**
@@ -12,6 +12,13 @@ import { median, round } from './stats';
 const HOLD_CONNECTIONS = join(__dirname, 'hold_connections.py');
 const IPERF_PORT = 5201;
 const SCALE_PORT = 7000;
+/**
+ * Connections per client source address. Linux's connect() tries even local ports first and
+ * falls back to odd ones only after scanning every even port, so past the 32,256 even ports of
+ * 1024-65535 each connect() of one source address to one destination scans them all and the
+ * clients crawl. Above this many per host, hosts get more source addresses (10.8.1.21, …).
+ */
+const CONNECTIONS_PER_SOURCE = 22_000;
 
 /** Runs a benchmark on a fresh lab and always tears it down. */
 async function withLab<T>(options: Parameters<typeof createLabVpc>[0], body: (lab: LabVpc) => Promise<T> | T): Promise<T> {
@@ -149,6 +156,8 @@ export async function runThroughputBench(runs: number, seconds: number, log: (li
 // ---------------------------------------------------------------------------------- connection scale
 
 export interface ConnectionScaleResult {
+  /** Public addresses of the NAT (`publicIpCount`): source NAT spreads connections over them. */
+  readonly publicAddresses: number;
   readonly requested: number;
   readonly established: number;
   readonly failed: number;
@@ -157,6 +166,8 @@ export interface ConnectionScaleResult {
   readonly conntrackMax: number;
   readonly natConntrackStats: Record<string, number>;
   readonly serverEstablished: number;
+  /** The server's established connections by the public address they came from. */
+  readonly serverEstablishedByAddress: Record<string, number>;
   readonly secondsToSettle: number;
   readonly perHost: Record<string, unknown>[];
   readonly setup: string;
@@ -178,9 +189,14 @@ function descriptorHardLimit(): number {
   return text === 'unlimited' ? 1_048_576 : Number(text);
 }
 
-export async function runConnectionScaleBench(total: number, deadlineSeconds: number, log: (line: string) => void): Promise<ConnectionScaleResult> {
+export async function runConnectionScaleBench(
+  total: number,
+  deadlineSeconds: number,
+  log: (line: string) => void,
+  publicAddresses = 1,
+): Promise<ConnectionScaleResult> {
   requireRoot();
-  return withLab({ mode: 'single' }, async (lab) => {
+  return withLab({ mode: 'single', natProps: { publicIpCount: publicAddresses } }, async (lab) => {
     bootNat(lab, 'bench connection scale');
     const hosts = lab.privateHosts;
     // Per-namespace settings: every client may use ports 1024-65535, the server may queue every SYN.
@@ -196,26 +212,46 @@ export async function runConnectionScaleBench(total: number, deadlineSeconds: nu
     );
     await Promise.all(servers.map((server) => waitForOutput(server, /ready/, 10_000, 'connection server')));
     const perHostCount = Math.ceil(total / hosts.length);
-    const clientSpecs = hosts.flatMap((host, i) => {
-      const hostCount = Math.max(0, Math.min(perHostCount, total - perHostCount * i));
-      const processes = Math.ceil(hostCount / perProcess);
-      return Array.from({ length: processes }, (_, p) => ({ host, count: Math.min(perProcess, hostCount - perProcess * p) }));
+    const sourcesPerHost = Math.ceil(perHostCount / CONNECTIONS_PER_SOURCE);
+    const sources = hosts.flatMap((host) =>
+      Array.from({ length: sourcesPerHost }, (_, n) => {
+        const ip = n === 0 ? host.ip : hostAddress(host.subnet, 20 + n);
+        if (n > 0) lab.exec(host.node, ['ip', 'address', 'add', `${ip}/24`, 'dev', 'eth0']);
+        return { host, ip };
+      }),
+    );
+    const perSourceCount = Math.ceil(total / sources.length);
+    const clientSpecs = sources.flatMap((source, i) => {
+      const sourceCount = Math.max(0, Math.min(perSourceCount, total - perSourceCount * i));
+      const processes = Math.ceil(sourceCount / perProcess);
+      return Array.from({ length: processes }, (_, p) => ({ ...source, count: Math.min(perProcess, sourceCount - perProcess * p) }));
     });
-    const clients = clientSpecs.map(({ host, count }) =>
-      startDaemon(lab, host.node, ['python3', HOLD_CONNECTIONS, 'connect', '--dst', LAB_ADDRESSES.internetServerIp, '--port', String(SCALE_PORT), '--count', String(count), '--deadline', String(deadlineSeconds)]),
+    const clients = clientSpecs.map(({ host, ip, count }) =>
+      startDaemon(lab, host.node, [
+        'python3', HOLD_CONNECTIONS, 'connect', '--dst', LAB_ADDRESSES.internetServerIp, '--port', String(SCALE_PORT),
+        '--count', String(count), '--deadline', String(deadlineSeconds), '--source', ip,
+      ]),
     );
     try {
       const lines = await Promise.all(clients.map((client, i) => waitForOutput(client, /\{.*\}\n/, (deadlineSeconds + 60) * 1000, `connection client in ${clientSpecs[i].host.node}`)));
-      const perHost = lines.map((line, i) => ({ host: clientSpecs[i].host.node, source: clientSpecs[i].host.ip, ...JSON.parse(line) }));
+      const perHost = lines.map((line, i) => ({ host: clientSpecs[i].host.node, source: clientSpecs[i].ip, ...JSON.parse(line) }));
       // Counted while every client still holds its connections open.
       const conntrackEntriesNat = Number(lab.exec('nat', ['cat', '/proc/sys/net/netfilter/nf_conntrack_count']).stdout.trim());
       const conntrackMax = Number(lab.exec('nat', ['cat', '/proc/sys/net/netfilter/nf_conntrack_max']).stdout.trim());
-      const serverEstablished = lab
+      const serverConnections = lab
         .exec('internet', ['ss', '-Htn', 'state', 'established', `( sport = :${SCALE_PORT} )`], { timeoutMs: 60_000 })
         .stdout.split('\n')
-        .filter((line) => line.trim()).length;
+        .filter((line) => line.trim());
+      const serverEstablished = serverConnections.length;
+      // Columns: Recv-Q Send-Q Local:Port Peer:Port; the peer is the NAT's public address.
+      const serverEstablishedByAddress: Record<string, number> = {};
+      for (const line of serverConnections) {
+        const peer = line.trim().split(/\s+/)[3]?.replace(/:\d+$/, '') ?? 'unknown';
+        serverEstablishedByAddress[peer] = (serverEstablishedByAddress[peer] ?? 0) + 1;
+      }
       const sum = (key: string) => perHost.reduce((acc, entry) => acc + Number(entry[key] ?? 0), 0);
       const result: ConnectionScaleResult = {
+        publicAddresses,
         requested: total,
         established: sum('established'),
         failed: sum('failed'),
@@ -224,15 +260,21 @@ export async function runConnectionScaleBench(total: number, deadlineSeconds: nu
         conntrackMax,
         natConntrackStats: conntrackStats(lab),
         serverEstablished,
+        serverEstablishedByAddress,
         secondsToSettle: Math.max(...perHost.map((entry) => Number(entry.seconds))),
         perHost,
         setup:
-          `${hosts.length} private hosts x ${perHostCount} connections (ip_local_port_range 1024-65535 in each host namespace; ` +
+          `${hosts.length} private hosts x ${perHostCount} connections from ${sourcesPerHost} source address(es) each ` +
+          `(ip_local_port_range 1024-65535 in each host namespace; ` +
           `${clients.length} client and ${serverCount} server processes because RLIMIT_NOFILE is ${descriptorHardLimit()} and cannot be raised here) ` +
-          `-> ONE destination ${LAB_ADDRESSES.internetServerIp}:${SCALE_PORT} through the NAT (single mode, masquerade); ` +
+          `-> ONE destination ${LAB_ADDRESSES.internetServerIp}:${SCALE_PORT} through the NAT (single mode, ` +
+          `${publicAddresses === 1 ? 'masquerade to one public address' : `source NAT over ${publicAddresses} public addresses by flow hash`}); ` +
           `a connection not established within ${deadlineSeconds}s counts as failed; nf_conntrack_max is the host kernel's global value (not changed)`,
       };
-      log(`  connections: ${result.established} established, ${result.failed} failed, ${conntrackEntriesNat} conntrack entries in the NAT`);
+      log(
+        `  connections (${publicAddresses} public address(es)): ${result.established} established, ${result.failed} failed, ` +
+          `${conntrackEntriesNat} conntrack entries in the NAT, server saw ${JSON.stringify(serverEstablishedByAddress)}`,
+      );
       return result;
     } finally {
       for (const client of clients) client.stdin.end();

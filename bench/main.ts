@@ -9,10 +9,9 @@ import { FailoverBenchResult, runFailoverBench } from './failover-bench';
  * `npm run bench`: every figure is the median of repeated runs; every ratio compares two medians
  * taken in the same run. Prints a table and writes bench/results/latest.json.
  *
- * Environment: BENCH_ONLY=synth,throughput,scale,boot (default: all), BENCH_RUNS (synth, default 5),
+ * Environment: BENCH_ONLY=synth,throughput,scale,scale-pool,boot (default: all), BENCH_RUNS (synth, default 5),
  * BENCH_IPERF_RUNS (default 3), BENCH_IPERF_SECONDS (default 5), BENCH_BOOT_RUNS (default 5),
- * BENCH_CONNECTIONS (default 66000), BENCH_CONNECT_DEADLINE (seconds, default 30), BENCH_FAILOVER_RUNS (default 3).
- * Benchmarks 2-5 build network namespaces and need root.
+const BENCHES = ['synth', 'throughput', 'scale', 'scale-pool', 'boot', 'failover'] as const;
  */
 
 function envNumber(name: string, fallback: number): number {
@@ -23,7 +22,7 @@ function envNumber(name: string, fallback: number): number {
   return parsed;
 }
 
-const BENCHES = ['synth', 'throughput', 'scale', 'boot', 'failover'] as const;
+const BENCHES = ['synth', 'throughput', 'scale', 'scale-pool', 'boot', 'failover'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 function selectedBenches(): Set<BenchName> {
@@ -40,6 +39,7 @@ interface Results {
   synth?: SynthBenchResult;
   throughput?: ThroughputResult;
   connectionScale?: ConnectionScaleResult;
+  connectionScalePool?: ConnectionScaleResult;
   bootTime?: BootTimeResult;
   failover?: FailoverBenchResult;
 }
@@ -63,10 +63,15 @@ function table(results: Results): string {
     rows.push(['iperf3 TCP, plain routing (no NAT)', `${t.plainRoutingGbps} Gbit/s`, `median of ${t.runs} x ${t.secondsPerRun}s`]);
     rows.push(['  ratio NAT / plain routing', `${t.ratio.toFixed(2)}`, 'same run']);
   }
-  const c = results.connectionScale;
-  if (c) {
-    rows.push([`concurrent TCP to one destination (${c.requested} requested)`, `${c.established} established, ${c.failed} failed`, 'one run']);
+  for (const c of [results.connectionScale, results.connectionScalePool]) {
+    if (!c) continue;
+    const addresses = `${c.publicAddresses} public address${c.publicAddresses === 1 ? '' : 'es'}`;
+    rows.push([`concurrent TCP to one destination, ${addresses} (${c.requested} requested)`, `${c.established} established, ${c.failed} failed`, 'one run']);
     rows.push(['  conntrack entries in the NAT (held open)', `${c.conntrackEntriesNat} (max ${c.conntrackMax})`, `server saw ${c.serverEstablished}`]);
+    if (c.publicAddresses > 1) {
+      const split = Object.entries(c.serverEstablishedByAddress).map(([address, count]) => `${count} from ${address}`).join(', ');
+      rows.push(['  per public address, at the server', split, 'one run']);
+    }
   }
   const b = results.bootTime;
   if (b) {
@@ -106,6 +111,15 @@ async function main(): Promise<void> {
   if (benches.has('scale')) {
     log('== 3. lab connection scale');
     results.connectionScale = await runConnectionScaleBench(envNumber('BENCH_CONNECTIONS', 66_000), envNumber('BENCH_CONNECT_DEADLINE', 30), log);
+  }
+  if (benches.has('scale-pool')) {
+    log('== 3b. lab connection scale, two public addresses');
+    results.connectionScalePool = await runConnectionScaleBench(
+      envNumber('BENCH_POOL_CONNECTIONS', 132_000),
+      envNumber('BENCH_POOL_CONNECT_DEADLINE', 180),
+      log,
+      2,
+    );
   }
   if (benches.has('boot')) {
     log('== 4. boot script');

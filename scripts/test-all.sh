@@ -12,6 +12,8 @@ npx jest --selectProjects unit lab --ci
 echo "== the npm package: packed, installed offline by a fresh cdktf project, synthesized"
 npx jest --selectProjects package --ci
 echo "== the real Terraform CLI and AWS provider against the emulated AWS API"
-npx jest --selectProjects terraform --ci
+# Several test files at once: each has its own emulator, and most of their time is Terraform
+# waiting on the provider's pollers (a dual-mode NAT's interface detach alone waits 2.5 minutes).
+npm run --silent test:terraform -- --ci
 echo "== offline validation of every synthesized stack"
 npm run --silent validate

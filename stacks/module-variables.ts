@@ -25,6 +25,27 @@ export function variableOf(scope: Construct, setting: Setting, description = set
   });
 }
 
+/**
+ * A variable for a setting whose default the construct computes from other props: optional, null
+ * when unset (the stack computes the default), validated only when given.
+ */
+export function nullableVariableOf(scope: Construct, setting: Setting, description = setting.summary): TerraformVariable {
+  const name = setting.variable;
+  if (!name) throw new Error(`the setting '${setting.prop}' has no module variable`);
+  const variable = new TerraformVariable(scope, name, {
+    type: setting.type,
+    nullable: true,
+    description,
+    validation: conditionsOf(setting, `var.${name}`, name).map(
+      // A conditional evaluates only the branch it takes: the rule never sees null.
+      ({ condition, message }): TerraformVariableValidationConfig => ({ condition: asTemplate(`var.${name} == null ? true : ${condition}`), errorMessage: message }),
+    ),
+  });
+  // cdktf cannot write `default = null` itself.
+  variable.addOverride('default', null);
+  return variable;
+}
+
 /** The Terraform type of a list of objects with one attribute per setting; a setting with a default is optional. */
 export function objectListType(attributes: readonly Setting[]): string {
   const width = Math.max(...attributes.map((attribute) => attribute.variable!.length));

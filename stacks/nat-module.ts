@@ -6,7 +6,7 @@ import { GRAVITON_INSTANCE_TYPE, NatInstance, NatMode, PortForward } from '../mo
 import { NAT_INSTANCE_SETTINGS as S, PORT_FORWARD_SETTINGS as F } from '../modules/nat/nat-settings';
 import { TerraformCheck } from '../modules/shared/terraform-check';
 import { splat } from '../modules/shared/terraform-expressions';
-import { objectListType, objectListValidations, variableOf } from './module-variables';
+import { nullableVariableOf, objectListType, objectListValidations, variableOf } from './module-variables';
 import { addNatModulePreconditions, DUAL_MODE_WITHOUT_ELASTIC_IP } from './nat-module-conditions';
 import { CHECK_BLOCK_TERRAFORM_VERSION, requireSupportedVersions } from './supported-versions';
 
@@ -39,6 +39,17 @@ export class NatModuleStack extends TerraformStack {
     const routeTableIds = variableOf(this, S.routeTableIds, 'Route tables whose 0.0.0.0/0 route is pointed at the NAT.');
     const mode = variableOf(this, S.mode, 'single: one interface in the public subnet; dual: plus a forwarding interface in the first private subnet.');
     const elasticIp = variableOf(this, S.elasticIp, 'Associate an Elastic IP with the public interface (keeps the egress IP across stop/start; dual mode needs it).');
+    const eipAllocationIds = variableOf(
+      this,
+      S.elasticIpAllocationIds,
+      'Elastic IPs you own (allocation IDs) to use instead of new ones, on the first public addresses; only associated, so destroy never releases them. Needs elastic_ip.',
+    );
+    const publicIpCount = nullableVariableOf(
+      this,
+      S.publicIpCount,
+      'Public addresses of the NAT, each with an Elastic IP (each adds 64,512 connections to one destination); ' +
+        'default: one per eip_allocation_ids entry, at least 1. At most what one interface of instance_type carries (2 on t4g.nano; checked at plan).',
+    );
     const instanceType = variableOf(this, S.instanceType, 'EC2 instance type; Graviton (…g.) types get the arm64 AMI.');
     const additionalSecurityGroupIds = variableOf(this, S.additionalSecurityGroupIds, 'Security groups whose members may use the NAT.');
     const additionalCidrs = variableOf(
@@ -87,6 +98,9 @@ export class NatModuleStack extends TerraformStack {
       },
       routeTableIds: routeTableIds.listValue,
       elasticIp: elasticIp.booleanValue as unknown as boolean,
+      elasticIpAllocationIds: eipAllocationIds.listValue,
+      // Unset: one address per owned Elastic IP, at least one (as the construct's default).
+      publicIpCount: Token.asNumber(Fn.coalesce([publicIpCount.value, Fn.max([1, Fn.lengthOf(eipAllocationIds.listValue)])])),
       instanceType: instanceType.stringValue,
       architecture: Token.asString(
         Fn.conditional(Fn.can(Fn.regex(GRAVITON_INSTANCE_TYPE, instanceType.stringValue)), 'arm64', 'x86_64'),
@@ -107,7 +121,8 @@ export class NatModuleStack extends TerraformStack {
     const output = (outputName: string, value: string, description: string) =>
       new TerraformOutput(this, outputName, { value, description });
     output('instance_id', nat.instanceId ?? '', 'ID of the NAT instance.');
-    output('public_ip', nat.publicIp, 'Egress IP of the NAT (the Elastic IP when elastic_ip is true).');
+    output('public_ip', nat.publicIp, 'Egress IP of the NAT (its first Elastic IP when elastic_ip is true).');
+    new TerraformOutput(this, 'public_ips', { value: nat.publicIps, description: 'Every egress IP of the NAT, owned Elastic IPs first.' });
     output('security_group_id', nat.securityGroupId, "The NAT's security group: add clients to it or use additional_* inputs.");
     output('forwarding_interface_id', nat.forwardingInterfaceId ?? '', 'Network interface that the private route tables target.');
     output('role_name', nat.role?.roleName ?? '', 'Instance role (SSM core access); attach further policies here.');

@@ -11,6 +11,8 @@ export interface NatTestPipelineConfig {
   readonly repository: string;
   /** Branch whose pushes start a run. */
   readonly branch: string;
+  /** An existing GitHub connection to use instead of creating one (NatTestPipelineProps.connectionArn). */
+  readonly connectionArn?: string;
 }
 
 /** The repository the pipeline watches unless NAT_PIPELINE_REPOSITORY says otherwise. */
@@ -22,6 +24,7 @@ export function natTestPipelineConfigFromEnv(env: NodeJS.ProcessEnv): NatTestPip
     region: env.NAT_PIPELINE_REGION || env.AWS_REGION || 'eu-central-1',
     repository: env.NAT_PIPELINE_REPOSITORY || DEFAULT_PIPELINE_REPOSITORY,
     branch: env.NAT_PIPELINE_BRANCH || 'main',
+    connectionArn: env.NAT_PIPELINE_CONNECTION_ARN || undefined,
   };
 }
 
@@ -36,10 +39,16 @@ export class NatTestPipelineStack extends TerraformStack {
     super(scope, id);
     new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: { Stack: id } }] });
     requireSupportedVersions(this);
-    this.testPipeline = new NatTestPipeline(this, 'pipeline', { repository: config.repository, branch: config.branch });
+    this.testPipeline = new NatTestPipeline(this, 'pipeline', {
+      repository: config.repository,
+      branch: config.branch,
+      connectionArn: config.connectionArn,
+    });
     new TerraformOutput(this, 'connection-arn', {
-      value: this.testPipeline.connection.connectionArn,
-      description: 'Complete this PENDING connection once in the console before the first run',
+      value: this.testPipeline.connectionArn,
+      description: this.testPipeline.connection
+        ? 'Complete this PENDING connection once in the console before the first run'
+        : 'The existing GitHub connection the pipeline uses (NAT_PIPELINE_CONNECTION_ARN)',
     });
     new TerraformOutput(this, 'state-bucket', { value: this.testPipeline.stateBucket.bucketName });
     new TerraformOutput(this, 'codebuild-project', { value: this.testPipeline.buildProject.projectName });

@@ -19,6 +19,7 @@ import { portForwardSettingsLines, TerraformPortForward } from './port-forward-r
  * | NAT_ROUTE_MODE | `terraform` (routes managed by Terraform) or `self-claim` (the script claims them) |
  * | NAT_ROUTE_TABLE_IDS | self-claim only: comma-separated route-table IDs to point at this instance |
  * | NAT_PORT_FORWARD | `<tcp/udp> <public port> <target ip> <target port> <preserve/masquerade> <cidr,cidr…>` |
+ * | NAT_PUBLIC_ADDRESS_COUNT | addresses the public interface carries (source NAT spreads over them); absent: 1 |
  * | NAT_ELASTIC_IP_ALLOCATION_ID | self-healing: the Elastic IP the instance associates with its public interface |
  * | NAT_FORWARDING_INTERFACE_ID | self-healing, dual only: the static forwarding interface the instance attaches as device 1 |
  * | NAT_DISABLE_SOURCE_DEST_CHECK | self-healing, single only: `true` turns off the check on the instance's own interface |
@@ -50,6 +51,8 @@ export interface NatBootSettings {
    * `port-forward-rendering.ts`, like their security-group rules.
    */
   readonly portForwards: TerraformPortForward[];
+  /** Addresses of the public interface (primary plus secondaries); may be a token. @default 1 */
+  readonly publicAddressCount?: number;
   /** Self-healing: the Elastic IP (`eipalloc-…`, usually a token) the instance associates at boot. */
   readonly elasticIpAllocationId?: string;
   /** Self-healing dual mode: the static forwarding interface (`eni-…`, usually a token) the instance attaches at boot. */
@@ -91,6 +94,7 @@ export function renderSettingsFile(settings: NatBootSettings, lineIndent = ''): 
   if (settings.routeMode === 'self-claim') {
     lines.push(`NAT_ROUTE_TABLE_IDS=${joinList(settings.routeTableIds)}`);
   }
+  if (settings.publicAddressCount !== undefined) lines.push(`NAT_PUBLIC_ADDRESS_COUNT=${settings.publicAddressCount}`);
   if (settings.elasticIpAllocationId !== undefined) {
     lines.push(`NAT_ELASTIC_IP_ALLOCATION_ID=${settings.elasticIpAllocationId}`);
   }

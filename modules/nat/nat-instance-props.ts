@@ -95,6 +95,24 @@ export interface NatInstanceProps {
    */
   readonly elasticIp?: boolean;
   /**
+   * Elastic IPs you already own (allocation IDs, `eipalloc-…`), e.g. addresses partners have
+   * allow-listed. They are associated with the public interface instead of new ones; Terraform
+   * manages only the association, so `terraform destroy` never releases them. Needs `elasticIp`.
+   * May be a token list (module variable).
+   * @default [] (the Elastic IP is allocated by this construct)
+   */
+  readonly elasticIpAllocationIds?: string[];
+  /**
+   * Public IPv4 addresses of the NAT, each with an Elastic IP (owned ones first, the rest created).
+   * One address gives at most 64,512 concurrent connections to one destination (address, port,
+   * protocol); each address adds as many. Above 1 the public interface gets secondary private
+   * addresses and the boot script spreads new connections over all of them (a flow keeps its
+   * address). At most what one network interface of `instanceType` carries (2 on a t4g.nano).
+   * May be a token (module variable).
+   * @default the number of `elasticIpAllocationIds`, at least 1
+   */
+  readonly publicIpCount?: number;
+  /**
    * The VPC's internet gateway (e.g. `network.internetGateway`), or anything Terraform must
    * create before it. The Elastic IP is associated as it is created, and the provider's `aws_eip`
    * documentation warns that an association may need the gateway to exist: with this, the EIP

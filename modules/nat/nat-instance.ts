@@ -1,14 +1,16 @@
 import { Construct } from 'constructs';
-import { Annotations, Fn, ITerraformDependable, Op, TerraformCount, TerraformLocal, TerraformResourceLifecycle, Token } from 'cdktf';
+import { Annotations, Fn, Op, TerraformCount, TerraformLocal, TerraformResourceLifecycle, Token } from 'cdktf';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { NetworkInterfaceAttachmentA as NetworkInterfaceAttachment } from '@cdktf/provider-aws/lib/network-interface-attachment';
 import { Eip } from '@cdktf/provider-aws/lib/eip';
+import { EipAssociation } from '@cdktf/provider-aws/lib/eip-association';
 import { Route } from '@cdktf/provider-aws/lib/route';
-import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { SsmInstanceRole } from '../iam/ssm-instance-role';
 import { RouteClaimPolicy } from '../iam/route-claim-policy';
 import { SelfHealingPolicy } from '../iam/self-healing-policy';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { DataAwsEip } from '@cdktf/provider-aws/lib/data-aws-eip';
 import { NatAutoScalingGroup } from './nat-auto-scaling-group';
 import { architectureOf, latestAl2023AmiId } from './ami';
 import { NatBootSettings, NatMode, RouteMode } from './boot-settings';
@@ -18,6 +20,10 @@ import { NatSecurityGroup } from './nat-security-group';
 import { validateNatInstanceProps } from './nat-validation';
 import { SubnetInfo, subnetCidrBlocks } from '../shared/subnet';
 import { attributeOrElse, countWhen, equalsValue } from '../shared/terraform-expressions';
+import { addPublicAddresses } from './public-addresses';
+import { publicAddressCountOf, publicAddressWarnings } from './public-address-validation';
+import { PublicInterface } from './public-interface';
+import { ipv4AddressesPerInterface, ipv4AddressesPerInterfaceOf, MAX_ADDRESSES_PER_INTERFACE } from './interface-address-limits';
 import { renderNatUserData } from './user-data';
 import { TerraformPortForward, terraformPortForwardOf } from './port-forward-rendering';
 import { NAME_SUFFIXES } from './resource-names';
@@ -52,8 +58,10 @@ export class NatInstance extends Construct {
   public readonly autoScalingGroup?: NatAutoScalingGroup;
   /** `selfHealing`: what the instance may do to take over from the one it replaces. */
   public readonly selfHealingPolicy?: SelfHealingPolicy;
-  /** The egress IP: the Elastic IP, or the instance's auto-assigned public IP. */
+  /** The egress IP: the (first) Elastic IP, or the instance's auto-assigned public IP. */
   public readonly publicIp: string;
+  /** Every egress IP: one per address of the public interface. */
+  public readonly publicIps: string[];
   /**
    * The interface private route tables target (secondary in dual mode, primary in single).
    * Undefined for a self-healing single-mode NAT: every replacement brings its own.
@@ -62,7 +70,10 @@ export class NatInstance extends Construct {
   public readonly securityGroupId: string;
   /** The role created for the instance, unless `instanceProfileName` was given. */
   public readonly role?: SsmInstanceRole;
+  /** The first Elastic IP created here (none when every address is owned or `elasticIp` is false). */
   public readonly elasticIp?: Eip;
+  /** Associations of the Elastic IPs given by `elasticIpAllocationIds`: destroy removes them, never the addresses. */
+  public readonly elasticIpAssociations: EipAssociation[];
   /** Self-claim mode: the policy scoped to `routeTableIds` (attached to the created role). */
   public readonly routeClaimPolicy?: RouteClaimPolicy;
   /** The settings the boot script receives (also rendered into the user data). */
@@ -80,6 +91,8 @@ export class NatInstance extends Construct {
     const wantsElasticIp = props.elasticIp ?? NAT_DEFAULTS.elasticIp;
     const instanceType = props.instanceType ?? NAT_DEFAULTS.instanceType;
     const tags = props.tags ?? {};
+    const publicAddressCount = publicAddressCountOf(props);
+    publicAddressWarnings(props).forEach((warning) => Annotations.of(this).addWarning(warning));
     if (mode === 'dual' && !wantsElasticIp) Annotations.of(this).addWarning(dualModeWithoutElasticIpWarning(`'elasticIp'`));
 
     const privateCidrs = concatLists(subnetCidrBlocks(props.privateSubnets), props.additionalCidrs ?? []);
@@ -109,13 +122,16 @@ export class NatInstance extends Construct {
       conntrackMax: props.conntrackMax ?? NAT_DEFAULTS.conntrackMax,
       routeMode,
       routeTableIds: props.routeTableIds,
+      publicAddressCount,
       portForwards,
     };
+
     let instanceProfileName = props.instanceProfileName;
     if (instanceProfileName === undefined) {
       this.role = new SsmInstanceRole(this, 'role', { name, tags });
       instanceProfileName = this.role.instanceProfileName;
     }
+
     if (routeMode === 'self-claim') {
       this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
         name: `${name}${NAME_SUFFIXES.routeClaimPolicy}`,
@@ -129,72 +145,42 @@ export class NatInstance extends Construct {
         );
       }
     }
-    const architecture = props.architecture ?? architectureOf(instanceType) ?? 'arm64';
-    const amiId = props.amiId ?? latestAl2023AmiId(this, 'ami', architecture);
 
+    const architecture = props.architecture ?? architectureOf(instanceType) ?? 'arm64';
     if (selfHealing) {
-      // The Elastic IP and the dual-mode forwarding interface outlive every instance: the boot
-      // script of each replacement takes them over (docs/high-availability.md explains the choice).
-      if (!wantsElasticIp) {
-        Annotations.of(this).addWarning(`'elasticIp' is false with 'selfHealing': every replacement egresses from a new public IP`);
-      }
-      this.elasticIp = wantsElasticIp ? this.addElasticIp(wantsElasticIp, name, tags, props.internetGateway) : undefined;
-      this.publicIp = this.elasticIp?.publicIp ?? '';
-      this.forwardingInterfaceId =
-        mode === 'dual' && forwardingSubnet ? this.addStaticForwardingInterface(forwardingSubnet.id, name, tags) : undefined;
-      this.bootSettings = {
-        ...bootSettings,
-        elasticIpAllocationId: this.elasticIp?.allocationId,
-        forwardingInterfaceId: this.forwardingInterfaceId,
-        disableSourceDestCheck: mode === 'single',
-      };
-      this.userData = renderNatUserData(this.bootSettings, undefined, props.healthAgent);
-      this.selfHealingPolicy = new SelfHealingPolicy(this, 'self-healing', {
-        name: `${name}-self-healing`,
-        tagValue: name,
-        elasticIpAllocationId: this.elasticIp?.allocationId,
-        forwardingInterfaceId: this.forwardingInterfaceId,
-        disablesSourceDestCheck: mode === 'single',
-        roleName: this.role?.roleName,
-        tags,
-      });
-      if (!this.role) {
-        Annotations.of(this).addWarning(
-          `'selfHealing' with your own 'instanceProfileName': attach selfHealingPolicy.policyArn to that profile's role`,
-        );
-      }
-      this.autoScalingGroup = new NatAutoScalingGroup(this, 'group', {
-        name,
-        amiId,
-        instanceType,
-        keyName: props.keyName,
-        instanceProfileName,
-        publicSubnetId: props.publicSubnet.id,
-        securityGroupId: this.securityGroupId,
-        userDataBase64: this.compressedUserData(),
-        rootVolumeSize: props.rootVolumeSize ?? NAT_DEFAULTS.rootVolumeSize,
-        ignoreAmiUpdates: !props.replaceOnAmiUpdate,
-        // The first instance claims its routes and addresses at boot: its permissions come first.
-        dependsOn: [this.routeClaimPolicy?.attachment, this.selfHealingPolicy.attachment].filter(
-          (attachment): attachment is IamRolePolicyAttachment => attachment !== undefined,
-        ),
-        tags,
-      });
+      const healing = this.addSelfHealing(props, { name, mode, forwardingSubnet, wantsElasticIp, instanceType, architecture, instanceProfileName, publicAddressCount, tags, bootSettings });
+      this.elasticIp = healing.elasticIp;
+      this.publicIp = healing.publicIp;
+      this.publicIps = [healing.publicIp];
+      this.elasticIpAssociations = [];
+      this.forwardingInterfaceId = healing.forwardingInterfaceId;
+      this.bootSettings = healing.bootSettings;
+      this.userData = healing.userData;
+      this.selfHealingPolicy = healing.policy;
+      this.autoScalingGroup = healing.group;
       return;
     }
-
     this.bootSettings = bootSettings;
     this.userData = renderNatUserData(this.bootSettings, undefined, props.healthAgent);
-    const instance = new Instance(this, 'instance', {
-      ami: amiId,
-      instanceType,
+    const publicInterface = new PublicInterface(this, {
       subnetId: props.publicSubnet.id,
-      vpcSecurityGroupIds: [this.securityGroupId],
-      associatePublicIpAddress: true,
-      // Single mode forwards through the primary interface; in dual mode the secondary does.
+      securityGroupId: this.securityGroupId,
       sourceDestCheck: isDual,
+      addressCount: publicAddressCount,
+      preconditions: this.publicAddressPreconditions(publicAddressCount, instanceType, wantsElasticIp),
+      name,
+      tags,
+    });
+    const instance = new Instance(this, 'instance', {
+      ami: props.amiId ?? latestAl2023AmiId(this, 'ami', architecture),
+      instanceType,
+      // Single mode forwards through the primary interface (source/destination check off); in dual mode the secondary does.
+      ...publicInterface.instanceNetworking,
       iamInstanceProfile: instanceProfileName,
       keyName: props.keyName,
+      // EC2 refuses user data over 16 KB and the script alone is larger: Terraform compresses the
+      // readable document kept in a local (cloud-init decompresses it). Compressing here instead
+      // would make the bytes depend on the machine's zlib and needlessly replace the instance.
       userDataBase64: this.compressedUserData(),
       // cloud-init writes files only on the first boot: new settings need a new instance.
       userDataReplaceOnChange: true,
@@ -214,22 +200,30 @@ export class NatInstance extends Construct {
       dependsOn: this.routeClaimPolicy?.attachment ? [this.routeClaimPolicy.attachment] : undefined,
     });
     this.instance = instance;
+    publicInterface.attachTo(instance);
     this.instanceId = instance.id;
 
     this.forwardingInterfaceId =
       mode !== 'single' && forwardingSubnet
-        ? this.addForwardingInterface(forwardingSubnet, props.publicSubnet, isDual, Token.isUnresolved(mode), name, tags, instance)
+        ? this.addForwardingInterface(forwardingSubnet, props.publicSubnet, isDual, Token.isUnresolved(mode), name, tags)
         : instance.primaryNetworkInterfaceId;
-    if (wantsElasticIp) {
-      this.elasticIp = this.addElasticIp(wantsElasticIp, name, tags, props.internetGateway, instance.primaryNetworkInterfaceId);
-      // A token toggle may leave the EIP out: then the instance's own public IP is the egress IP.
-      this.publicIp = Token.isUnresolved(wantsElasticIp)
-        ? attributeOrElse(this.elasticIp, 'public_ip', instance.publicIp)
-        : this.elasticIp.publicIp;
-    } else {
-      this.publicIp = instance.publicIp;
-    }
-    if (routeMode !== 'self-claim') this.addDefaultRoutes(props.routeTableIds, this.forwardingInterfaceId);
+    const addresses = addPublicAddresses(this, {
+      networkInterfaceId: instance.primaryNetworkInterfaceId,
+      privateIpOf: (place) => publicInterface.privateIpOf(place),
+      count: publicAddressCount,
+      ownedAllocationIds: props.elasticIpAllocationIds ?? [],
+      createElasticIps: wantsElasticIp,
+      fallbackPublicIp: instance.publicIp,
+      internetGateway: props.internetGateway,
+      name,
+      tags,
+    });
+    this.elasticIp = addresses.created[0];
+    this.elasticIpAssociations = addresses.associations;
+    this.publicIps = addresses.publicIps;
+    this.publicIp = addresses.publicIp;
+
+    if (routeMode !== 'self-claim') this.addDefaultRoutes(props.routeTableIds);
   }
 
   /**
@@ -239,6 +233,88 @@ export class NatInstance extends Construct {
    */
   private compressedUserData(): string {
     return Fn.base64gzip(new TerraformLocal(this, 'user_data', this.userData).asString);
+  }
+
+  /**
+   * `selfHealing`: a launch template and an Auto Scaling group of one instead of the instance. The
+   * Elastic IP (created, or the first of `elasticIpAllocationIds`) and the dual-mode forwarding
+   * interface outlive every instance: each replacement's boot script takes them over
+   * (docs/high-availability.md explains the choice).
+   */
+  private addSelfHealing(
+    props: NatInstanceProps,
+    opts: {
+      name: string;
+      mode: NatMode;
+      forwardingSubnet?: SubnetInfo;
+      wantsElasticIp: boolean;
+      instanceType: string;
+      architecture: 'arm64' | 'x86_64';
+      instanceProfileName: string;
+      publicAddressCount: number;
+      tags: Record<string, string>;
+      bootSettings: NatBootSettings;
+    },
+  ): { elasticIp?: Eip; publicIp: string; forwardingInterfaceId?: string; bootSettings: NatBootSettings; userData: string; policy: SelfHealingPolicy; group: NatAutoScalingGroup } {
+    const { name, mode, tags } = opts;
+    if (opts.publicAddressCount !== 1) {
+      throw new Error(`'selfHealing' takes over one public address; 'publicAddresses' asks for ${opts.publicAddressCount}`);
+    }
+    const owned = props.elasticIpAllocationIds?.[0];
+    // Not associated by Terraform: the instance associates it at boot.
+    const elasticIp =
+      owned === undefined && opts.wantsElasticIp
+        ? new Eip(this, 'eip', {
+            domain: 'vpc',
+            tags: tagsWithName(tags, name),
+            dependsOn: props.internetGateway ? [props.internetGateway] : undefined,
+          })
+        : undefined;
+    const allocationId = owned ?? elasticIp?.allocationId;
+    const publicIp = owned !== undefined ? new DataAwsEip(this, 'owned-eip', { id: owned }).publicIp : (elasticIp?.publicIp ?? '');
+    if (allocationId === undefined) {
+      Annotations.of(this).addWarning(`'elasticIp' is false with 'selfHealing': every replacement egresses from a new public IP`);
+    }
+    const forwardingInterfaceId =
+      mode === 'dual' && opts.forwardingSubnet ? this.addStaticForwardingInterface(opts.forwardingSubnet.id, name, tags) : undefined;
+    const bootSettings: NatBootSettings = {
+      ...opts.bootSettings,
+      elasticIpAllocationId: allocationId,
+      forwardingInterfaceId,
+      disableSourceDestCheck: mode === 'single',
+    };
+    const userData = renderNatUserData(bootSettings, undefined, props.healthAgent);
+    (this as { userData: string }).userData = userData;
+    const policy = new SelfHealingPolicy(this, 'self-healing', {
+      name: `${name}-self-healing`,
+      tagValue: name,
+      elasticIpAllocationId: allocationId,
+      forwardingInterfaceId,
+      disablesSourceDestCheck: mode === 'single',
+      roleName: this.role?.roleName,
+      tags,
+    });
+    if (!this.role) {
+      Annotations.of(this).addWarning(`'selfHealing' with your own 'instanceProfileName': attach selfHealingPolicy.policyArn to that profile's role`);
+    }
+    const group = new NatAutoScalingGroup(this, 'group', {
+      name,
+      amiId: props.amiId ?? latestAl2023AmiId(this, 'ami', opts.architecture),
+      instanceType: opts.instanceType,
+      keyName: props.keyName,
+      instanceProfileName: opts.instanceProfileName,
+      publicSubnetId: props.publicSubnet.id,
+      securityGroupId: this.securityGroupId,
+      userDataBase64: this.compressedUserData(),
+      rootVolumeSize: props.rootVolumeSize ?? NAT_DEFAULTS.rootVolumeSize,
+      ignoreAmiUpdates: !props.replaceOnAmiUpdate,
+      // The first instance claims its routes and addresses at boot: its permissions come first.
+      dependsOn: [this.routeClaimPolicy?.attachment, policy.attachment].filter(
+        (attachment): attachment is IamRolePolicyAttachment => attachment !== undefined,
+      ),
+      tags,
+    });
+    return { elasticIp, publicIp, forwardingInterfaceId, bootSettings, userData, policy, group };
   }
 
   /**
@@ -266,7 +342,6 @@ export class NatInstance extends Construct {
     modeIsToken: boolean,
     name: string,
     tags: Record<string, string>,
-    instance: Instance,
   ): string {
     const count = modeIsToken ? countWhen(isDual) : undefined;
     const forwardingInterface = new NetworkInterface(this, 'forwarding-eni', {
@@ -279,11 +354,11 @@ export class NatInstance extends Construct {
       lifecycle: sameZonePrecondition(subnet, publicSubnet),
     });
     const forwardingInterfaceId = modeIsToken
-      ? attributeOrElse(forwardingInterface, 'id', instance.primaryNetworkInterfaceId)
+      ? attributeOrElse(forwardingInterface, 'id', this.instance!.primaryNetworkInterfaceId)
       : forwardingInterface.id;
     new NetworkInterfaceAttachment(this, 'forwarding-eni-attachment', {
       count,
-      instanceId: instance.id,
+      instanceId: this.instance!.id,
       networkInterfaceId: forwardingInterfaceId,
       deviceIndex: 1,
     });
@@ -291,30 +366,27 @@ export class NatInstance extends Construct {
   }
 
   /**
-   * The Elastic IP, by interface, not instance: association by instance ID fails with several
-   * interfaces. It is associated as it is created, which may need the VPC's internet gateway
-   * first (the provider's `aws_eip` documentation): hence the optional dependency. Self-healing:
-   * no interface, the instance associates it at boot.
+   * What Terraform checks before it creates a public interface with several addresses, when synth
+   * could not (the count, the instance type or `elasticIp` is a module variable).
    */
-  private addElasticIp(
-    wanted: boolean,
-    name: string,
-    tags: Record<string, string>,
-    internetGateway?: ITerraformDependable,
-    networkInterface?: string,
-  ): Eip {
-    return new Eip(this, 'eip', {
-      count: Token.isUnresolved(wanted) ? countWhen(wanted) : undefined,
-      domain: 'vpc',
-      networkInterface,
-      tags: tagsWithName(tags, name),
-      dependsOn: internetGateway ? [internetGateway] : undefined,
-    });
+  private publicAddressPreconditions(count: number, instanceType: string, createElasticIps: boolean) {
+    if (![count, instanceType, createElasticIps].some((value) => Token.isUnresolved(value))) return [];
+    const limit = Token.isUnresolved(instanceType)
+      ? ipv4AddressesPerInterfaceOf(this, instanceType)
+      : (ipv4AddressesPerInterface(instanceType) ?? MAX_ADDRESSES_PER_INTERFACE);
+    return [
+      {
+        condition: Token.asAny(Op.lte(count, limit)),
+        errorMessage:
+          'The number of public addresses exceeds the IPv4 addresses one network interface of the instance type carries (2 on a t4g.nano; see the NAT module README).',
+      },
+      { condition: Token.asAny(createElasticIps), errorMessage: 'Several public addresses need elastic_ip = true: secondary addresses reach the internet only through Elastic IPs.' },
+    ];
   }
 
   /** `0.0.0.0/0` → the forwarding interface in every route table (route mode `terraform`). */
-  private addDefaultRoutes(routeTableIds: string[], networkInterfaceId: string): void {
-    const route = { destinationCidrBlock: '0.0.0.0/0', networkInterfaceId };
+  private addDefaultRoutes(routeTableIds: string[]): void {
+    const route = { destinationCidrBlock: '0.0.0.0/0', networkInterfaceId: this.forwardingInterfaceId! };
     if (Token.isUnresolved(routeTableIds)) {
       // count, not for_each: route-table IDs created in the same apply are unknown at plan.
       const count = TerraformCount.of(Fn.lengthOf(routeTableIds));

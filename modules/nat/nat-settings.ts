@@ -1,4 +1,4 @@
-import { AMI_ID, iamNameRule, INSTANCE_TYPE, KEY_PAIR_NAME, ROUTE_TABLE_ID, SECURITY_GROUP_ID, SUBNET_ID, TAGS, VPC_ID } from '../shared/aws-rules';
+import { AMI_ID, EIP_ALLOCATION_ID, iamNameRule, INSTANCE_TYPE, KEY_PAIR_NAME, ROUTE_TABLE_ID, SECURITY_GROUP_ID, SUBNET_ID, TAGS, VPC_ID } from '../shared/aws-rules';
 import type { Setting } from '../shared/setting-rules';
 import { NAME_RULES } from './resource-names';
 
@@ -88,6 +88,25 @@ export const NAT_INSTANCE_SETTINGS = table({
     summary: 'Who points the route tables at the NAT: Terraform, or the instance at every boot',
   },
   elasticIp: { prop: 'elasticIp', variable: 'elastic_ip', type: 'bool', rules: [], default: true, summary: 'An Elastic IP on the public interface' },
+  elasticIpAllocationIds: {
+    prop: 'elasticIpAllocationIds',
+    variable: 'eip_allocation_ids',
+    type: 'list(string)',
+    rules: [EIP_ALLOCATION_ID],
+    list: { unique: true },
+    default: [],
+    summary: 'Elastic IPs you own, on the first public addresses; only associated, never released by destroy (needs `elasticIp`)',
+  },
+  publicIpCount: {
+    prop: 'publicIpCount',
+    variable: 'public_ip_count',
+    setting: 'NAT_PUBLIC_ADDRESS_COUNT',
+    type: 'number',
+    // EC2's largest interfaces carry 50; the instance type's own limit is checked separately.
+    rules: [{ kind: 'integer', min: 1, max: 50 }],
+    defaultText: 'one per owned Elastic IP, at least 1',
+    summary: "Public addresses, each with an Elastic IP: 64,512 connections per destination each; at most the type's per-interface limit",
+  },
   instanceType: { prop: 'instanceType', variable: 'instance_type', type: 'string', rules: [INSTANCE_TYPE], default: 't4g.nano', summary: 'EC2 instance type' },
   amiId: { prop: 'amiId', type: 'string', rules: [AMI_ID], defaultText: 'the latest Amazon Linux 2023 AMI', summary: 'A custom AMI' },
   architecture: {

@@ -6,6 +6,7 @@ import { architectureOf } from './ami';
 import type { NatInstanceProps } from './nat-instance-props';
 import { NAT_INSTANCE_SETTINGS as S } from './nat-settings';
 import { validatePortForwards } from './port-forward-validation';
+import { validatePublicAddresses } from './public-address-validation';
 
 /**
  * Checks a NatInstance's props at synth time against the settings table (`nat-settings.ts`) and
@@ -62,6 +63,7 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
   if (props.mode === 'dual' || isToken(props.mode)) validateDualMode(props, privateCidrs);
   validateArchitecture(props);
   validatePortForwards(props.portForwards ?? [], privateCidrs, props.sshCidrs);
+  validatePublicAddresses(props);
 }
 
 function validateDualMode(props: NatInstanceProps, privateCidrs: Ipv4Cidr[]): void {

@@ -9,6 +9,7 @@ export const NAME_SUFFIXES = {
   securityGroup: '-sg',
   rootVolumeTag: '-root',
   forwardingInterfaceTag: '-forwarding',
+  publicInterfaceTag: '-public',
 } as const;
 
 /** AWS's length limit of every kind of name that `name` feeds, with the suffixes it gets there. */

@@ -15,6 +15,7 @@ export const SUBNET_ID = awsIdRule('subnet', 'a subnet ID');
 export const SECURITY_GROUP_ID = awsIdRule('sg', 'a security-group ID, not its name');
 export const ROUTE_TABLE_ID = awsIdRule('rtb', 'a route-table ID');
 export const AMI_ID = awsIdRule('ami', 'an AMI ID');
+export const EIP_ALLOCATION_ID = awsIdRule('eipalloc', 'an Elastic IP allocation ID');
 
 /**
  * Characters that IAM names (roles, instance profiles, policies) and security-group names both

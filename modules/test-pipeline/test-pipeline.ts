@@ -46,7 +46,17 @@ export interface NatTestPipelineProps {
    * @default {}
    */
   readonly tags?: Record<string, string>;
+  /**
+   * ARN of an existing CodeConnections (or CodeStar Connections) connection to GitHub, e.g. one
+   * your account already uses for other pipelines; it must already be *Available*. The pipeline
+   * then creates no connection and there is no handshake to complete.
+   * @default a new connection `<name>-github`, created PENDING (complete it once in the console)
+   */
+  readonly connectionArn?: string;
 }
+
+/** A connection ARN: `arn:<partition>:codeconnections|codestar-connections:<region>:<account>:connection/<id>`. */
+const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[A-Za-z0-9-]+$/;
 
 /** Key prefix of the per-build Terraform state files in the state bucket. */
 export const E2E_STATE_KEY_PREFIX = 'e2e-state/';
@@ -61,7 +71,10 @@ export class NatTestPipeline extends Construct {
   public readonly pipeline: Codepipeline;
   public readonly artifactBucket: SecureBucket;
   public readonly stateBucket: SecureBucket;
-  public readonly connection: GitHubConnection;
+  /** The connection the pipeline created; undefined when `connectionArn` named an existing one. */
+  public readonly connection?: GitHubConnection;
+  /** The GitHub connection the Source stage uses (created or given). */
+  public readonly connectionArn: string;
   public readonly buildProject: E2eBuildProject;
   public readonly testInstanceRole: SsmInstanceRole;
   public readonly connectivityDocument: ConnectivityDocument;
@@ -71,7 +84,7 @@ export class NatTestPipeline extends Construct {
     const name = props.name ?? 'nat-test';
     const branch = props.branch ?? 'main';
     const tags = props.tags ?? {};
-    validatePipelineProps(props.repository, branch, name);
+    validatePipelineProps(props.repository, branch, name, props.connectionArn);
 
     this.artifactBucket = new SecureBucket(this, 'artifacts', {
       namePrefix: `${name}-artifacts-`,
@@ -81,7 +94,10 @@ export class NatTestPipeline extends Construct {
     });
     // Separate from the artifacts: state must outlive builds so a later run can still destroy.
     this.stateBucket = new SecureBucket(this, 'state', { namePrefix: `${name}-state-`, tags });
-    this.connection = new GitHubConnection(this, 'github', { name: `${name}-github`, tags });
+    if (props.connectionArn === undefined) {
+      this.connection = new GitHubConnection(this, 'github', { name: `${name}-github`, tags });
+    }
+    this.connectionArn = props.connectionArn ?? this.connection!.connectionArn;
     this.testInstanceRole = new SsmInstanceRole(this, 'test-instance-role', { name: `${name}-instance`, tags });
     this.connectivityDocument = new ConnectivityDocument(this, 'connectivity', { tags });
 
@@ -129,7 +145,7 @@ export class NatTestPipeline extends Construct {
             Sid: 'UseTheGitHubConnection',
             Effect: 'Allow',
             Action: ['codeconnections:UseConnection', 'codestar-connections:UseConnection'],
-            Resource: [this.connection.connectionArn],
+            Resource: [this.connectionArn],
           },
           {
             Sid: 'RunTheE2eBuild',
@@ -160,7 +176,7 @@ export class NatTestPipeline extends Construct {
               version: '1',
               outputArtifacts: ['source'],
               configuration: {
-                ConnectionArn: this.connection.connectionArn,
+                ConnectionArn: this.connectionArn,
                 FullRepositoryId: props.repository,
                 BranchName: branch,
                 OutputArtifactFormat: 'CODE_ZIP',
@@ -190,7 +206,13 @@ export class NatTestPipeline extends Construct {
   }
 }
 
-function validatePipelineProps(repository: string, branch: string, name: string): void {
+function validatePipelineProps(repository: string, branch: string, name: string, connectionArn: string | undefined): void {
+  if (connectionArn !== undefined && !Token.isUnresolved(connectionArn) && !CONNECTION_ARN.test(connectionArn)) {
+    throw new Error(
+      `'connectionArn' must be the ARN of a GitHub connection, arn:aws:codeconnections:<region>:<account>:connection/<id> ` +
+        `(or codestar-connections), got '${connectionArn}'`,
+    );
+  }
   if (!Token.isUnresolved(repository) && !/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(repository)) {
     throw new Error(`'repository' must be a GitHub repository as 'owner/name', got '${repository}'`);
   }

@@ -3,8 +3,8 @@
  * optional may cost the NAT its primary job":
  * - a setting egress depends on, invalid, stops the script before it changes anything, with one
  *   line naming the setting (exit 1);
- * - an optional setting, invalid (a port forward, the conntrack size, the interface wait, an
- *   unknown or malformed line), is refused with one REFUSED line naming it, and the NAT comes up
+ * - an optional setting, invalid (a port forward, the conntrack size, the interface wait, the
+ *   public address count, an unknown or malformed line), is refused with one REFUSED line naming it, and the NAT comes up
  *   without it: ruleset loaded, forwarding on, summary and status file say "degraded", exit 2.
  */
 import { rmSync, writeFileSync } from 'fs';
@@ -85,6 +85,7 @@ const refused: Array<[string, (settings: string) => string, RegExp]> = [
   ['line without =', (s) => `${s}NAT_MODE dual\n`, /settings line \d+ is not KEY=value: 'NAT_MODE dual' \(ignored\)/],
   ['wait not a number', (s) => withLine(s, 'NAT_INTERFACE_WAIT_SECONDS', 'NAT_INTERFACE_WAIT_SECONDS=soon'), /setting NAT_INTERFACE_WAIT_SECONDS must be an integer from 0 to 3600, got 'soon'; the default 120 is used/],
   ['conntrack too small', (s) => withLine(s, 'NAT_CONNTRACK_MAX', 'NAT_CONNTRACK_MAX=10'), /setting NAT_CONNTRACK_MAX must be an integer from 1024 to 67108864, got '10'; the default 262144 is used/],
+  ['no public address', (s) => withLine(s, 'NAT_PUBLIC_ADDRESS_COUNT', 'NAT_PUBLIC_ADDRESS_COUNT=0'), /setting NAT_PUBLIC_ADDRESS_COUNT must be an integer from 1 to 50, got '0'; the default 1 is used/],
   ['conntrack twice', (s) => `${s}NAT_CONNTRACK_MAX=2048\n`, /setting NAT_CONNTRACK_MAX appears again on line \d+ \(ignored: the first one counts\)/],
   ['port out of range', (s) => withLine(s, 'NAT_PORT_FORWARD', 'NAT_PORT_FORWARD=tcp 70000 10.8.2.20 22 preserve 203.0.113.5/32'), /setting NAT_PORT_FORWARD 'tcp 70000 .*': public port must be an integer from 1 to 65535/],
   ['forward target outside the private CIDRs', (s) => withLine(s, 'NAT_PORT_FORWARD', 'NAT_PORT_FORWARD=tcp 2222 10.9.0.5 22 preserve 203.0.113.5/32'), /target 10.9.0.5 is not in NAT_PRIVATE_CIDRS/],

@@ -6,7 +6,10 @@
  * AWS-managed policies (AmazonSSMManagedInstanceCore…) are loaded, as on AWS.
  */
 import { ChildProcess, spawn } from 'child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'fs';
 import { createServer } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
 
 /** The region every emulated call uses. */
 export const MOTO_REGION = 'eu-central-1';
@@ -26,6 +29,8 @@ export interface MotoServer {
   readonly port: number;
   /** Environment for the AWS CLI and SDKs: test credentials, region, endpoint. */
   readonly clientEnv: Record<string, string>;
+  /** The last `maxChars` characters of the server's log (one line per request), for failure messages. */
+  log(maxChars?: number): string;
   /** Forgets every emulated resource. */
   reset(): Promise<void>;
   /** Stops the server. Safe to call twice. */
@@ -48,13 +53,24 @@ export function freeLoopbackPort(): Promise<number> {
 export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> {
   const port = await freeLoopbackPort();
   const endpoint = `http://127.0.0.1:${port}`;
-  let output = '';
+  // The server logs every request. Into a file, not a pipe: the tests run Terraform with
+  // spawnSync, which blocks this process's event loop, so a pipe would not be drained, fill up
+  // (64 KiB) and stall the server mid-request (a `terraform destroy` that never ends).
+  const logDirectory = mkdtempSync(join(tmpdir(), 'moto-'));
+  const logFile = join(logDirectory, 'moto_server.log');
+  const logFd = openSync(logFile, 'a');
   const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
     env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', logFd, logFd],
   });
-  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  closeSync(logFd);
+  const log = (maxChars = 4000): string => {
+    try {
+      return readFileSync(logFile, 'utf8').slice(-maxChars);
+    } catch {
+      return '';
+    }
+  };
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let spawnError: Error | undefined;
   child.once('error', (error) => (spawnError = error));
@@ -62,24 +78,29 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 3000)))]);
+      clearTimeout(timer);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
+    if (!process.env.KEEP_MOTO_LOG) rmSync(logDirectory, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
   let lastError = 'no attempt yet';
   for (;;) {
     if (spawnError) throw new Error(`moto_server could not start (is moto installed? pip install 'moto[server]'): ${spawnError.message}`);
-    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode} before answering on ${endpoint}: ${output}`);
+    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode} before answering on ${endpoint}: ${log()}`);
     try {
-      const response = await fetch(`${endpoint}/moto-api/`);
+      // No keep-alive: an idle pooled connection would keep the test process alive after the tests.
+      const response = await fetch(`${endpoint}/moto-api/`, { headers: { connection: 'close' } });
       if (response.ok) break;
       lastError = `HTTP ${response.status}`;
     } catch (error) {
       lastError = (error as Error).message;
     }
     if (Date.now() > deadline) {
+      const output = log();
       await stop();
       throw new Error(`moto_server did not answer on ${endpoint}/moto-api/ within ${options.readyTimeoutMs ?? 30_000} ms (last: ${lastError}): ${output}`);
     }
@@ -99,8 +120,9 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_PAGER: '',
     },
+    log,
     async reset() {
-      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST', headers: { connection: 'close' } });
       if (!response.ok) throw new Error(`moto reset answered HTTP ${response.status}`);
     },
     stop,

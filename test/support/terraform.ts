@@ -71,13 +71,13 @@ let cliConfigFile: string | undefined;
 export function terraformCliConfig(): string {
   if (cliConfigFile && existsSync(cliConfigFile)) return cliConfigFile;
   const mirror = findProviderMirror();
-  const cache = join(tmpdir(), 'nat-instance-tf-plugin-cache');
-  mkdirSync(cache, { recursive: true });
+  // No plugin_cache_dir: Terraform links an unpacked mirror's provider into .terraform as it is
+  // (nothing to cache), and a shared cache is not safe for concurrent runs (init replaces the
+  // cache's link while another run's provider starts from it: "could not read package directory").
   cliConfigFile = join(mkdtempSync(join(tmpdir(), 'tf-cli-')), 'terraform.tfrc');
   writeFileSync(
     cliConfigFile,
     `# Offline: hashicorp/aws from the filesystem mirror, nothing from the registry.
-plugin_cache_dir = ${JSON.stringify(cache)}
 provider_installation {
   filesystem_mirror {
     path    = ${JSON.stringify(mirror)}
@@ -130,6 +130,10 @@ export interface TerraformRunOptions {
   readonly timeoutMs?: number;
 }
 
+/** Exit codes of coreutils `timeout`: the limit passed (124), or the process needed SIGKILL (137). */
+const TIMED_OUT = 124;
+const KILLED_AFTER_TIMEOUT = 137;
+
 /** Terraform's output without colour codes. */
 export function plainText(text: string): string {
   return text.replace(/\x1b\[[0-9;]*m/g, '');
@@ -139,8 +143,14 @@ export function plainText(text: string): string {
 export class TerraformWorkspace {
   readonly dir: string;
 
-  constructor(label: string) {
-    this.dir = mkdtempSync(join(tmpdir(), `tf-${label}-`));
+  /** A new temporary directory, or `dir` when given (see `at`). */
+  constructor(label: string, dir?: string) {
+    this.dir = dir ?? mkdtempSync(join(tmpdir(), `tf-${label}-`));
+  }
+
+  /** The root configuration in a subdirectory (e.g. a module's example beside the module). */
+  at(subdirectory: string): TerraformWorkspace {
+    return new TerraformWorkspace(subdirectory, join(this.dir, subdirectory));
   }
 
   /** Copies a directory's files in (e.g. a synthesized stack), byte for byte. */
@@ -157,12 +167,19 @@ export class TerraformWorkspace {
     return this;
   }
 
-  /** Runs `terraform <args>` in the workspace (`-chdir` for a subdirectory). */
+  /**
+   * Runs `terraform <args>` in the workspace, bounded: coreutils `timeout` stops Terraform and its
+   * provider processes (one process group) after `timeoutMs`, and the run throws naming the
+   * command and the limit, whatever `check` says. Without the bound, an API that stops answering
+   * would hold a test (and CI) until the job limit.
+   */
   run(args: string[], options: TerraformRunOptions = {}): TerraformResult {
-    const result = spawnSync(TERRAFORM_BINARY, args, {
+    const limitSeconds = Math.ceil((options.timeoutMs ?? 600_000) / 1000);
+    const result = spawnSync('timeout', ['--kill-after=20', String(limitSeconds), TERRAFORM_BINARY, ...args], {
       cwd: this.dir,
       encoding: 'utf8',
-      timeout: options.timeoutMs ?? 600_000,
+      // Only a backstop: `timeout` ends the run first.
+      timeout: (limitSeconds + 60) * 1000,
       maxBuffer: 64 * 1024 * 1024,
       env: {
         ...process.env,
@@ -175,6 +192,12 @@ export class TerraformWorkspace {
     });
     if (result.error) throw new Error(`terraform ${args.join(' ')}: ${result.error.message}`);
     const outcome = { code: result.status ?? -1, stdout: plainText(result.stdout), stderr: plainText(result.stderr) };
+    if (outcome.code === TIMED_OUT || outcome.code === KILLED_AFTER_TIMEOUT) {
+      throw new Error(
+        `terraform ${args.join(' ')} did not finish within ${limitSeconds} s in ${this.dir} and was stopped ` +
+          `(with its provider processes):\n${outcome.stderr.slice(-4000)}\n${outcome.stdout.slice(-4000)}`,
+      );
+    }
     if ((options.check ?? true) && outcome.code !== 0) {
       throw new Error(`terraform ${args.join(' ')} exited ${outcome.code} in ${this.dir}:\n${outcome.stderr}\n${outcome.stdout.slice(-4000)}`);
     }
@@ -189,6 +212,33 @@ export class TerraformWorkspace {
   outputs(): Record<string, unknown> {
     const decoded = JSON.parse(this.run(['output', '-json']).stdout) as Record<string, { value: unknown }>;
     return Object.fromEntries(Object.entries(decoded).map(([name, output]) => [name, output.value]));
+  }
+
+  /**
+   * Evaluates an expression with `terraform console` against the state (e.g. a local as
+   * Terraform rendered it) and returns its value, decoded from JSON.
+   */
+  evaluate(expression: string, options?: TerraformRunOptions): unknown {
+    const result = spawnSync('timeout', ['--kill-after=20', '120', TERRAFORM_BINARY, 'console'], {
+      cwd: this.dir,
+      encoding: 'utf8',
+      input: `jsonencode(${expression})\n`,
+      env: { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_CLI_CONFIG_FILE: terraformCliConfig(), ...options?.env },
+    });
+    if (result.status !== 0) throw new Error(`terraform console could not evaluate ${expression}: ${plainText(result.stderr ?? '')}${plainText(result.stdout ?? '')}`);
+    // The console prints the JSON text as a quoted string: decode twice.
+    return JSON.parse(JSON.parse(result.stdout.trim()) as string) as unknown;
+  }
+
+  /** `terraform state list`: the addresses Terraform still manages. */
+  stateList(options?: TerraformRunOptions): string[] {
+    // Never initialized: nothing can have been applied.
+    if (!existsSync(join(this.dir, '.terraform'))) return [];
+    const result = this.run(['state', 'list'], { ...options, check: false });
+    // No state file yet, or the backend never initialized: nothing can have been applied.
+    if (result.code !== 0 && /No state file was found|Backend initialization required/.test(result.stderr)) return [];
+    if (result.code !== 0) throw new Error(`terraform state list exited ${result.code}: ${result.stderr}`);
+    return result.stdout.split('\n').filter((line) => line.trim().length > 0);
   }
 
   /** `terraform show -json` of the state. */

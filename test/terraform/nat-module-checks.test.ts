@@ -150,6 +150,11 @@ const VALIDATION_CASES: Array<[string, () => Record<string, unknown>, string]> =
   ['forward_from_internet', () => ({ port_forwards: [{ ...SSH, allowed_cidrs: ['203.0.113.7/32', '0.0.0.0/0'] }] }), 'port_forwards: allowed_cidrs covers 2^25 addresses or more'],
   ['forward_from_internet_halves', () => ({ port_forwards: [{ ...SSH, allowed_cidrs: ['0.0.0.0/1', '128.0.0.0/1'] }] }), 'port_forwards: allowed_cidrs covers 2^25 addresses or more'],
   ['forward_port_twice', () => ({ port_forwards: [SSH, { ...SSH, target_ip: '10.8.1.11' }] }), 'port_forwards: each protocol and public_port pair may appear only once.'],
+  ['eip_association_id', () => ({ eip_allocation_ids: ['eipassoc-0123abcd'] }), 'eip_allocation_ids: every entry must be an Elastic IP allocation ID (eipalloc- and hex digits'],
+  ['eip_allocation_twice', () => ({ eip_allocation_ids: ['eipalloc-0123abcd', 'eipalloc-0123abcd'] }), 'eip_allocation_ids may list each entry only once.'],
+  ['public_ip_count_0', () => ({ public_ip_count: 0 }), 'public_ip_count must be a whole number from 1 to 50.'],
+  ['public_ip_count_fractional', () => ({ public_ip_count: 1.5 }), 'public_ip_count must be a whole number from 1 to 50.'],
+  ['public_ip_count_51', () => ({ public_ip_count: 51 }), 'public_ip_count must be a whole number from 1 to 50.'],
 ];
 
 /**
@@ -179,6 +184,26 @@ const ACCEPTED_CASES: Array<[string, () => Record<string, unknown>]> = [
   ['forwards_on_subnet_edges', () => ({ port_forwards: [{ ...SSH, target_ip: '10.8.1.4' }, { ...SSH, protocol: 'udp', target_ip: '10.8.2.254' }] })],
   ['forty_nine_tags', () => ({ tags: mixed(49, (i) => `k${i}`), name: 'n'.repeat(64) })],
   ['client_security_group', () => ({ additional_security_group_ids: [net.securityGroupId], instance_type: 'c7gn.16xlarge' })],
+  ['owned_elastic_ip', () => ({ eip_allocation_ids: ['eipalloc-0123abcd'] })],
+  ['two_addresses_on_a_nano', () => ({ public_ip_count: 2, eip_allocation_ids: ['eipalloc-0123abcd'] })],
+  ['owned_addresses_raise_the_count', () => ({ eip_allocation_ids: ['eipalloc-0123abcd', 'eipalloc-0123abce'] })],
+  ['ten_addresses_on_an_m5_large', () => ({ public_ip_count: 10, instance_type: 'm5.large' })],
+];
+
+/**
+ * Public addresses the NAT cannot carry: preconditions of the public interface and of the Elastic
+ * IP associations (one per owned address), since the count, the owned addresses, the instance type
+ * and `elastic_ip` are separate variables. Planned together; Terraform names no calling module for
+ * a precondition, so each case is told by how often its message appears.
+ */
+const OVER_THE_INTERFACE_LIMIT = 'The number of public addresses exceeds the IPv4 addresses one network interface of the instance type carries';
+const PUBLIC_ADDRESS_CASES: Array<[string, () => Record<string, unknown>, string, number]> = [
+  ['three_addresses_on_a_nano', () => ({ public_ip_count: 3 }), OVER_THE_INTERFACE_LIMIT, 1],
+  ['eleven_addresses_on_an_m5_large', () => ({ public_ip_count: 11, instance_type: 'm5.large' }), OVER_THE_INTERFACE_LIMIT, 1],
+  ['two_addresses_without_elastic_ips', () => ({ public_ip_count: 2, elastic_ip: false }), 'Several public addresses need elastic_ip = true', 1],
+  ['owned_address_without_elastic_ip', () => ({ eip_allocation_ids: ['eipalloc-0123abcd'], elastic_ip: false }), 'Owned Elastic IPs need elastic_ip = true (it is false).', 1],
+  // Two owned addresses: each association refuses.
+  ['more_owned_than_addresses', () => ({ eip_allocation_ids: ['eipalloc-0123abcd', 'eipalloc-0123abce'], public_ip_count: 1 }), 'More Elastic IP allocation IDs than public addresses', 2],
 ];
 
 describe('nat-module at terraform plan', () => {
@@ -202,6 +227,19 @@ describe('nat-module at terraform plan', () => {
       errors: [expect.stringContaining(`Resource precondition failed: `)],
     });
     expect(errors[0].detail).toContain(message);
+  });
+
+  test(`GIVEN ${PUBLIC_ADDRESS_CASES.length} sets of public addresses the NAT cannot carry THEN preconditions refuse each, and nothing else fails`, () => {
+    const result = plan(Object.fromEntries(PUBLIC_ADDRESS_CASES.map(([name, inputs]) => [name, inputs()])));
+    const errors = result.diagnostics.filter((d) => d.severity === 'error');
+    expect(result.code).toBe(1);
+    expect(errors.filter((d) => d.summary !== 'Resource precondition failed')).toEqual([]);
+    // A message shared by several cases counts once for each of them.
+    const expected = new Map<string, number>();
+    for (const [, , message, times] of PUBLIC_ADDRESS_CASES) expected.set(message, (expected.get(message) ?? 0) + times);
+    const seen = [...expected.keys()].map((message) => [message, errors.filter((d) => d.detail.includes(message)).length]);
+    expect(Object.fromEntries(seen)).toEqual(Object.fromEntries(expected));
+    expect(errors).toHaveLength([...expected.values()].reduce((a, b) => a + b, 0));
   });
 
   test('GIVEN dual mode without an Elastic IP THEN the plan succeeds with the check block\'s warning, as the construct warns', () => {

@@ -4,6 +4,7 @@ import { Network } from '../../modules/vpc';
 import { Synthesized, synthesize, TfBlock, warningsOf } from './support/synth';
 import { userDataOf } from '../support/user-data-of';
 import { EXAMPLE_NETWORK, natOnExampleNetwork } from './support/example-nat';
+import { evaluateTerraformString } from './support/terraform-console';
 
 const PRIVATE_CIDRS = EXAMPLE_NETWORK.privateSubnets;
 
@@ -223,6 +224,73 @@ describe('NatInstance in dual mode with an explicit forwarding subnet', () => {
       return network;
     }, (network) => ({ third: network.privateSubnetIds[2] }));
     expect(synth.only('aws_network_interface').block.subnet_id).toBe(synth.exposed.third);
+  });
+});
+
+describe('NatInstance with an Elastic IP the user owns', () => {
+  const OWNED = 'eipalloc-0123456789abcdef0';
+  const synth = synthNat({ mode: 'dual', elasticIpAllocationIds: [OWNED] });
+  const instanceName = natInstance(synth).name;
+
+  it('THEN no Elastic IP is allocated: the owned one is only associated (destroy removes the association, not the address)', () => {
+    expect(synth.resources('aws_eip')).toEqual({});
+    const { name, block } = synth.only('aws_eip_association');
+    expect(block).toEqual({
+      allocation_id: OWNED,
+      network_interface_id: synth.ref('aws_instance', instanceName, 'primary_network_interface_id'),
+    });
+    expect(synth.exposed.publicIp).toBe(synth.ref('aws_eip_association', name, 'public_ip'));
+    expect(warningsOf(synth.built.nat)).toEqual([]);
+  });
+});
+
+describe('NatInstance with two public addresses, one owned and one created', () => {
+  const OWNED = 'eipalloc-0123456789abcdef0';
+  const synth = synthesize(
+    (stack) => natOnExampleNetwork(stack, { mode: 'dual', publicIpCount: 2, elasticIpAllocationIds: [OWNED] }),
+    ({ network, nat }) => ({ publicSubnetId: network.publicSubnetIds[0], publicIps: nat.publicIps, securityGroupId: nat.securityGroupId }),
+  );
+  const { name: instanceName, block: instance } = synth.only('aws_instance');
+  const publicEnis = Object.entries(synth.resources('aws_network_interface')).filter(([, eni]) => eni.subnet_id === synth.exposed.publicSubnetId);
+
+  it('THEN the public interface is one of our own with one secondary private address, in the public subnet and the NAT group', () => {
+    expect(publicEnis).toHaveLength(1);
+    expect(publicEnis[0][1]).toMatchObject({ private_ips_count: 1, security_groups: [synth.exposed.securityGroupId], source_dest_check: true });
+  });
+
+  it('THEN the instance launches with it as device 0, and names no subnet, group, public address or check of its own (they conflict)', () => {
+    expect(instance.network_interface).toEqual([{ device_index: 0, network_interface_id: synth.ref('aws_network_interface', publicEnis[0][0], 'id') }]);
+    for (const argument of ['subnet_id', 'vpc_security_group_ids', 'associate_public_ip_address', 'source_dest_check']) {
+      expect({ argument, value: instance[argument] }).toEqual({ argument, value: undefined });
+    }
+  });
+
+  it('THEN the owned address goes to the primary private address and a created one to the secondary, both by interface', () => {
+    const primaryEni = synth.ref('aws_instance', instanceName, 'primary_network_interface_id');
+    expect(synth.only('aws_eip_association').block).toEqual({ allocation_id: OWNED, network_interface_id: primaryEni });
+    const { block: eip } = synth.only('aws_eip');
+    expect(eip.network_interface).toBe(primaryEni);
+    // As Terraform evaluates it once the interface exists with primary 10.8.0.10 and secondary 10.8.0.57.
+    const eniRef = (attribute: string) => `aws_network_interface.${publicEnis[0][0]}.${attribute}`;
+    const applied = String(eip.associate_with_private_ip)
+      .replace(eniRef('private_ips'), '["10.8.0.57", "10.8.0.10"]')
+      .replace(eniRef('private_ip'), '"10.8.0.10"');
+    expect(evaluateTerraformString(applied)).toBe('10.8.0.57');
+    expect(synth.exposed.publicIps).toHaveLength(2);
+  });
+
+  it('THEN the boot script is told to expect two addresses on the public interface', () => {
+    expect(userDataOf(synth.json, instance)).toContain('NAT_PUBLIC_ADDRESS_COUNT=2\n');
+  });
+});
+
+describe('NatInstance with one public address (the default)', () => {
+  it('THEN the boot settings say one address and the instance keeps the interface EC2 creates with it', () => {
+    const synth = synthNat();
+    const settings = userDataOf(synth.json, natInstance(synth).block).split('- path: ')[1];
+    expect(settings).toMatch(/^\/etc\/nat-instance\/settings\n/);
+    expect(settings).toContain('\n      NAT_PUBLIC_ADDRESS_COUNT=1\n');
+    expect(natInstance(synth).block.network_interface).toBeUndefined();
   });
 });
 

@@ -67,6 +67,8 @@ describe('nat-module stack as a plain Terraform module', () => {
       'mode',
       'port_forwards',
       'allow_any_client_source',
+      'eip_allocation_ids',
+      'public_ip_count',
     ];
     expect(Object.keys(moduleJson.variable).sort()).toEqual([...expected].sort());
     for (const [name, variable] of Object.entries<any>(moduleJson.variable)) {
@@ -134,7 +136,7 @@ describe('nat-module stack as a plain Terraform module', () => {
 
   test('THEN the outputs users wire next refer to resources of the module', () => {
     const outputs = moduleJson.output as Record<string, { value: string }>;
-    expect(Object.keys(outputs).sort()).toEqual(['forwarding_interface_id', 'instance_id', 'public_ip', 'role_name', 'security_group_id']);
+    expect(Object.keys(outputs).sort()).toEqual(['forwarding_interface_id', 'instance_id', 'public_ip', 'public_ips', 'role_name', 'security_group_id']);
     const declared = declaredAddresses(moduleJson);
     for (const [name, output] of Object.entries(outputs)) {
       const targets = output.value.match(/aws_[a-z0-9_]+\.[A-Za-z0-9_-]+/g) ?? [];
@@ -142,26 +144,70 @@ describe('nat-module stack as a plain Terraform module', () => {
     }
   });
 
-  test('THEN it creates the same kinds of resources as the concrete dual-mode NAT with an Elastic IP', () => {
-    const concrete = synthesize((stack) =>
-      new NatInstance(stack, 'nat', {
-        vpcId: 'vpc-1',
-        mode: 'dual',
-        publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
-        privateSubnets: [{ id: 'subnet-a', cidrBlock: '10.8.1.0/24' }],
-        routeTableIds: ['rtb-1'],
-      }),
-    ).json;
-    expect(resourceTypes(moduleJson)).toEqual(resourceTypes(concrete));
+  test('THEN it creates the same kinds of resources as the concrete dual-mode NATs with a created and with an owned Elastic IP', () => {
+    const concrete = (props: Partial<ConstructorParameters<typeof NatInstance>[2]>) =>
+      synthesize((stack) =>
+        new NatInstance(stack, 'nat', {
+          vpcId: 'vpc-1',
+          mode: 'dual',
+          publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
+          privateSubnets: [{ id: 'subnet-a', cidrBlock: '10.8.1.0/24' }],
+          routeTableIds: ['rtb-1'],
+          ...props,
+        }),
+      ).json;
+    const kinds = new Set([...resourceTypes(concrete({})), ...resourceTypes(concrete({ elasticIpAllocationIds: ['eipalloc-0123abcd'] }))]);
+    expect(resourceTypes(moduleJson)).toEqual([...kinds].sort());
   });
 
-  test('THEN optional parts are counted by their variables: forwarding interface by mode, EIP by elastic_ip, routes by list length', () => {
+  test('THEN optional parts are counted by their variables: forwarding interface by mode, routes by list length', () => {
     const first = (type: string) => Object.values<any>(moduleJson.resource[type])[0];
     expect(first('aws_network_interface').count).toBe('${(var.mode == "dual") ? 1 : 0}');
     expect(first('aws_network_interface_attachment').count).toBe('${(var.mode == "dual") ? 1 : 0}');
-    expect(first('aws_eip').count).toBe('${var.elastic_ip ? 1 : 0}');
     expect(first('aws_route').count).toBe('${length(var.route_table_ids)}');
     expect(first('aws_instance').metadata_options.http_tokens).toBe('required');
+  });
+});
+
+describe('nat-module public addresses, counted by terraform console for sample inputs', () => {
+  const byDescription = (type: string, description: RegExp) =>
+    Object.values<any>(moduleJson.resource[type]).find((block) => description.test(String(block.description ?? '')));
+  const first = (type: string) => Object.values<any>(moduleJson.resource[type])[0];
+  /** A count expression of the module, evaluated for the given inputs (public_ip_count null: unset). */
+  const countOf = (block: { count: string }, elasticIp: boolean, ids: string[], publicIpCount: number | null) =>
+    evaluateTerraformValue(block.count.replace(/var\.elastic_ip/g, String(elasticIp)), {
+      variables: { eip_allocation_ids: ids, public_ip_count: { type: 'number', value: publicIpCount } },
+    });
+  const counts = (elasticIp: boolean, ids: string[], publicIpCount: number | null) => ({
+    publicInterface: countOf(byDescription('aws_network_interface', /public interface/), elasticIp, ids, publicIpCount),
+    created: countOf(first('aws_eip'), elasticIp, ids, publicIpCount),
+    associated: countOf(first('aws_eip_association'), elasticIp, ids, publicIpCount),
+  });
+
+  test.each([
+    ['the defaults: one created address on the instance\'s own interface', true, [], null, { publicInterface: 0, created: 1, associated: 0 }],
+    ['one owned address', true, ['eipalloc-0123abcd'], null, { publicInterface: 0, created: 0, associated: 1 }],
+    ['two owned addresses (the count follows them)', true, ['eipalloc-0a', 'eipalloc-0b'], null, { publicInterface: 1, created: 0, associated: 2 }],
+    ['public_ip_count = 3 with one owned address', true, ['eipalloc-0a'], 3, { publicInterface: 1, created: 2, associated: 1 }],
+    ['public_ip_count = 2', true, [], 2, { publicInterface: 1, created: 2, associated: 0 }],
+    ['elastic_ip = false', false, [], null, { publicInterface: 0, created: 0, associated: 0 }],
+  ] as const)('WHEN %s THEN the module creates the right interface and Elastic IPs', (_name, elasticIp, ids, publicIpCount, expected) => {
+    expect(counts(elasticIp, [...ids], publicIpCount)).toEqual(expected);
+  });
+
+  test('THEN an owned address is only associated, by network interface, from the list in order', () => {
+    const association = first('aws_eip_association');
+    expect(association.allocation_id).toBe('${element(var.eip_allocation_ids, count.index)}');
+    expect(association.network_interface_id).toMatch(/^\$\{aws_instance\.[\w-]+\.primary_network_interface_id\}$/);
+    expect(association).not.toHaveProperty('instance_id');
+  });
+
+  test('THEN the instance attaches the public interface only when there is one, and leaves subnet and groups to it then', () => {
+    const instance = first('aws_instance');
+    expect(instance.dynamic.network_interface.for_each).toMatch(/^\$\{aws_network_interface\.[\w-]+\[\*\]\.id\}$/);
+    for (const argument of ['subnet_id', 'vpc_security_group_ids', 'associate_public_ip_address', 'source_dest_check']) {
+      expect({ argument, expression: instance[argument] }).toEqual({ argument, expression: expect.stringMatching(/>= 2\) \? null : /) });
+    }
   });
 });
 
@@ -173,7 +219,14 @@ describe('nat-module user data, evaluated by terraform console for sample inputs
   /** The module's user data with its data-source lookups standing for the sample subnets. */
   function evaluateModuleUserData(mode: string, portForwards: unknown[] = []): string {
     return evaluateTerraformString(moduleUserData.replace(/data\.aws_subnet\.private_subnet\[\*\]\.cidr_block/g, 'var.private_cidrs'), {
-      variables: { mode, private_cidrs: privateCidrs, additional_cidrs: additionalCidrs, port_forwards: portForwardsVariable(portForwards) },
+      variables: {
+        mode,
+        private_cidrs: privateCidrs,
+        additional_cidrs: additionalCidrs,
+        port_forwards: portForwardsVariable(portForwards),
+        eip_allocation_ids: [],
+        public_ip_count: { type: 'number', value: null },
+      },
     });
   }
 
@@ -206,6 +259,7 @@ describe('nat-module user data, evaluated by terraform console for sample inputs
     expect(fromModule).toContain(
       [
         '      NAT_ROUTE_MODE=terraform',
+        '      NAT_PUBLIC_ADDRESS_COUNT=1',
         '      NAT_PORT_FORWARD=tcp 9999 10.8.1.10 22 preserve 203.0.113.7/32,198.51.100.0/24',
         '      NAT_PORT_FORWARD=udp 5353 10.8.2.20 53 masquerade 198.51.100.0/24',
         '  - path: ',

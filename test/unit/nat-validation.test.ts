@@ -48,6 +48,18 @@ describe('NatInstance props rejected at synth, each naming the prop', () => {
     ['interfaceWaitSeconds of a day', { interfaceWaitSeconds: 86400 }, "'interfaceWaitSeconds' must be a whole number"],
     ['conntrackMax 0', { conntrackMax: 0 }, "'conntrackMax' must be a whole number"],
     ['conntrackMax of a trillion', { conntrackMax: 1e12 }, "'conntrackMax' must be a whole number"],
+    // Owned Elastic IPs
+    ['an allocation ID that is an address', { elasticIpAllocationIds: ['203.0.113.7'] }, "'elasticIpAllocationIds[0]' must be an Elastic IP allocation ID (eipalloc- and hex digits, like eipalloc-0123abcd), got '203.0.113.7'"],
+    ['an allocation ID of another kind', { elasticIpAllocationIds: ['eipassoc-0123abcd'] }, "'elasticIpAllocationIds[0]' must be an Elastic IP allocation ID"],
+    ['an allocation listed twice', { elasticIpAllocationIds: ['eipalloc-0a', 'eipalloc-0a'] }, "'elasticIpAllocationIds' lists eipalloc-0a more than once"],
+    ['owned Elastic IPs with elasticIp false', { elasticIp: false, elasticIpAllocationIds: ['eipalloc-0a'] }, "'elasticIpAllocationIds' needs 'elasticIp' (it is false)"],
+    ['more allocations than public addresses', { elasticIpAllocationIds: ['eipalloc-0a', 'eipalloc-0b'], publicIpCount: 1 }, "'elasticIpAllocationIds' holds 2 allocations, but 'publicIpCount' is 1"],
+    // Public addresses
+    ['publicIpCount 0', { publicIpCount: 0 }, "'publicIpCount' must be a whole number from 1 to 50, got 0"],
+    ['a fractional publicIpCount', { publicIpCount: 1.5 }, "'publicIpCount' must be a whole number from 1 to 50"],
+    ['more addresses than a t4g.nano interface carries', { publicIpCount: 3 }, "'publicIpCount' is 3, but one network interface of instance type t4g.nano carries at most 2 IPv4 addresses"],
+    ['more addresses than an m5.large interface carries', { instanceType: 'm5.large', publicIpCount: 11 }, "'publicIpCount' is 11, but one network interface of instance type m5.large carries at most 10"],
+    ['several addresses without Elastic IPs', { publicIpCount: 2, elasticIp: false }, "'publicIpCount' is 2 but 'elasticIp' is false"],
     ['a root volume smaller than the AMI', { rootVolumeSize: 4 }, "'rootVolumeSize' must be a whole number from 8 to"],
     ['a fractional root volume', { rootVolumeSize: 8.5 }, "'rootVolumeSize' must be a whole number"],
     // Empty strings and IDs of the wrong shape

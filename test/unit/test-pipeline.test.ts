@@ -44,6 +44,18 @@ describe('nat-test-pipeline stack', () => {
     expect(source.output_artifacts).toEqual(['source']);
   });
 
+  test('GIVEN NAT_PIPELINE_CONNECTION_ARN THEN no connection is created: the Source stage, the pipeline role and the output use the given one', () => {
+    const arn = 'arn:aws:codeconnections:eu-central-1:111122223333:connection/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+    const given = synthPipelineStack({ NAT_PIPELINE_CONNECTION_ARN: arn });
+    expect(given.resources('aws_codestarconnections_connection')).toEqual({});
+    expect(given.only('aws_codepipeline').stage[0].action[0].configuration.ConnectionArn).toBe(arn);
+    const [, policy] = given.named('aws_iam_role_policy', 'pipeline-policy');
+    expect(JSON.parse(policy.policy).Statement.find((s: Block) => s.Sid === 'UseTheGitHubConnection').Resource).toEqual([arn]);
+    expect(given.json.output['connection-arn'].value).toBe(arn);
+    // Control: without it, the stack creates the connection.
+    expect(Object.keys(synth.resources('aws_codestarconnections_connection'))).toHaveLength(1);
+  });
+
   test('repository, branch and region come from the environment', () => {
     const custom = synthPipelineStack({ NAT_PIPELINE_REPOSITORY: 'acme/nat', NAT_PIPELINE_BRANCH: 'release', NAT_PIPELINE_REGION: 'us-west-2' });
     const source = custom.only('aws_codepipeline').stage[0].action[0];
@@ -205,6 +217,8 @@ describe('NatTestPipeline props', () => {
     [{ repository: 'acme/nat', name: 'Has_Upper' }, "'name'"],
     [{ repository: 'acme/nat', name: 'a-name-that-is-much-too-long-for-s3' }, "'name'"],
     [{ repository: 'acme/nat', buildTimeoutMinutes: 1 }, "'timeoutMinutes'"],
+    [{ repository: 'acme/nat', connectionArn: 'nat-test-github' }, "'connectionArn'"],
+    [{ repository: 'acme/nat', connectionArn: 'arn:aws:s3:::bucket' }, "'connectionArn'"],
   ])('%p fails at synth naming %s', (props, prop) => {
     expect(synthError((stack) => new NatTestPipeline(stack, 'p', props))).toContain(prop);
   });

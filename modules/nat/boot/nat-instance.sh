@@ -4,8 +4,9 @@
 # Runs at every boot from cloud-init's per-boot directory and converges: a second run leaves
 # the same ruleset, routes and kernel settings. It reads /etc/nat-instance/settings once,
 # validates every setting and finds its interfaces before it changes anything, then:
-#   1. loads its own nftables table atomically (masquerade, forward accepts, MSS clamping,
-#      port forwards), so a failure leaves the previous ruleset in place;
+#   1. loads its own nftables table atomically (masquerade, or source NAT over every address of
+#      the public interface; forward accepts, MSS clamping, port forwards), so a failure leaves
+#      the previous ruleset in place;
 #   2. sets the kernel (forwarding, redirects, reverse-path filter, conntrack size);
 #   3. adds return routes for private subnets that are not on-link (dual mode);
 #   4. opens Docker's DOCKER-USER chain for the NAT flows when Docker is present;
@@ -19,6 +20,7 @@
 # one-line summary, and /var/lib/nat-instance/status says how the boot ended.
 #
 # Nothing optional may cost the NAT its primary job, egress: a bad port forward, conntrack size,
+# public address count,
 # interface wait or unknown line is refused loudly (a REFUSED line, the summary, the status file,
 # exit 2) and the NAT comes up without it. What egress depends on (mode, private CIDRs, forwarding
 # subnet, route mode and tables, interfaces, ruleset, forwarding) stops the boot with a one-line
@@ -36,6 +38,9 @@ readonly INTERNET_MSS=1460
 readonly INSTALL_ATTEMPTS=3
 readonly DEFAULT_INTERFACE_WAIT_SECONDS=120
 readonly DEFAULT_CONNTRACK_MAX=262144
+readonly DEFAULT_PUBLIC_ADDRESS_COUNT=1
+# Fixed, so a flow maps to the same public address after a reboot or a lost tracking entry.
+readonly SNAT_HASH_SEED=0x6e617421
 
 # Settings (filled by read_settings, validated by validate_settings).
 NAT_MODE=''
@@ -48,6 +53,7 @@ NAT_ROUTE_TABLE_IDS=''
 NAT_ELASTIC_IP_ALLOCATION_ID=''
 NAT_FORWARDING_INTERFACE_ID=''
 NAT_DISABLE_SOURCE_DEST_CHECK=false
+NAT_PUBLIC_ADDRESS_COUNT=$DEFAULT_PUBLIC_ADDRESS_COUNT
 PRIVATE_CIDRS=()
 ROUTE_TABLE_IDS=()
 PORT_FORWARDS=()
@@ -55,6 +61,7 @@ PORT_FORWARDS=()
 # Discovered (filled by discover_interfaces).
 PUBLIC_IF=''
 PUBLIC_ADDRESS=''
+PUBLIC_ADDRESSES=()
 FORWARDING_IF=''
 FORWARDING_ADDRESS=''
 RETURN_GATEWAY=''
@@ -170,6 +177,7 @@ setting_problem() {
     NAT_FORWARDING_SUBNET_CIDR) is_cidr "$value" || echo "must be an IPv4 CIDR block, got '$value'" ;;
     NAT_INTERFACE_WAIT_SECONDS) integer_problem "$value" 0 3600 ;;
     NAT_CONNTRACK_MAX) integer_problem "$value" 1024 67108864 ;;
+    NAT_PUBLIC_ADDRESS_COUNT) integer_problem "$value" 1 50 ;;
     NAT_ROUTE_MODE) one_of_problem "$value" terraform self-claim ;;
     NAT_ROUTE_TABLE_IDS) list_problem "$value" route_table_id ;;
     NAT_PORT_FORWARD) port_forward_problem "$value" ;;
@@ -287,7 +295,7 @@ read_settings() {
         seen[$key]=1
         printf -v "$key" '%s' "$value"
         ;;
-      NAT_INTERFACE_WAIT_SECONDS | NAT_CONNTRACK_MAX)
+      NAT_INTERFACE_WAIT_SECONDS | NAT_CONNTRACK_MAX | NAT_PUBLIC_ADDRESS_COUNT)
         if [[ -n ${seen[$key]:-} ]]; then
           refuse "setting $key appears again on line $number (ignored: the first one counts)"
           continue
@@ -350,6 +358,7 @@ validate_settings() {
   fi
   valid_or_default NAT_INTERFACE_WAIT_SECONDS "$DEFAULT_INTERFACE_WAIT_SECONDS"
   valid_or_default NAT_CONNTRACK_MAX "$DEFAULT_CONNTRACK_MAX"
+  valid_or_default NAT_PUBLIC_ADDRESS_COUNT "$DEFAULT_PUBLIC_ADDRESS_COUNT"
   keep_valid_port_forwards
 }
 
@@ -422,6 +431,33 @@ first_address_of() {
   ip -4 -o address show dev "$1" scope global | awk '{ split($4, a, "/"); print a[1]; exit }'
 }
 
+# Every IPv4 address of an interface, primary first (EC2's secondary private addresses, which
+# amazon-ec2-net-utils configures from instance metadata, follow it).
+addresses_of() {
+  ip -4 -o address show dev "$1" scope global | awk '{ split($4, a, "/"); print a[1] }'
+}
+
+# The public interface's addresses: source NAT spreads over them. Waits (within the interface
+# wait) until NAT_PUBLIC_ADDRESS_COUNT are configured; fewer is a warning, not a failure: egress
+# works on the addresses present, with fewer connections per destination.
+discover_public_addresses() {
+  local deadline=$1
+  mapfile -t PUBLIC_ADDRESSES < <(addresses_of "$PUBLIC_IF")
+  if ((${#PUBLIC_ADDRESSES[@]} < NAT_PUBLIC_ADDRESS_COUNT)); then
+    log "waiting up to $((deadline > SECONDS ? deadline - SECONDS : 0))s for $NAT_PUBLIC_ADDRESS_COUNT addresses on $PUBLIC_IF (${#PUBLIC_ADDRESSES[@]} configured)"
+    while ((${#PUBLIC_ADDRESSES[@]} < NAT_PUBLIC_ADDRESS_COUNT && SECONDS < deadline)); do
+      sleep 1
+      mapfile -t PUBLIC_ADDRESSES < <(addresses_of "$PUBLIC_IF")
+    done
+  fi
+  if ((${#PUBLIC_ADDRESSES[@]} < NAT_PUBLIC_ADDRESS_COUNT)); then
+    warn "$PUBLIC_IF has ${#PUBLIC_ADDRESSES[@]} of NAT_PUBLIC_ADDRESS_COUNT=$NAT_PUBLIC_ADDRESS_COUNT addresses: translating over ${PUBLIC_ADDRESSES[*]} only (are the secondary private addresses assigned to the interface?)"
+  elif ((${#PUBLIC_ADDRESSES[@]} > NAT_PUBLIC_ADDRESS_COUNT)); then
+    # Addresses someone else added (not EC2's): only the configured number is ours to use.
+    PUBLIC_ADDRESSES=("${PUBLIC_ADDRESSES[@]:0:NAT_PUBLIC_ADDRESS_COUNT}")
+  fi
+}
+
 discover_interfaces() {
   local deadline=$((SECONDS + NAT_INTERFACE_WAIT_SECONDS)) found='' waited=0
   while :; do
@@ -445,6 +481,7 @@ discover_interfaces() {
   done
   PUBLIC_ADDRESS=$(first_address_of "$PUBLIC_IF")
   [[ -n $PUBLIC_ADDRESS ]] || fail "public interface $PUBLIC_IF has no IPv4 address"
+  discover_public_addresses "$deadline"
   if [[ $NAT_MODE == single ]]; then
     FORWARDING_IF=$PUBLIC_IF
     FORWARDING_ADDRESS=$PUBLIC_ADDRESS
@@ -457,7 +494,7 @@ discover_interfaces() {
       cidr_contains "$NAT_FORWARDING_SUBNET_CIDR" "$cidr" || RETURN_CIDRS+=("$cidr")
     done
   fi
-  log "public interface $PUBLIC_IF ($PUBLIC_ADDRESS), forwarding interface $FORWARDING_IF ($FORWARDING_ADDRESS), found after $((SECONDS - START_SECONDS))s"
+  log "public interface $PUBLIC_IF ($(join_by ', ' "${PUBLIC_ADDRESSES[@]}")), forwarding interface $FORWARDING_IF ($FORWARDING_ADDRESS), found after $((SECONDS - START_SECONDS))s"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -482,6 +519,28 @@ port_forward_rules() {
     esac
   done
   return 0
+}
+
+# How traffic from the private subnets leaving by the public interface is translated. One address:
+# masquerade (the interface's primary address). Several: source NAT to one of them, chosen by a
+# hash of the flow — TCP and UDP by source and destination address and port, other protocols by
+# the address pair. A new connection to a busy destination lands on any address (each gives its
+# own 64,512 ports per destination), and a flow keeps its address: the choice is made once per
+# connection-tracking entry, and the same flow hashes to the same address again should its entry
+# be lost (a reboot, an expired idle flow). A round robin (`numgen`) would spread as evenly but
+# move such a flow to another address, which the remote end sees as a different client.
+egress_translation_rules() {
+  local match="oifname \"$PUBLIC_IF\" ip saddr @private_cidrs fib saddr type != local counter"
+  if ((${#PUBLIC_ADDRESSES[@]} <= 1)); then
+    echo "    $match masquerade comment \"private to internet\""
+    return 0
+  fi
+  local count=${#PUBLIC_ADDRESSES[@]} i pool=''
+  for ((i = 0; i < count; i++)); do
+    pool+="${pool:+, }$i : ${PUBLIC_ADDRESSES[i]}"
+  done
+  echo "    meta l4proto { tcp, udp } $match snat ip to jhash ip saddr . th sport . ip daddr . th dport mod $count seed $SNAT_HASH_SEED map { $pool } comment \"private to internet: address pool\""
+  echo "    $match snat ip to jhash ip saddr . ip daddr mod $count seed $SNAT_HASH_SEED map { $pool } comment \"private to internet: address pool\""
 }
 
 render_ruleset() {
@@ -515,7 +574,7 @@ $(port_forward_rules prerouting)
 
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    oifname "$PUBLIC_IF" ip saddr @private_cidrs fib saddr type != local counter masquerade comment "private to internet"
+$(egress_translation_rules)
 $(port_forward_rules postrouting)
   }
 }
@@ -533,7 +592,9 @@ apply_ruleset() {
   fi
   errors=$(nft -c -f - <<< "$ruleset" 2>&1) || fail "nftables rejected the ruleset: $(first_error "$errors")"
   errors=$(nft -f - <<< "$ruleset" 2>&1) || fail "loading the nftables ruleset failed: ${errors//$'\n'/ }"
-  log "nftables table ip $NFT_TABLE loaded: masquerade ${#PRIVATE_CIDRS[@]} private CIDR(s) via $PUBLIC_IF, ${#PORT_FORWARDS[@]} port forward(s), MSS clamp $INTERNET_MSS"
+  local translation="masquerade"
+  ((${#PUBLIC_ADDRESSES[@]} <= 1)) || translation="source NAT over ${#PUBLIC_ADDRESSES[@]} addresses (flow hash) of"
+  log "nftables table ip $NFT_TABLE loaded: $translation ${#PRIVATE_CIDRS[@]} private CIDR(s) via $PUBLIC_IF, ${#PORT_FORWARDS[@]} port forward(s), MSS clamp $INTERNET_MSS"
 }
 
 first_error() {
@@ -648,7 +709,15 @@ self_check() {
   local chain cidr probe device
   # Read first, then match: `grep -q` would close the pipe early and pipefail would count nft's SIGPIPE.
   chain=$(nft list chain ip "$NFT_TABLE" postrouting 2> /dev/null) || chain=''
-  [[ $chain == *masquerade* ]] || fail "self-check: table ip $NFT_TABLE has no masquerade rule loaded"
+  if ((${#PUBLIC_ADDRESSES[@]} <= 1)); then
+    [[ $chain == *masquerade* ]] || fail "self-check: table ip $NFT_TABLE has no masquerade rule loaded"
+  else
+    local address
+    for address in "${PUBLIC_ADDRESSES[@]}"; do
+      [[ $chain == *snat*jhash*" : $address,"* || $chain == *snat*jhash*" : $address }"* ]] ||
+        fail "self-check: table ip $NFT_TABLE has no source NAT to a pool holding $address"
+    done
+  fi
   for cidr in "${PRIVATE_CIDRS[@]}"; do
     # A block around the public subnet (a whole-VPC CIDR) is partly on-link by the public interface.
     [[ $NAT_MODE == dual ]] && cidr_contains "$cidr" "$PUBLIC_ADDRESS" && continue
@@ -658,7 +727,9 @@ self_check() {
     [[ $device == "$FORWARDING_IF" ]] ||
       fail "self-check: replies to private subnet $cidr would leave by '${device:-no interface}', not the forwarding interface $FORWARDING_IF"
   done
-  log "self-check passed: forwarding on, masquerade loaded, ${#PRIVATE_CIDRS[@]} private subnet(s) reached by $FORWARDING_IF"
+  local translation=masquerade
+  ((${#PUBLIC_ADDRESSES[@]} <= 1)) || translation="source NAT to ${#PUBLIC_ADDRESSES[@]} addresses"
+  log "self-check passed: forwarding on, $translation loaded, ${#PRIVATE_CIDRS[@]} private subnet(s) reached by $FORWARDING_IF"
   # Egress is ready; what was refused stays visible to monitoring (summary, status file, exit 2).
   ((${#REFUSED[@]} == 0)) || log "self-check: DEGRADED: ${#REFUSED[@]} optional setting(s) refused (REFUSED lines above, $STATUS_FILE)"
 }
@@ -920,7 +991,9 @@ main() {
   if ((${#REFUSED[@]} > 0)); then
     state=degraded code=2 note=" (egress ready; ${#REFUSED[@]} optional setting(s) REFUSED)"
   fi
-  local summary="$state in $((SECONDS - START_SECONDS))s$note: mode $NAT_MODE, public $PUBLIC_IF ($PUBLIC_ADDRESS), forwarding $FORWARDING_IF ($FORWARDING_ADDRESS), ${#PRIVATE_CIDRS[@]} private CIDR(s), ${#RETURN_CIDRS[@]} return route(s), ${#PORT_FORWARDS[@]} port forward(s), DOCKER-USER chains $DOCKER_USER_CHAINS, routes by $NAT_ROUTE_MODE, $WARNINGS warning(s)"
+  local addresses summary
+  addresses=$(join_by ', ' "${PUBLIC_ADDRESSES[@]}")
+  summary="$state in $((SECONDS - START_SECONDS))s$note: mode $NAT_MODE, public $PUBLIC_IF ($addresses), forwarding $FORWARDING_IF ($FORWARDING_ADDRESS), ${#PRIVATE_CIDRS[@]} private CIDR(s), ${#RETURN_CIDRS[@]} return route(s), ${#PORT_FORWARDS[@]} port forward(s), DOCKER-USER chains $DOCKER_USER_CHAINS, routes by $NAT_ROUTE_MODE, $WARNINGS warning(s)"
   log "$summary"
   write_status "$state" "$summary"
   exit "$code"

@@ -36,6 +36,12 @@ export interface LabVpcOptions {
    * @default the environment's NAT_LAB_NAME_RESOLUTION, else 'refused'
    */
   readonly nameResolution?: LabNameResolution;
+  /**
+   * How many addresses the NAT's public interface (ens5) has at boot, as amazon-ec2-net-utils
+   * configures EC2's secondary private addresses (10.8.0.10, .11, …); the IGW maps each to its
+   * public IP (192.0.2.10, .11, …). @default `natProps.publicIpCount`, else 1
+   */
+  readonly publicAddresses?: number;
 }
 
 export type LabNameResolution = 'refused' | 'black-holed';
@@ -45,6 +51,13 @@ export const LAB_ADDRESSES = {
   /** The NAT's "Elastic IP": the IGW maps it 1:1 to the NAT's public-subnet address. */
   natPublicIp: '192.0.2.10',
   natPublicSubnetIp: '10.8.0.10',
+  /** The public interface's addresses (primary first) and the IGW's 1:1 mapping of each to a public IP. */
+  natPublicAddressPairs: [
+    { privateIp: '10.8.0.10', publicIp: '192.0.2.10' },
+    { privateIp: '10.8.0.11', publicIp: '192.0.2.11' },
+    { privateIp: '10.8.0.12', publicIp: '192.0.2.12' },
+    { privateIp: '10.8.0.13', publicIp: '192.0.2.13' },
+  ],
   natSecondaryIp: '10.8.1.10',
   /** The what-is-my-IP server on the internet (HTTP port 80, UDP port 5300). */
   internetServerIp: '198.51.100.10',
@@ -68,7 +81,8 @@ export const LAB_ADDRESS_PLAN = [
   '100.64.0.0/30', // VPC router <-> internet gateway
   '198.51.100.0/24', // internet gateway <-> internet (the what-is-my-IP server)
   '203.0.113.0/24', // the internet's client addresses
-  `${LAB_ADDRESSES.natPublicIp}/32`,
+  // The NAT's public IPs (192.0.2.10 and, with several addresses, .11 to .13).
+  ...LAB_ADDRESSES.natPublicAddressPairs.map((pair) => `${pair.publicIp}/32`),
 ] as const;
 
 /** The resolver of a `black-holed` lab: outside the plan (198.18.0.0/15 is for benchmarks), dropped at the edge. */
@@ -160,12 +174,15 @@ export class LabVpc {
   readonly mode: 'single' | 'dual';
   readonly userData: SynthesizedNatUserData;
   readonly natPublicIp = LAB_ADDRESSES.natPublicIp;
+  /** The public IPs of the NAT's addresses (one per address of ens5, primary first). */
+  readonly natPublicIps: string[];
   /** The address private route tables point at (ens6 in dual mode, ens5 in single mode). */
   readonly natForwardingIp: string;
   readonly privateHosts: LabHost[];
   readonly outsideHost: LabHost;
   readonly diskDirectory: string;
   readonly nameResolution: LabNameResolution;
+  private readonly natAddressPairs: ReadonlyArray<{ privateIp: string; publicIp: string }>;
   private readonly servers: ChildProcess[] = [];
   private readonly namespaces: string[] = [];
   private secondaryAttached = false;
@@ -178,6 +195,12 @@ export class LabVpc {
     // The whole pid keeps concurrent runs apart (namespace names may be long; veth names live inside them).
     this.prefix = `nl${process.pid.toString(36)}x${labCounter.toString(36)}`;
     this.natForwardingIp = this.mode === 'dual' ? LAB_ADDRESSES.natSecondaryIp : LAB_ADDRESSES.natPublicSubnetIp;
+    const publicAddresses = options.publicAddresses ?? options.natProps?.publicIpCount ?? 1;
+    if (publicAddresses < 1 || publicAddresses > LAB_ADDRESSES.natPublicAddressPairs.length) {
+      throw new Error(`the lab NAT can have 1 to ${LAB_ADDRESSES.natPublicAddressPairs.length} public addresses, not ${publicAddresses}`);
+    }
+    this.natAddressPairs = LAB_ADDRESSES.natPublicAddressPairs.slice(0, publicAddresses);
+    this.natPublicIps = this.natAddressPairs.map((pair) => pair.publicIp);
     this.privateHosts = LAB_LAYOUT.privateSubnets.map((subnet, i) => ({
       node: `h${i + 1}` as LabNode,
       ip: hostAddress(subnet, 20),
@@ -451,7 +474,7 @@ export class LabVpc {
         `table bridge source_dest_check {
           chain prerouting {
             type filter hook prerouting priority 0; policy accept;
-            iifname "nat0" ether type ip ip saddr != ${LAB_ADDRESSES.natPublicSubnetIp} counter drop
+            iifname "nat0" ether type ip ip saddr != { ${this.natAddressPairs.map((pair) => pair.privateIp).join(', ')} } counter drop
           }
         }`,
       );
@@ -459,7 +482,7 @@ export class LabVpc {
   }
 
   private buildInternet(): void {
-    const { natPublicIp, natPublicSubnetIp, internetServerIp, internetClientIps } = LAB_ADDRESSES;
+    const { natPublicAddressPairs, internetServerIp, internetClientIps } = LAB_ADDRESSES;
     this.sysctl('igw', 'net.ipv4.ip_forward', '1');
     this.ip('igw', 'address', 'add', '100.64.0.2/30', 'dev', 'vpc');
     this.ip('igw', 'link', 'set', 'vpc', 'up');
@@ -468,13 +491,16 @@ export class LabVpc {
     this.ip('igw', 'link', 'set', 'internet', 'up');
     this.ip('igw', 'route', 'add', LAB_LAYOUT.vpcCidr, 'via', '100.64.0.1');
     this.ip('igw', 'route', 'add', '203.0.113.0/24', 'via', internetServerIp);
-    // 1:1 NAT between the public IP and the NAT's public-subnet address. Other VPC sources pass
-    // untranslated (AWS would drop them), so a missing translation shows as a private IP at the server.
+    // 1:1 NAT between each public IP and the NAT's public-subnet address it is associated with.
+    // Other VPC sources pass untranslated (AWS would drop them), so a missing translation shows as
+    // a private IP at the server.
+    const inbound = natPublicAddressPairs.map((pair) => `${pair.publicIp} : ${pair.privateIp}`).join(', ');
+    const outbound = natPublicAddressPairs.map((pair) => `${pair.privateIp} : ${pair.publicIp}`).join(', ');
     this.nft(
       'igw',
       `table ip internet_gateway {
-        chain prerouting { type nat hook prerouting priority dstnat; policy accept; ip daddr ${natPublicIp} dnat to ${natPublicSubnetIp}; }
-        chain postrouting { type nat hook postrouting priority srcnat; policy accept; ip saddr ${natPublicSubnetIp} snat to ${natPublicIp}; }
+        chain prerouting { type nat hook prerouting priority dstnat; policy accept; dnat to ip daddr map { ${inbound} }; }
+        chain postrouting { type nat hook postrouting priority srcnat; policy accept; snat to ip saddr map { ${outbound} }; }
       }`,
     );
     this.ip('internet', 'address', 'add', `${internetServerIp}/24`, 'dev', 'eth0');
@@ -525,6 +551,8 @@ export class LabVpc {
   private bootNatHardware(secondary = this.options.secondaryInterface ?? 'at-boot'): void {
     this.addNamespace('nat');
     this.attachNatInterface('ens5', 'nat0', 0, LAB_ADDRESSES.natPublicSubnetIp, 0, 512);
+    // EC2's secondary private addresses, configured on the interface as amazon-ec2-net-utils does.
+    for (const pair of this.natAddressPairs.slice(1)) this.ip('nat', 'address', 'add', `${pair.privateIp}/24`, 'dev', 'ens5');
     if (this.mode === 'dual' && secondary === 'at-boot') this.attachSecondaryInterface();
   }
 
