@@ -258,7 +258,7 @@ export class NatInstance extends Construct {
   ): { elasticIp?: Eip; publicIp: string; forwardingInterfaceId?: string; bootSettings: NatBootSettings; userData: string; policy: SelfHealingPolicy; group: NatAutoScalingGroup } {
     const { name, mode, tags } = opts;
     if (opts.publicAddressCount !== 1) {
-      throw new Error(`'selfHealing' takes over one public address; 'publicAddresses' asks for ${opts.publicAddressCount}`);
+      throw new Error(`'selfHealing' takes over one public address; 'publicIpCount' and 'elasticIpAllocationIds' ask for ${opts.publicAddressCount}`);
     }
     const owned = props.elasticIpAllocationIds?.[0];
     // Not associated by Terraform: the instance associates it at boot.

@@ -159,4 +159,21 @@ describe('self-healing props', () => {
     expect(synth.resources('aws_autoscaling_group')).toEqual({});
     expect(synth.resources('aws_launch_template')).toEqual({});
   });
+
+  it('takes over an Elastic IP you own (the first of elasticIpAllocationIds) instead of creating one', () => {
+    const owned = 'eipalloc-0123456789abcdef0';
+    const synth = synthesize(
+      (stack) => natOnExampleNetwork(stack, { name: 'edge', selfHealing: true, elasticIpAllocationIds: [owned] }).nat,
+    );
+    expect(synth.resources('aws_eip')).toEqual({});
+    expect(synth.resources('aws_eip_association')).toEqual({});
+    expect(settingsOf(synth).NAT_ELASTIC_IP_ALLOCATION_ID).toBe(owned);
+    expect(Object.values(synth.dataSources('aws_eip')).map((eip) => eip.id)).toEqual([owned]);
+  });
+
+  it('refuses several public addresses: a replacement takes over one', () => {
+    expect(synthError((stack) => natOnExampleNetwork(stack, { selfHealing: true, publicIpCount: 2 }))).toMatch(
+      /'selfHealing' takes over one public address; 'publicIpCount' and 'elasticIpAllocationIds' ask for 2/,
+    );
+  });
 });
