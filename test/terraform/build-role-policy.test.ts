@@ -64,21 +64,47 @@ interface Credentials {
 const SET_UP: Array<(env: Record<string, string>, keys: Record<string, Credentials>) => void> = [
   (env) => awsCli(env, ['iam', 'create-user', '--user-name', BUILD_USER]),
   (env, keys) => (keys.build = accessKeyOf(awsCli(env, ['iam', 'create-access-key', '--user-name', BUILD_USER]))),
-  (env) => awsCli(env, ['iam', 'create-policy', '--policy-name', 'e2e-build-actions', '--policy-document', JSON.stringify(actionsOnlyPolicy())]),
-  (env) => awsCli(env, ['iam', 'attach-user-policy', '--user-name', BUILD_USER, '--policy-arn', `arn:aws:iam::${MOTO_ACCOUNT_ID}:policy/e2e-build-actions`]),
+  (env) =>
+    awsCli(env, ['iam', 'create-policy', '--policy-name', 'e2e-build-actions', '--policy-document', JSON.stringify(actionsOnlyPolicy())]),
+  (env) =>
+    awsCli(env, [
+      'iam',
+      'attach-user-policy',
+      '--user-name',
+      BUILD_USER,
+      '--policy-arn',
+      `arn:aws:iam::${MOTO_ACCOUNT_ID}:policy/e2e-build-actions`,
+    ]),
   (env) => awsCli(env, ['iam', 'create-user', '--user-name', ADMIN_USER]),
   (env, keys) => (keys.admin = accessKeyOf(awsCli(env, ['iam', 'create-access-key', '--user-name', ADMIN_USER]))),
-  (env) => awsCli(env, ['iam', 'attach-user-policy', '--user-name', ADMIN_USER, '--policy-arn', 'arn:aws:iam::aws:policy/AdministratorAccess']),
+  (env) =>
+    awsCli(env, ['iam', 'attach-user-policy', '--user-name', ADMIN_USER, '--policy-arn', 'arn:aws:iam::aws:policy/AdministratorAccess']),
   // What the pipeline stack provides the build: the test instance profile and the state bucket.
   (env) =>
     awsCli(env, [
-      'iam', 'create-role', '--role-name', PROFILE, '--assume-role-policy-document',
-      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+      'iam',
+      'create-role',
+      '--role-name',
+      PROFILE,
+      '--assume-role-policy-document',
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      }),
     ]),
-  (env) => awsCli(env, ['iam', 'attach-role-policy', '--role-name', PROFILE, '--policy-arn', 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore']),
+  (env) =>
+    awsCli(env, [
+      'iam',
+      'attach-role-policy',
+      '--role-name',
+      PROFILE,
+      '--policy-arn',
+      'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore',
+    ]),
   (env) => awsCli(env, ['iam', 'create-instance-profile', '--instance-profile-name', PROFILE]),
   (env) => awsCli(env, ['iam', 'add-role-to-instance-profile', '--instance-profile-name', PROFILE, '--role-name', PROFILE]),
-  (env) => awsCli(env, ['s3api', 'create-bucket', '--bucket', STATE_BUCKET, '--create-bucket-configuration', `LocationConstraint=${MOTO_REGION}`]),
+  (env) =>
+    awsCli(env, ['s3api', 'create-bucket', '--bucket', STATE_BUCKET, '--create-bucket-configuration', `LocationConstraint=${MOTO_REGION}`]),
 ];
 
 function accessKeyOf(answer: { AccessKey: { AccessKeyId: string; SecretAccessKey: string } }): Credentials {
@@ -87,7 +113,12 @@ function accessKeyOf(answer: { AccessKey: { AccessKeyId: string; SecretAccessKey
 
 const stacks = synthesizeStacks({
   // As the pipeline's build synthesizes it (its environment, see e2e-build-project.ts).
-  example: natExampleConfigFromEnv({ AWS_REGION: MOTO_REGION, TESTING_SSM_ROLE: PROFILE, NAT_STATE_BUCKET: STATE_BUCKET, NAT_STATE_KEY: STATE_KEY }),
+  example: natExampleConfigFromEnv({
+    AWS_REGION: MOTO_REGION,
+    TESTING_SSM_ROLE: PROFILE,
+    NAT_STATE_BUCKET: STATE_BUCKET,
+    NAT_STATE_KEY: STATE_KEY,
+  }),
 });
 const json = stacks.json(STACK);
 let moto: MotoServer;
@@ -112,7 +143,15 @@ beforeAll(async () => {
   workspace.write(localState.file, localState.content);
   // The provider signs as the build user (the override file's test credentials replaced by its keys).
   workspace.write('emulator_provider_override.tf.json', {
-    provider: { aws: [{ ...emulatorProviderSettings(moto.endpoint), access_key: keys.build.AWS_ACCESS_KEY_ID, secret_key: keys.build.AWS_SECRET_ACCESS_KEY }] },
+    provider: {
+      aws: [
+        {
+          ...emulatorProviderSettings(moto.endpoint),
+          access_key: keys.build.AWS_ACCESS_KEY_ID,
+          secret_key: keys.build.AWS_SECRET_ACCESS_KEY,
+        },
+      ],
+    },
   });
 });
 
@@ -139,12 +178,19 @@ function outcome(env: Record<string, string>, args: string[]): string {
 test('the synthesized stack is the pipeline’s: existing instance profile (no IAM resources), state in S3 under the build’s key', () => {
   expect(json.terraform.backend.s3).toMatchObject({ bucket: STATE_BUCKET, key: STATE_KEY });
   expect(Object.keys(json.resource).filter((type) => type.startsWith('aws_iam_'))).toEqual([]);
-  expect(Object.values(json.resource.aws_instance).map((instance: any) => instance.iam_instance_profile)).toEqual([PROFILE, PROFILE, PROFILE, PROFILE]);
+  expect(Object.values(json.resource.aws_instance).map((instance: any) => instance.iam_instance_profile)).toEqual([
+    PROFILE,
+    PROFILE,
+    PROFILE,
+    PROFILE,
+  ]);
 });
 
 test('enforcement is on from the first call after the set-up: calls outside the policy are denied to the build user, allowed to an administrator', () => {
   expect(outcome(asBuildUser, ['iam', 'list-users'])).toBe('AccessDenied');
-  expect(outcome(asBuildUser, ['ec2', 'create-key-pair', '--key-name', 'not-in-the-policy'])).toMatch(/^(UnauthorizedOperation|AccessDenied)$/);
+  expect(outcome(asBuildUser, ['ec2', 'create-key-pair', '--key-name', 'not-in-the-policy'])).toMatch(
+    /^(UnauthorizedOperation|AccessDenied)$/,
+  );
   expect(outcome(asAdmin, ['iam', 'list-users'])).toBe('allowed');
   expect(outcome(asAdmin, ['ec2', 'create-key-pair', '--key-name', 'admin-control'])).toBe('allowed');
   expect(outcome(asAdmin, ['ec2', 'delete-key-pair', '--key-name', 'admin-control'])).toBe('allowed');
@@ -171,7 +217,9 @@ test('as the build user: the S3 backend’s calls on the state key (list, write,
   // A prefix without a "/" (see the work-around): ListObjectsV2 is allowed or denied as a whole.
   expect(outcome(asBuildUser, ['s3api', 'list-objects-v2', '--bucket', STATE_BUCKET, '--prefix', 'e2e-state'])).toBe('allowed');
   expect(outcome(asBuildUser, ['s3api', 'put-object', '--bucket', STATE_BUCKET, '--key', STATE_KEY, '--body', stateFile])).toBe('allowed');
-  expect(outcome(asBuildUser, ['s3api', 'get-object', '--bucket', STATE_BUCKET, '--key', STATE_KEY, `${workspace.dir}/state-read-back.json`])).toBe('allowed');
+  expect(
+    outcome(asBuildUser, ['s3api', 'get-object', '--bucket', STATE_BUCKET, '--key', STATE_KEY, `${workspace.dir}/state-read-back.json`]),
+  ).toBe('allowed');
   expect(outcome(asBuildUser, ['s3api', 'delete-object', '--bucket', STATE_BUCKET, '--key', STATE_KEY])).toBe('allowed');
 });
 

@@ -7,7 +7,13 @@
 import { awsCli } from '../support/aws-cli';
 import { MotoServer } from '../support/moto';
 import { TerraformResult, TerraformRunOptions, TerraformWorkspace } from '../support/terraform';
-import { Drift, emulatorProviderOverride, emulatorWorkarounds, withoutKeptPrimaryInterfaces, workspaceBackendOverride } from './emulator-workarounds';
+import {
+  Drift,
+  emulatorProviderOverride,
+  emulatorWorkarounds,
+  withoutKeptPrimaryInterfaces,
+  workspaceBackendOverride,
+} from './emulator-workarounds';
 
 export interface StackWorkspace {
   readonly workspace: TerraformWorkspace;
@@ -18,7 +24,8 @@ export interface StackWorkspace {
 /** A workspace with the stack's directory, the emulator's provider settings and the work-arounds the JSON needs. */
 export function stackWorkspace(label: string, stackDirectory: string, json: Record<string, any>, moto: MotoServer): StackWorkspace {
   const workspace = new TerraformWorkspace(label).copyFrom(stackDirectory);
-  for (const setup of [emulatorProviderOverride(moto.endpoint), workspaceBackendOverride(json, moto.endpoint)]) workspace.write(setup.file, setup.content);
+  for (const setup of [emulatorProviderOverride(moto.endpoint), workspaceBackendOverride(json, moto.endpoint)])
+    workspace.write(setup.file, setup.content);
   const workarounds = emulatorWorkarounds(json);
   for (const workaround of workarounds) workspace.write(workaround.file, workaround.content);
   return { workspace, workarounds: workarounds.map((w) => w.file) };
@@ -40,8 +47,12 @@ const LISTINGS: Record<string, string[]> = {
   'VPC endpoints': ['ec2', 'describe-vpc-endpoints', '--query', "VpcEndpoints[?State!='deleted'].VpcEndpointId"],
   // Terminated instances stay listed for a while, on AWS as in moto: only the others count.
   'instances not terminated': [
-    'ec2', 'describe-instances', '--filters', 'Name=instance-state-name,Values=pending,running,stopping,stopped,shutting-down',
-    '--query', 'Reservations[].Instances[].InstanceId',
+    'ec2',
+    'describe-instances',
+    '--filters',
+    'Name=instance-state-name,Values=pending,running,stopping,stopped,shutting-down',
+    '--query',
+    'Reservations[].Instances[].InstanceId',
   ],
   'IAM roles': ['iam', 'list-roles', '--query', 'Roles[].RoleName'],
   'IAM instance profiles': ['iam', 'list-instance-profiles', '--query', 'InstanceProfiles[].InstanceProfileName'],

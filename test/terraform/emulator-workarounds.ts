@@ -28,7 +28,10 @@ export function emulatorProviderOverride(endpoint: string): { file: string; cont
  * absolute path into the project directory, which every test (and a developer's own
  * `cdktf deploy`) would share. A stack with an S3 backend gets the emulator's S3 instead.
  */
-export function workspaceBackendOverride(json: { terraform?: { backend?: Record<string, unknown> } }, endpoint: string): { file: string; content: object } {
+export function workspaceBackendOverride(
+  json: { terraform?: { backend?: Record<string, unknown> } },
+  endpoint: string,
+): { file: string; content: object } {
   const s3 = json.terraform?.backend?.s3 as Record<string, unknown> | undefined;
   const backend = s3
     ? {
@@ -73,7 +76,7 @@ export function rootVolumeSizeWorkaround(json: { resource?: ResourceBlocks }): {
   const overrides: Record<string, object> = {};
   for (const [name, instance] of instances) {
     const original = instance.root_block_device;
-    const block = (Array.isArray(original) ? original[0] : original ?? {}) as Record<string, unknown>;
+    const block = (Array.isArray(original) ? original[0] : (original ?? {})) as Record<string, unknown>;
     if (block.volume_size !== undefined) continue;
     overrides[name] = { root_block_device: { ...block, volume_size: EMULATOR_ROOT_VOLUME_SIZE_GIB } };
   }
@@ -96,7 +99,8 @@ export function codeBuildLocationWorkaround(json: { resource?: ResourceBlocks })
     for (const blockName of ['source', 'artifacts']) {
       const original = project[blockName];
       const block = (Array.isArray(original) ? original[0] : original) as Record<string, unknown> | undefined;
-      if (block?.type === 'CODEPIPELINE' && block.location === undefined) patched[blockName] = { ...block, location: EMULATOR_CODEBUILD_LOCATION };
+      if (block?.type === 'CODEPIPELINE' && block.location === undefined)
+        patched[blockName] = { ...block, location: EMULATOR_CODEBUILD_LOCATION };
     }
     if (Object.keys(patched).length > 0) overrides[name] = patched;
   }
@@ -129,7 +133,9 @@ export function projectsKeptAfterDeleteByArn(json: { resource?: ResourceBlocks }
 
 /** `-target` arguments for every resource of the JSON the emulator supports; none when it supports them all. */
 export function supportedTargets(json: { resource?: ResourceBlocks }): string[] {
-  const all = Object.entries(json.resource ?? {}).flatMap(([type, blocks]) => Object.keys(blocks).map((name) => ({ type, address: `${type}.${name}` })));
+  const all = Object.entries(json.resource ?? {}).flatMap(([type, blocks]) =>
+    Object.keys(blocks).map((name) => ({ type, address: `${type}.${name}` })),
+  );
   const supported = all.filter(({ type }) => !EMULATOR_UNSUPPORTED_RESOURCE_TYPES.includes(type));
   return supported.length === all.length ? [] : supported.map(({ address }) => `-target=${address}`);
 }
@@ -168,7 +174,11 @@ export interface Drift {
 
 /** Whether a drift is the emulator's instance read-back (above) and nothing more. */
 export function isEmulatorInstanceDrift(drift: Drift): boolean {
-  return /(^|\.)aws_instance\./.test(drift.address) && drift.attributes.length > 0 && drift.attributes.every((a) => INSTANCE_READBACK_DRIFT.has(a));
+  return (
+    /(^|\.)aws_instance\./.test(drift.address) &&
+    drift.attributes.length > 0 &&
+    drift.attributes.every((a) => INSTANCE_READBACK_DRIFT.has(a))
+  );
 }
 
 /**
@@ -177,7 +187,12 @@ export function isEmulatorInstanceDrift(drift: Drift): boolean {
  */
 export function withoutKeptPrimaryInterfaces(env: Record<string, string>, interfaceIds: string[]): string[] {
   if (interfaceIds.length === 0) return [];
-  const interfaces = awsCli<{ NetworkInterfaces: any[] }>(env, ['ec2', 'describe-network-interfaces', '--network-interface-ids', ...interfaceIds]).NetworkInterfaces;
+  const interfaces = awsCli<{ NetworkInterfaces: any[] }>(env, [
+    'ec2',
+    'describe-network-interfaces',
+    '--network-interface-ids',
+    ...interfaceIds,
+  ]).NetworkInterfaces;
   const instanceIds = [...new Set(interfaces.map((nic) => nic.Attachment?.InstanceId).filter(Boolean))] as string[];
   const terminated = new Set(
     instanceIds.length === 0

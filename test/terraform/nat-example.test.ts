@@ -73,7 +73,9 @@ test(`terraform init installs hashicorp/aws ${TESTED_AWS_PROVIDER} from the mirr
 test('terraform plan creates every resource of the JSON and nothing else', () => {
   const plan = workspace.run(['plan', '-input=false', '-no-color', '-out=tfplan', '-detailed-exitcode'], { check: false });
   expect({ code: plan.code, stderr: plan.stderr }).toEqual({ code: 2, stderr: '' });
-  const planned = JSON.parse(workspace.run(['show', '-json', 'tfplan']).stdout) as { resource_changes: Array<{ address: string; change: { actions: string[] } }> };
+  const planned = JSON.parse(workspace.run(['show', '-json', 'tfplan']).stdout) as {
+    resource_changes: Array<{ address: string; change: { actions: string[] } }>;
+  };
   const managed = Object.entries(json.resource as Record<string, Record<string, unknown>>).flatMap(([type, blocks]) =>
     Object.keys(blocks).map((name) => `${type}.${name}`),
   );
@@ -104,7 +106,9 @@ describe('read back through the emulated EC2 API', () => {
   test('the outputs name a running NAT, its public IP and one running private test instance per private subnet', () => {
     expect(nat.State.Name).toBe('running');
     expect(outputs['public-ip']).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    const testInstances = ec2('describe-instances', '--instance-ids', ...outputs['test-instances-ids']).Reservations.flatMap((r: any) => r.Instances);
+    const testInstances = ec2('describe-instances', '--instance-ids', ...outputs['test-instances-ids']).Reservations.flatMap(
+      (r: any) => r.Instances,
+    );
     const subnets = ec2('describe-subnets', '--subnet-ids', ...testInstances.map((i: any) => i.SubnetId)).Subnets;
     expect(testInstances.map((i: any) => i.State.Name)).toEqual(['running', 'running', 'running']);
     expect(subnets.map((s: any) => s.CidrBlock).sort()).toEqual(PRIVATE_CIDRS);
@@ -113,7 +117,12 @@ describe('read back through the emulated EC2 API', () => {
 
   test('every private subnet’s route table sends 0.0.0.0/0 to the forwarding interface', () => {
     expect(forwardingInterface).toBeDefined();
-    const privateSubnets = ec2('describe-subnets', '--filters', `Name=vpc-id,Values=${nat.VpcId}`, `Name=cidr-block,Values=${PRIVATE_CIDRS.join(',')}`).Subnets;
+    const privateSubnets = ec2(
+      'describe-subnets',
+      '--filters',
+      `Name=vpc-id,Values=${nat.VpcId}`,
+      `Name=cidr-block,Values=${PRIVATE_CIDRS.join(',')}`,
+    ).Subnets;
     expect(privateSubnets).toHaveLength(3);
     const defaultRoutes = privateSubnets.map((subnet: any) => {
       const table = ec2('describe-route-tables', '--filters', `Name=association.subnet-id,Values=${subnet.SubnetId}`).RouteTables;
@@ -147,7 +156,9 @@ describe('read back through the emulated EC2 API', () => {
   test('the user data EC2 stores decodes (base64, gzip) to exactly the cloud-config Terraform rendered, boot script intact', () => {
     const stored = ec2('describe-instance-attribute', '--instance-id', nat.InstanceId, '--attribute', 'userData').UserData.Value as string;
     const decoded = gunzipSync(Buffer.from(stored, 'base64')).toString('utf8');
-    const local = /^\$\{base64gzip\(local\.([\w-]+)\)\}$/.exec(json.resource.aws_instance[resourceName('aws_instance', 'nat_instance')].user_data_base64)?.[1];
+    const local = /^\$\{base64gzip\(local\.([\w-]+)\)\}$/.exec(
+      json.resource.aws_instance[resourceName('aws_instance', 'nat_instance')].user_data_base64,
+    )?.[1];
     expect(local).toBeDefined();
     const rendered = workspace.evaluate(`local.${local}`);
     expect(decoded).toBe(rendered);

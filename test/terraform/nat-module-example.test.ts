@@ -37,7 +37,12 @@ const FIXTURE_PATH = 'fixture-networks';
 const EXPECTED = {
   dev: { mode: 'single', elasticIp: false, additionalCidrs: [] as string[], forwards: [] as string[] },
   staging: { mode: 'single', elasticIp: true, additionalCidrs: ['10.120.0.0/16'], forwards: [] as string[] },
-  prod: { mode: 'dual', elasticIp: true, additionalCidrs: ['10.130.0.0/16', '10.131.0.0/16'], forwards: ['tcp 2222 10.30.1.10 22 preserve 203.0.113.0/28'] },
+  prod: {
+    mode: 'dual',
+    elasticIp: true,
+    additionalCidrs: ['10.130.0.0/16', '10.131.0.0/16'],
+    forwards: ['tcp 2222 10.30.1.10 22 preserve 203.0.113.0/28'],
+  },
 } as const;
 type NatName = keyof typeof EXPECTED;
 const NAT_NAMES = Object.keys(EXPECTED) as NatName[];
@@ -107,10 +112,14 @@ test('the example initializes with the module from ../.. and validates', () => {
 test('plan creates one module instance per NAT, with an Elastic IP only where asked and a forwarding interface only in dual mode', () => {
   const plan = example.run(['plan', '-input=false', '-no-color', '-out=tfplan', '-detailed-exitcode'], { check: false });
   expect({ code: plan.code, stderr: plan.stderr }).toEqual({ code: 2, stderr: '' });
-  const planned = (JSON.parse(example.run(['show', '-json', 'tfplan']).stdout).resource_changes as Array<{ address: string; type: string }>).filter(
-    (change) => change.address.startsWith('module.nat['),
-  );
-  const ofType = (type: string) => planned.filter((change) => change.type === type).map((change) => /^module\.nat\["(\w+)"\]/.exec(change.address)![1]).sort();
+  const planned = (
+    JSON.parse(example.run(['show', '-json', 'tfplan']).stdout).resource_changes as Array<{ address: string; type: string }>
+  ).filter((change) => change.address.startsWith('module.nat['));
+  const ofType = (type: string) =>
+    planned
+      .filter((change) => change.type === type)
+      .map((change) => /^module\.nat\["(\w+)"\]/.exec(change.address)![1])
+      .sort();
   expect(ofType('aws_instance')).toEqual(['dev', 'prod', 'staging']);
   expect(ofType('aws_eip')).toEqual(['prod', 'staging']);
   expect(ofType('aws_network_interface')).toEqual(['prod']);
@@ -142,7 +151,10 @@ describe.each(NAT_NAMES)('read back through the emulated EC2 API: NAT %s', (name
     const forwarding = instance.NetworkInterfaces.find((nic: any) => nic.NetworkInterfaceId === output.forwarding_interface_id);
     expect(forwarding).toBeDefined();
     if (expected.mode === 'dual') {
-      expect({ device: forwarding.Attachment.DeviceIndex, subnet: forwarding.SubnetId }).toEqual({ device: 1, subnet: network.private_subnet_ids[0] });
+      expect({ device: forwarding.Attachment.DeviceIndex, subnet: forwarding.SubnetId }).toEqual({
+        device: 1,
+        subnet: network.private_subnet_ids[0],
+      });
     } else {
       expect(instance.NetworkInterfaces).toHaveLength(1);
       expect(forwarding.NetworkInterfaceId).toBe(primaryInterface().NetworkInterfaceId);
@@ -151,7 +163,9 @@ describe.each(NAT_NAMES)('read back through the emulated EC2 API: NAT %s', (name
 
   test('every route table of the network sends 0.0.0.0/0 to the forwarding interface, which has source/destination check off', () => {
     const tables = ec2('describe-route-tables', '--route-table-ids', ...network.route_table_ids).RouteTables;
-    const targets = tables.map((table: any) => table.Routes.find((route: any) => route.DestinationCidrBlock === '0.0.0.0/0')?.NetworkInterfaceId ?? null);
+    const targets = tables.map(
+      (table: any) => table.Routes.find((route: any) => route.DestinationCidrBlock === '0.0.0.0/0')?.NetworkInterfaceId ?? null,
+    );
     expect(targets).toEqual(network.route_table_ids.map(() => output.forwarding_interface_id));
     if (expected.mode === 'dual') {
       const nic = ec2('describe-network-interfaces', '--network-interface-ids', output.forwarding_interface_id).NetworkInterfaces[0];
@@ -164,16 +178,25 @@ describe.each(NAT_NAMES)('read back through the emulated EC2 API: NAT %s', (name
     }
   });
 
-  test(expected.elasticIp ? 'an Elastic IP on the primary interface is the public_ip output' : 'no Elastic IP: public_ip is the address EC2 gave the instance', () => {
-    const addresses = ec2('describe-addresses', '--filters', `Name=network-interface-id,Values=${primaryInterface().NetworkInterfaceId}`).Addresses;
-    if (expected.elasticIp) {
-      expect(addresses.map((address: any) => address.PublicIp)).toEqual([output.public_ip]);
-    } else {
-      expect(addresses).toEqual([]);
-      expect(output.public_ip).toBe(instance.PublicIpAddress);
-    }
-    expect(output.public_ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-  });
+  test(
+    expected.elasticIp
+      ? 'an Elastic IP on the primary interface is the public_ip output'
+      : 'no Elastic IP: public_ip is the address EC2 gave the instance',
+    () => {
+      const addresses = ec2(
+        'describe-addresses',
+        '--filters',
+        `Name=network-interface-id,Values=${primaryInterface().NetworkInterfaceId}`,
+      ).Addresses;
+      if (expected.elasticIp) {
+        expect(addresses.map((address: any) => address.PublicIp)).toEqual([output.public_ip]);
+      } else {
+        expect(addresses).toEqual([]);
+        expect(output.public_ip).toBe(instance.PublicIpAddress);
+      }
+      expect(output.public_ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    },
+  );
 
   test('the security group admits the private subnets and peered ranges, and forwarded ports only from their allowed networks', () => {
     const group = ec2('describe-security-groups', '--group-ids', output.security_group_id).SecurityGroups[0];
@@ -181,20 +204,25 @@ describe.each(NAT_NAMES)('read back through the emulated EC2 API: NAT %s', (name
       group.IpPermissions.filter((rule: any) => rule.IpProtocol === protocol && (port === undefined || rule.FromPort === port))
         .flatMap((rule: any) => rule.IpRanges.map((range: any) => range.CidrIp))
         .sort();
-    const privateCidrs = ec2('describe-subnets', '--subnet-ids', ...network.private_subnet_ids).Subnets.map((subnet: any) => subnet.CidrBlock);
+    const privateCidrs = ec2('describe-subnets', '--subnet-ids', ...network.private_subnet_ids).Subnets.map(
+      (subnet: any) => subnet.CidrBlock,
+    );
     expect(sources('-1')).toEqual([...privateCidrs, ...expected.additionalCidrs].sort());
     expect(sources('tcp', 2222)).toEqual(expected.forwards.length > 0 ? ['203.0.113.0/28'] : []);
     expect(group.IpPermissions.flatMap((rule: any) => rule.IpRanges.map((range: any) => range.CidrIp))).not.toContain('0.0.0.0/0');
   });
 
   test('the user data EC2 stores is what Terraform rendered: the boot script intact and the settings of this NAT’s inputs', () => {
-    const stored = ec2('describe-instance-attribute', '--instance-id', output.instance_id, '--attribute', 'userData').UserData.Value as string;
+    const stored = ec2('describe-instance-attribute', '--instance-id', output.instance_id, '--attribute', 'userData').UserData
+      .Value as string;
     const state = example.resources().find((resource) => resource.address.startsWith(`module.nat["${name}"].aws_instance.`));
     expect(stored).toBe(state?.values.user_data_base64);
     const files = parseCloudConfigFiles(gunzipSync(Buffer.from(stored, 'base64')).toString('utf8'));
     expect(files.map((file) => file.path)).toEqual(['/etc/nat-instance/settings', '/var/lib/cloud/scripts/per-boot/nat-instance.sh']);
     expect(files[1].content).toBe(readBootScript());
-    const privateCidrs = ec2('describe-subnets', '--subnet-ids', ...network.private_subnet_ids).Subnets.map((subnet: any) => subnet.CidrBlock);
+    const privateCidrs = ec2('describe-subnets', '--subnet-ids', ...network.private_subnet_ids).Subnets.map(
+      (subnet: any) => subnet.CidrBlock,
+    );
     // The settings as the boot script reads them: KEY=value lines, comments ignored.
     const settings = files[0].content.split('\n').filter((line) => /^[A-Z_]+=/.test(line));
     expect(settings).toEqual([
@@ -216,7 +244,9 @@ test('destroying the example, then the fixture, leaves nothing behind', () => {
   expect(example.stateList()).toEqual([]);
   // The NATs are gone, their routes too: the fixture's route tables have no default route left.
   for (const network of Object.values(networks)) {
-    const routes = ec2('describe-route-tables', '--route-table-ids', ...network.route_table_ids).RouteTables.flatMap((table: any) => table.Routes);
+    const routes = ec2('describe-route-tables', '--route-table-ids', ...network.route_table_ids).RouteTables.flatMap(
+      (table: any) => table.Routes,
+    );
     expect(routes.filter((route: any) => route.DestinationCidrBlock === '0.0.0.0/0')).toEqual([]);
   }
   destroy(fixture);

@@ -62,19 +62,35 @@ test('terraform plan creates every resource of the JSON; the pipeline’s Source
   expect({ code: plan.code, stderr: plan.stderr }).toEqual({ code: 2, stderr: '' });
   const shown = JSON.parse(workspace.run(['show', '-json', 'full.tfplan']).stdout);
   const planned = shown.resource_changes as Array<{ address: string; type: string; change: { actions: string[]; after: any } }>;
-  const managed = Object.entries(json.resource as Record<string, Record<string, unknown>>).flatMap(([type, blocks]) => Object.keys(blocks).map((name) => `${type}.${name}`));
-  expect(planned.filter((change) => change.change.actions.join() === 'create').map((change) => change.address).sort()).toEqual(managed.sort());
+  const managed = Object.entries(json.resource as Record<string, Record<string, unknown>>).flatMap(([type, blocks]) =>
+    Object.keys(blocks).map((name) => `${type}.${name}`),
+  );
+  expect(
+    planned
+      .filter((change) => change.change.actions.join() === 'create')
+      .map((change) => change.address)
+      .sort(),
+  ).toEqual(managed.sort());
   expect(shown.planned_values.outputs['connection-arn'].value).toBe(CONNECTION_ARN);
   const pipeline = planned.find((change) => change.type === 'aws_codepipeline')!.change.after;
-  expect(pipeline.stage[0].action[0].configuration).toMatchObject({ ConnectionArn: CONNECTION_ARN, FullRepositoryId: 'your-github-org/cdktf-nat-instance', BranchName: 'main' });
+  expect(pipeline.stage[0].action[0].configuration).toMatchObject({
+    ConnectionArn: CONNECTION_ARN,
+    FullRepositoryId: 'your-github-org/cdktf-nat-instance',
+    BranchName: 'main',
+  });
 });
 
 test('terraform apply of everything the emulator supports (all resources but the pipeline) succeeds', () => {
   const targets = supportedTargets(json);
-  expect(targets.length).toBe(Object.values(json.resource as Record<string, object>).reduce((n, blocks) => n + Object.keys(blocks).length, 0) - 1);
+  expect(targets.length).toBe(
+    Object.values(json.resource as Record<string, object>).reduce((n, blocks) => n + Object.keys(blocks).length, 0) - 1,
+  );
   workspace.run(['plan', '-input=false', '-no-color', '-out=tfplan', ...targets]);
   const apply = workspace.run(['apply', '-input=false', '-no-color', 'tfplan'], { check: false });
-  expect({ code: apply.code, stdout: apply.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/Apply complete! Resources: \d+ added, 0 changed, 0 destroyed/) });
+  expect({ code: apply.code, stdout: apply.stdout }).toEqual({
+    code: 0,
+    stdout: expect.stringMatching(/Apply complete! Resources: \d+ added, 0 changed, 0 destroyed/),
+  });
   expect(workspace.stateList().filter((address) => address.startsWith('aws_')).length).toBe(targets.length);
 });
 
@@ -98,7 +114,10 @@ describe('read back through the emulated APIs', () => {
   test('the state bucket is versioned, encrypted and closed to the public', () => {
     const bucket = outputs['state-bucket'];
     expect(aws('s3api', 'get-bucket-versioning', '--bucket', bucket)).toMatchObject({ Status: 'Enabled' });
-    expect(aws('s3api', 'get-bucket-encryption', '--bucket', bucket).ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault).toMatchObject({ SSEAlgorithm: 'AES256' });
+    expect(
+      aws('s3api', 'get-bucket-encryption', '--bucket', bucket).ServerSideEncryptionConfiguration.Rules[0]
+        .ApplyServerSideEncryptionByDefault,
+    ).toMatchObject({ SSEAlgorithm: 'AES256' });
     expect(aws('s3api', 'get-public-access-block', '--bucket', bucket).PublicAccessBlockConfiguration).toEqual({
       BlockPublicAcls: true,
       IgnorePublicAcls: true,
@@ -108,13 +127,20 @@ describe('read back through the emulated APIs', () => {
   });
 
   test('the test instance profile and the connectivity document exist', () => {
-    expect(aws('iam', 'get-instance-profile', '--instance-profile-name', 'nat-test-instance').InstanceProfile.Roles.map((r: any) => r.RoleName)).toEqual(['nat-test-instance']);
-    expect(aws('ssm', 'describe-document', '--name', 'TestInternetConnectivity').Document).toMatchObject({ DocumentType: 'Command', Status: 'Active' });
+    expect(
+      aws('iam', 'get-instance-profile', '--instance-profile-name', 'nat-test-instance').InstanceProfile.Roles.map((r: any) => r.RoleName),
+    ).toEqual(['nat-test-instance']);
+    expect(aws('ssm', 'describe-document', '--name', 'TestInternetConnectivity').Document).toMatchObject({
+      DocumentType: 'Command',
+      Status: 'Active',
+    });
   });
 });
 
 test('destroy removes everything the apply created', () => {
-  expect(Object.keys(leftovers(moto, before, ALL_KINDS))).toEqual(expect.arrayContaining(['S3 buckets', 'CodeBuild projects', 'IAM roles', 'SSM documents']));
+  expect(Object.keys(leftovers(moto, before, ALL_KINDS))).toEqual(
+    expect.arrayContaining(['S3 buckets', 'CodeBuild projects', 'IAM roles', 'SSM documents']),
+  );
   const output = destroy(workspace).stdout;
   destroyed = true;
   expect(workspace.stateList()).toEqual([]);

@@ -5,7 +5,8 @@
  * - the IMDSv2 double (`imds_double.py`) on 169.254.169.254:80, an address added to the
  *   namespace's loopback, exactly where the script looks for instance metadata;
  * - the EC2 Query API double (`ec2_api_double.py`) on 127.0.0.1 (a free port), reached through
- *   `AWS_ENDPOINT_URL_EC2`.
+ *   `AWS_ENDPOINT_URL_EC2` — unless `ec2Endpoint` names a real EC2 API to use instead (the moto
+ *   emulator bridged into the namespace), where its route semantics suffice.
  *
  * Both record every request (JSON lines) in a work directory the test reads back.
  */
@@ -36,7 +37,14 @@ export interface AwsDoublesOptions {
   readonly region: string;
   /** MAC address (lowercase) → ENI ID, for every interface of the instance. */
   readonly interfaces: Record<string, string>;
-  readonly routeTables: Record<string, RouteTableDouble>;
+  /** The EC2 double's route tables. @default {} */
+  readonly routeTables?: Record<string, RouteTableDouble>;
+  /**
+   * An EC2 API endpoint, reachable inside the namespace, for the script to use instead of the EC2
+   * double (which is then not started: `routeTables` and `refusals` do not apply, `ec2Calls()` is empty).
+   * @default the EC2 double
+   */
+  readonly ec2Endpoint?: string;
   /**
    * How the first EC2 calls are answered, in arrival order whatever their action: a refusal, or
    * null to answer that call normally. Later calls are answered normally.
@@ -77,7 +85,7 @@ export class AwsDoubles {
 
   private constructor(private readonly options: AwsDoublesOptions) {}
 
-  /** Starts both doubles and waits until they listen; on failure, stops what was started. */
+  /** Starts the doubles and waits until they listen; on failure, stops what was started. */
   static async start(options: AwsDoublesOptions): Promise<AwsDoubles> {
     const doubles = new AwsDoubles(options);
     try {
@@ -97,7 +105,7 @@ export class AwsDoubles {
   scriptEnvironment(): Record<string, string> {
     return {
       PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
-      AWS_ENDPOINT_URL_EC2: `http://127.0.0.1:${this.ec2Port}`,
+      AWS_ENDPOINT_URL_EC2: this.options.ec2Endpoint ?? `http://127.0.0.1:${this.ec2Port}`,
       AWS_ACCESS_KEY_ID: 'AKIDLABDOUBLE0000000',
       AWS_SECRET_ACCESS_KEY: 'lab-double-secret-not-checked',
       AWS_PAGER: '',
@@ -118,6 +126,7 @@ export class AwsDoubles {
 
   /** Route table → the ENI its 0.0.0.0/0 route targets now (null: no default route). */
   routeTargets(): Record<string, string | null> {
+    if (this.options.ec2Endpoint) throw new Error('the EC2 double was not started (ec2Endpoint is set): read the route tables from that API');
     const state = JSON.parse(readFileSync(join(this.workDirectory, 'ec2.state'), 'utf8')) as Record<string, { defaultRoute: string | null }>;
     return Object.fromEntries(Object.entries(state).map(([table, { defaultRoute }]) => [table, defaultRoute]));
   }
@@ -146,8 +155,9 @@ export class AwsDoubles {
       region: this.options.region,
       interfaces: this.options.interfaces,
     });
-    const ec2Config = this.writeConfig('ec2.json', { routeTables: this.options.routeTables, refusals: this.options.refusals ?? [] });
     await this.startDouble('imds_double.py', ['--address', IMDS_ADDRESS, '--port', '80', '--config', imdsConfig, '--record', this.path('imds.record')]);
+    if (this.options.ec2Endpoint) return;
+    const ec2Config = this.writeConfig('ec2.json', { routeTables: this.options.routeTables ?? {}, refusals: this.options.refusals ?? [] });
     const ready = await this.startDouble('ec2_api_double.py', [
       '--address', '127.0.0.1', '--port', '0',
       '--config', ec2Config, '--record', this.path('ec2.record'), '--state', this.path('ec2.state'),

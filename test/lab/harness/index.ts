@@ -1,4 +1,5 @@
 export * from './lab-vpc';
+export * from './loopback-bridge';
 export * from './probes';
 export * from './shell';
 export * from './synthesized-user-data';

@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { CommandResult, formatCommand, run, runAsync, RunOptions, waitForReadyLine, waitUntil } from './shell';
-import { LAB_LAYOUT, LabNatProps, synthesizeNatUserData, SynthesizedNatUserData } from './synthesized-user-data';
+import { deliveredNatUserData, LAB_LAYOUT, LabNatProps, synthesizeNatUserData, SynthesizedNatUserData } from './synthesized-user-data';
 
 /** The namespaces of a lab VPC. `h1`…`h3` are private hosts in the NAT's private subnets. */
 export type LabNode = 'vpc' | 'igw' | 'internet' | 'nat' | 'h1' | 'h2' | 'h3' | 'outside';
@@ -27,6 +27,13 @@ export interface LabVpcOptions {
   readonly secondaryInterface?: 'at-boot' | 'manual' | 'never';
   /** Write the synthesized user data onto the NAT's disk (cloud-init's first boot). @default true */
   readonly writeUserData?: boolean;
+  /**
+   * The cloud-config the NAT boots from, exactly as EC2 hands it to cloud-init (e.g. read back from
+   * the emulated EC2 API after `terraform apply`), instead of the user data synthesized from
+   * `natProps`. Its mode must be `mode`.
+   * @default the user data synthesized from `mode` and `natProps`
+   */
+  readonly userData?: string;
   /**
    * What a name lookup inside the lab meets; the lab itself looks no name up. `refused`: the
    * resolver is the namespace's own loopback, where nothing listens, so a lookup fails at once and
@@ -207,7 +214,8 @@ export class LabVpc {
       subnet,
     }));
     this.outsideHost = { node: 'outside', ip: hostAddress(LAB_ADDRESSES.outsideSubnet, 20), subnet: LAB_ADDRESSES.outsideSubnet };
-    this.userData = synthesizeNatUserData({ mode: this.mode, ...options.natProps });
+    this.userData =
+      options.userData === undefined ? synthesizeNatUserData({ mode: this.mode, ...options.natProps }) : deliveredNatUserData(options.userData);
     this.diskDirectory = mkdtempSync(join(diskBase(), `${this.prefix}-disk-`));
   }
 

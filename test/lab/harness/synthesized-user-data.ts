@@ -62,6 +62,14 @@ export function synthesizeNatUserData(props: LabNatProps = {}): SynthesizedNatUs
   return { raw, evaluated, files: parseCloudConfigFiles(evaluated) };
 }
 
+/**
+ * User data as an instance receives it, already rendered by Terraform (e.g. read back from the
+ * emulated EC2 API after `terraform apply`): `raw` and `evaluated` are that text.
+ */
+export function deliveredNatUserData(text: string): SynthesizedNatUserData {
+  return { raw: text, evaluated: text, files: parseCloudConfigFiles(text) };
+}
+
 /** Reads `write_files` from a `#cloud-config` document the way cloud-init does (content, path, permissions). */
 export function parseCloudConfigFiles(userData: string): CloudConfigFile[] {
   if (!userData.startsWith('#cloud-config\n')) throw new Error('user data is not a #cloud-config document');
