@@ -68,6 +68,7 @@ locals {
 }
 
 module "nat" {
+  # From a release: "git::https://github.com/your-github-org/cdktf-nat-instance.git//terraform/modules/nat-instance?ref=v0.1.0"
   source   = "../.."
   for_each = local.nats
 
