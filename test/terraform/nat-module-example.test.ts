@@ -232,6 +232,7 @@ describe.each(NAT_NAMES)('read back through the emulated EC2 API: NAT %s', (name
       'NAT_INTERFACE_WAIT_SECONDS=120',
       expect.stringMatching(/^NAT_CONNTRACK_MAX=\d+$/),
       'NAT_ROUTE_MODE=terraform',
+      'NAT_PUBLIC_ADDRESS_COUNT=1', // public_ip_count's default
       ...expected.forwards.map((forward) => `NAT_PORT_FORWARD=${forward}`),
     ]);
   });
