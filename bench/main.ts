@@ -3,6 +3,7 @@ import { cpus, loadavg, totalmem } from 'os';
 import { join } from 'path';
 import { BootTimeResult, ConnectionScaleResult, runBootTimeBench, runConnectionScaleBench, runThroughputBench, ThroughputResult } from './lab-bench';
 import { runSynthBench, SynthBenchResult } from './synth-bench';
+import { FailoverBenchResult, runFailoverBench } from './failover-bench';
 
 /**
  * `npm run bench`: every figure is the median of repeated runs; every ratio compares two medians
@@ -10,10 +11,7 @@ import { runSynthBench, SynthBenchResult } from './synth-bench';
  *
  * Environment: BENCH_ONLY=synth,throughput,scale,scale-pool,boot (default: all), BENCH_RUNS (synth, default 5),
  * BENCH_IPERF_RUNS (default 3), BENCH_IPERF_SECONDS (default 5), BENCH_BOOT_RUNS (default 5),
- * BENCH_CONNECTIONS (default 66000), BENCH_POOL_CONNECTIONS (two public addresses, default 132000),
- * BENCH_CONNECT_DEADLINE (seconds, default 30), BENCH_POOL_CONNECT_DEADLINE (seconds, default 180: on a
- * shared 2-vCPU machine the clients need over a minute just to open 132,000 connections).
- * Benchmarks 2-4 build network namespaces and need root.
+const BENCHES = ['synth', 'throughput', 'scale', 'scale-pool', 'boot', 'failover'] as const;
  */
 
 function envNumber(name: string, fallback: number): number {
@@ -24,7 +22,7 @@ function envNumber(name: string, fallback: number): number {
   return parsed;
 }
 
-const BENCHES = ['synth', 'throughput', 'scale', 'scale-pool', 'boot'] as const;
+const BENCHES = ['synth', 'throughput', 'scale', 'scale-pool', 'boot', 'failover'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 function selectedBenches(): Set<BenchName> {
@@ -43,6 +41,7 @@ interface Results {
   connectionScale?: ConnectionScaleResult;
   connectionScalePool?: ConnectionScaleResult;
   bootTime?: BootTimeResult;
+  failover?: FailoverBenchResult;
 }
 
 function table(results: Results): string {
@@ -78,6 +77,15 @@ function table(results: Results): string {
   if (b) {
     rows.push(['boot script start -> NAT ready, single mode', `${b.singleSeconds} s`, `median of ${b.runs}`]);
     rows.push(['boot script start -> NAT ready, dual mode', `${b.dualSeconds} s`, `median of ${b.runs}`]);
+  }
+  const f = results.failover;
+  if (f) {
+    const every = `median of ${f.runs}, agent round ${f.agentIntervalSeconds} s, probe every ${f.probeIntervalMs} ms`;
+    rows.push(['NAT group: ruleset flushed on A -> zone a egresses through B', `${f.failoverSeconds} s`, every]);
+    rows.push(['NAT group: A repaired -> zone a egresses through A again', `${f.failbackSeconds} s`, every]);
+    rows.push(['NAT group: A terminated -> zone a egresses through B', `${f.terminatedFailoverSeconds} s`, every]);
+    rows.push(["self-healing: replacement launched -> egress through A's Elastic IP", `${f.replacementSeconds} s`, `median of ${f.runs}, no Terraform`]);
+    rows.push([`NAT group: route writes while both healthy (${f.healthyWindowSeconds} s)`, `${f.routeWritesWhileHealthy}`, 'one window']);
   }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length), ['benchmark', 'result', 'runs'][i].length));
   const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
@@ -116,6 +124,10 @@ async function main(): Promise<void> {
   if (benches.has('boot')) {
     log('== 4. boot script');
     results.bootTime = await runBootTimeBench(envNumber('BENCH_BOOT_RUNS', 5), log);
+  }
+  if (benches.has('failover')) {
+    log('== 5. NAT group failover and self-healing replacement');
+    results.failover = await runFailoverBench(envNumber('BENCH_FAILOVER_RUNS', 3), log);
   }
   const outDir = join(__dirname, 'results');
   mkdirSync(outDir, { recursive: true });

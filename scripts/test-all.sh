@@ -1,5 +1,5 @@
 #!/bin/bash
-# The whole test suite: type check, unit tests (synth assertions), the network-namespace lab
+# The whole test suite: type check, lint, unit tests (synth assertions), the network-namespace lab
 # (needs root: it fails loudly without it), the npm package as a consumer installs it, the real-Terraform suite (moto),
 # and the offline validation of every synthesized stack.
 set -euo pipefail
@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 export CHECKPOINT_DISABLE=1
 echo "== type check"
 npx tsc --noEmit -p .
+echo "== lint (ESLint with the TypeScript rules)"
+npm run --silent lint
 echo "== unit and lab tests"
 npx jest --selectProjects unit lab --ci
 echo "== the npm package: packed, installed offline by a fresh cdktf project, synthesized"

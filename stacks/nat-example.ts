@@ -81,6 +81,6 @@ export class NatExampleStack extends TerraformStack {
     });
     new TerraformOutput(this, 'public-ip', { value: this.nat.publicIp, description: 'Egress IP of the NAT instance' });
     new TerraformOutput(this, 'test-instances-ids', { value: this.testInstances.instanceIds, description: 'Private test instances' });
-    new TerraformOutput(this, 'nat-instance-id', { value: this.nat.instanceId });
+    new TerraformOutput(this, 'nat-instance-id', { value: this.nat.instanceId ?? '' });
   }
 }

@@ -127,18 +127,19 @@ export class NatModuleStack extends TerraformStack {
     });
     // What the construct checks at synth across props, the module checks at plan, when the
     // subnets' CIDRs are known from the data sources (the zones: the construct's own precondition).
-    addNatModulePreconditions(nat.instance, privateSubnetData);
+    // The module builds a plain instance (no selfHealing), so it exists.
+    addNatModulePreconditions(nat.instance!, privateSubnetData);
     new TerraformCheck(this, 'dual_mode_elastic_ip', DUAL_MODE_WITHOUT_ELASTIC_IP);
     // `check` blocks need Terraform 1.5.
     this.addOverride('terraform.required_version', CHECK_BLOCK_TERRAFORM_VERSION);
 
     const output = (outputName: string, value: string, description: string) =>
       new TerraformOutput(this, outputName, { value, description });
-    output('instance_id', nat.instanceId, 'ID of the NAT instance.');
+    output('instance_id', nat.instanceId ?? '', 'ID of the NAT instance.');
     output('public_ip', nat.publicIp, 'Egress IP of the NAT (its first Elastic IP when elastic_ip is true).');
     new TerraformOutput(this, 'public_ips', { value: nat.publicIps, description: 'Every egress IP of the NAT, owned Elastic IPs first.' });
     output('security_group_id', nat.securityGroupId, "The NAT's security group: add clients to it or use additional_* inputs.");
-    output('forwarding_interface_id', nat.forwardingInterfaceId, 'Network interface that the private route tables target.');
+    output('forwarding_interface_id', nat.forwardingInterfaceId ?? '', 'Network interface that the private route tables target.');
     output('role_name', nat.role?.roleName ?? '', 'Instance role (SSM core access); attach further policies here.');
   }
 }

@@ -64,7 +64,11 @@ export class MetricsPolicy extends Construct {
     });
     this.policyArn = count === undefined ? this.policy.arn : Fn.one(splat(this.policy, 'arn'));
     if (props.roleName !== undefined) {
-      new IamRolePolicyAttachment(this, 'attachment', { count, role: props.roleName, policyArn: count === undefined ? this.policy.arn : Fn.element(splat(this.policy, 'arn'), 0) });
+      new IamRolePolicyAttachment(this, 'attachment', {
+        count,
+        role: props.roleName,
+        policyArn: count === undefined ? this.policy.arn : Fn.element(splat(this.policy, 'arn'), 0),
+      });
     }
   }
 }

@@ -20,6 +20,9 @@ import { portForwardSettingsLines, TerraformPortForward } from './port-forward-r
  * | NAT_ROUTE_TABLE_IDS | self-claim only: comma-separated route-table IDs to point at this instance |
  * | NAT_PORT_FORWARD | `<tcp/udp> <public port> <target ip> <target port> <preserve/masquerade> <cidr,cidr…>` |
  * | NAT_PUBLIC_ADDRESS_COUNT | addresses the public interface carries (source NAT spreads over them); absent: 1 |
+ * | NAT_ELASTIC_IP_ALLOCATION_ID | self-healing: the Elastic IP the instance associates with its public interface |
+ * | NAT_FORWARDING_INTERFACE_ID | self-healing, dual only: the static forwarding interface the instance attaches as device 1 |
+ * | NAT_DISABLE_SOURCE_DEST_CHECK | self-healing, single only: `true` turns off the check on the instance's own interface |
  */
 export const SETTINGS_PATH = '/etc/nat-instance/settings';
 /** Per-boot scripts run on every boot, first boot included (cloud-init `scripts_per_boot`). */
@@ -50,6 +53,12 @@ export interface NatBootSettings {
   readonly portForwards: TerraformPortForward[];
   /** Addresses of the public interface (primary plus secondaries); may be a token. @default 1 */
   readonly publicAddressCount?: number;
+  /** Self-healing: the Elastic IP (`eipalloc-…`, usually a token) the instance associates at boot. */
+  readonly elasticIpAllocationId?: string;
+  /** Self-healing dual mode: the static forwarding interface (`eni-…`, usually a token) the instance attaches at boot. */
+  readonly forwardingInterfaceId?: string;
+  /** Self-healing single mode: the instance turns off the source/destination check of its interface. */
+  readonly disableSourceDestCheck?: boolean;
 }
 
 /** Joins a list with commas, through Terraform's `join` when the list is a token list. */
@@ -86,6 +95,13 @@ export function renderSettingsFile(settings: NatBootSettings, lineIndent = ''): 
     lines.push(`NAT_ROUTE_TABLE_IDS=${joinList(settings.routeTableIds)}`);
   }
   if (settings.publicAddressCount !== undefined) lines.push(`NAT_PUBLIC_ADDRESS_COUNT=${settings.publicAddressCount}`);
+  if (settings.elasticIpAllocationId !== undefined) {
+    lines.push(`NAT_ELASTIC_IP_ALLOCATION_ID=${settings.elasticIpAllocationId}`);
+  }
+  if (settings.forwardingInterfaceId !== undefined) {
+    lines.push(`NAT_FORWARDING_INTERFACE_ID=${settings.forwardingInterfaceId}`);
+  }
+  if (settings.disableSourceDestCheck) lines.push('NAT_DISABLE_SOURCE_DEST_CHECK=true');
   const forwardLines = portForwardSettingsLines(settings.portForwards, lineIndent);
   if (Token.isUnresolved(settings.portForwards)) {
     // A module variable: Terraform appends one line per forward (none for an empty list).

@@ -4,5 +4,8 @@ export * from './nat-instance';
 export * from './user-data';
 export * from './ami';
 export * from './existing-instance-nat';
+export * from './nat-auto-scaling-group';
+export * from './health-agent';
+export * from './nat-group';
 export * from './nat-alarms';
 export { METRICS_NAMESPACE, METRICS_DIMENSION, METRIC_NAMES, OWNED_ROUTE_TABLES_PATH } from './metrics-settings';

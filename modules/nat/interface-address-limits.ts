@@ -34,9 +34,30 @@ type SizeClass = keyof typeof CLASSES;
 export const FAMILY_CLASSES: Record<string, SizeClass> = {
   ...Object.fromEntries(['t2', 't3', 't3a', 't4g'].map((family) => [family, 'burstable'])),
   ...Object.fromEntries(
-    ['m5', 'm5a', 'm6a', 'm6g', 'm6i', 'm7g', 'm7i', 'c5', 'c5a', 'c6a', 'c6g', 'c6gn', 'c6i', 'c7g', 'c7i', 'r5', 'r5a', 'r6a', 'r6g', 'r6i', 'r7g', 'r7i'].map(
-      (family) => [family, 'standard'],
-    ),
+    [
+      'm5',
+      'm5a',
+      'm6a',
+      'm6g',
+      'm6i',
+      'm7g',
+      'm7i',
+      'c5',
+      'c5a',
+      'c6a',
+      'c6g',
+      'c6gn',
+      'c6i',
+      'c7g',
+      'c7i',
+      'r5',
+      'r5a',
+      'r6a',
+      'r6g',
+      'r6i',
+      'r7g',
+      'r7i',
+    ].map((family) => [family, 'standard']),
   ),
 } as Record<string, SizeClass>;
 
@@ -59,5 +80,7 @@ export function ipv4AddressesPerInterfaceOf(scope: Construct, instanceType: stri
   const limits = new TerraformLocal(scope, 'ipv4_addresses_per_interface', CLASSES);
   const families = new TerraformLocal(scope, 'instance_family_classes', FAMILY_CLASSES);
   const [family, size] = [0, 1].map((i) => Fn.element(Fn.split('.', instanceType), i));
-  return Token.asNumber(Fn.try([propertyAccess(limits.expression, [propertyAccess(families.expression, [family]), size]), MAX_ADDRESSES_PER_INTERFACE]));
+  return Token.asNumber(
+    Fn.try([propertyAccess(limits.expression, [propertyAccess(families.expression, [family]), size]), MAX_ADDRESSES_PER_INTERFACE]),
+  );
 }

@@ -16,7 +16,11 @@ import { join } from 'path';
 export const METRICS_NAMESPACE = 'cdktf-nat-instance';
 /** The dimension every metric carries: survives a replaced instance, unlike an instance ID. */
 export const METRICS_DIMENSION = 'NatName';
-export const METRIC_NAMES = { egressProbe: 'EgressProbe', conntrackUsePercent: 'ConntrackUsePercent', ownedRouteTables: 'OwnedRouteTables' } as const;
+export const METRIC_NAMES = {
+  egressProbe: 'EgressProbe',
+  conntrackUsePercent: 'ConntrackUsePercent',
+  ownedRouteTables: 'OwnedRouteTables',
+} as const;
 
 export const METRICS_SETTINGS_PATH = '/etc/nat-instance/metrics';
 /** Under /var/lib like cloud-init's own scripts: the instance's disk, not the image. */

@@ -43,7 +43,8 @@ export const CONNTRACK_ALARM_PERCENT = 80;
 
 export interface NatAlarmsProps {
   readonly name: string;
-  readonly instanceId: string;
+  /** The instance the status-check alarms watch; none for a self-healing NAT (each replacement has a new ID). */
+  readonly instanceId?: string;
   readonly options: NatAlarmOptions;
   /** Whether the publisher runs (the metric alarms need its data); may be a token. */
   readonly metrics: boolean;
@@ -71,8 +72,13 @@ export class NatAlarms extends Construct {
     const topic = options.topicArn;
     // A topic ARN from a module variable may be null: then no topic in the action lists.
     const notify: string[] =
-      topic === undefined ? [] : Token.isUnresolved(topic) ? Token.asList(Fn.conditional(Op.eq(topic, Token.nullValue()), [], [topic])) : [topic];
-    const withNotify = (actions: string[]): string[] => (Token.isUnresolved(notify) ? Token.asList(Fn.concat([actions, notify])) : [...actions, ...notify]);
+      topic === undefined
+        ? []
+        : Token.isUnresolved(topic)
+          ? Token.asList(Fn.conditional(Op.eq(topic, Token.nullValue()), [], [topic]))
+          : [topic];
+    const withNotify = (actions: string[]): string[] =>
+      Token.isUnresolved(notify) ? Token.asList(Fn.concat([actions, notify])) : [...actions, ...notify];
 
     // The configuration is built only for an alarm that may exist (the EC2 actions need a data source).
     const alarm = (switchName: keyof NatAlarms['alarms'], enabled: boolean, config: () => Omit<CloudwatchMetricAlarmConfig, 'count'>) => {
@@ -84,8 +90,15 @@ export class NatAlarms extends Construct {
         tags: props.tags,
       });
     };
-    const instance = { namespace: 'AWS/EC2', dimensions: { InstanceId: props.instanceId }, period: 60, statistic: 'Maximum', threshold: 1 };
-    alarm('recoverOnSystemFailure', options.recoverOnSystemFailure ?? true, () => ({
+    const instance = {
+      namespace: 'AWS/EC2',
+      dimensions: { InstanceId: props.instanceId ?? '' },
+      period: 60,
+      statistic: 'Maximum',
+      threshold: 1,
+    };
+    const onInstance = (enabled: boolean) => (props.instanceId === undefined ? false : enabled);
+    alarm('recoverOnSystemFailure', onInstance(options.recoverOnSystemFailure ?? true), () => ({
       ...instance,
       alarmName: `${props.name}-system-status-recover`,
       alarmDescription: `NAT ${props.name}: the host under the instance failed its status check for 2 minutes; EC2 recovers the instance onto healthy hardware.`,
@@ -94,7 +107,7 @@ export class NatAlarms extends Construct {
       evaluationPeriods: 2,
       alarmActions: withNotify([ec2Action('recover')]),
     }));
-    alarm('rebootOnInstanceFailure', options.rebootOnInstanceFailure ?? true, () => ({
+    alarm('rebootOnInstanceFailure', onInstance(options.rebootOnInstanceFailure ?? true), () => ({
       ...instance,
       alarmName: `${props.name}-instance-status-reboot`,
       alarmDescription: `NAT ${props.name}: the instance failed its status check for 3 minutes; EC2 reboots it.`,
@@ -103,7 +116,13 @@ export class NatAlarms extends Construct {
       evaluationPeriods: 3,
       alarmActions: withNotify([ec2Action('reboot')]),
     }));
-    const published = { namespace: METRICS_NAMESPACE, dimensions: { [METRICS_DIMENSION]: props.name }, period: 60, evaluationPeriods: 3, datapointsToAlarm: 3 };
+    const published = {
+      namespace: METRICS_NAMESPACE,
+      dimensions: { [METRICS_DIMENSION]: props.name },
+      period: 60,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+    };
     const withMetrics = (enabled: boolean) => andAlso(enabled, props.metrics);
     alarm('egressProbe', withMetrics(options.egressProbe ?? true), () => ({
       ...published,
@@ -135,10 +154,23 @@ export class NatAlarms extends Construct {
  * The alarms on published metrics need the publisher: asking for one of them explicitly with
  * `metrics: false` is a contradiction (left at its default, it is simply not created).
  */
-export function validateAlarmOptions(options: NatAlarmOptions | undefined, metrics: boolean | undefined): void {
-  if (metrics !== false) return;
-  for (const key of ['egressProbe', 'connectionTracking'] as const) {
-    if (options?.[key] === true) throw new Error(`'alarms.${key}' needs 'metrics' (it is false): the alarm watches what the publisher sends`);
+export function validateAlarmOptions(
+  options: NatAlarmOptions | undefined,
+  metrics: boolean | undefined,
+  selfHealing: boolean | undefined,
+): void {
+  if (metrics === false) {
+    for (const key of ['egressProbe', 'connectionTracking'] as const) {
+      if (options?.[key] === true)
+        throw new Error(`'alarms.${key}' needs 'metrics' (it is false): the alarm watches what the publisher sends`);
+    }
+  }
+  // The Auto Scaling group replaces an unhealthy instance itself, and each replacement has a new ID.
+  if (selfHealing === true) {
+    for (const key of ['recoverOnSystemFailure', 'rebootOnInstanceFailure'] as const) {
+      if (options?.[key] === true)
+        throw new Error(`'alarms.${key}' watches one instance, and 'selfHealing' replaces it: the Auto Scaling group heals it instead`);
+    }
   }
 }
 

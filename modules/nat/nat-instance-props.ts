@@ -2,6 +2,7 @@ import type { ITerraformDependable } from 'cdktf';
 import type { SubnetInfo, SubnetListInfo } from '../shared/subnet';
 import type { ForwardProtocol, NatMode, RouteMode } from './boot-settings';
 import type { NatAlarmOptions } from './nat-alarms';
+import type { HealthAgentSettings } from './health-agent';
 
 /** An inbound port forward: a public port of the NAT to a port of a private instance. */
 export interface PortForward {
@@ -72,9 +73,21 @@ export interface NatInstanceProps {
    * `terraform`: Terraform creates the `0.0.0.0/0` routes. `self-claim`: the instance points the
    * route tables at itself at every boot (EC2 API, IAM scoped to these route tables), so a
    * replacement heals routes without Terraform.
-   * @default 'terraform'
+   * @default 'terraform', or 'self-claim' when `selfHealing` is on
    */
   readonly routeMode?: RouteMode;
+  /**
+   * Self-healing: a launch template and an Auto Scaling group of exactly one instance instead of a
+   * plain instance. EC2 replaces an instance that fails its status checks or is terminated, and a
+   * settings change rolls out a new template version (instance refresh). The replacement
+   * associates the Elastic IP with itself, attaches the static forwarding interface (dual mode),
+   * turns off its source/destination check (single mode) and claims the route tables at boot: egress
+   * comes back through the same IP with no Terraform run. Needs `routeMode: 'self-claim'` (the
+   * default when this is on), the AWS CLI on the AMI, and the EC2 API reachable through the
+   * instance's public address. See docs/high-availability.md.
+   * @default false
+   */
+  readonly selfHealing?: boolean;
   /**
    * Associate an Elastic IP with the public interface (by network-interface ID). Keeps the egress
    * IP across stop/start and replacement; dual mode needs it, since an instance with several
@@ -198,6 +211,12 @@ export interface NatInstanceProps {
    * @default 8
    */
   readonly rootVolumeSize?: number;
+  /**
+   * The cross-zone health agent, set by `NatGroup` for each of its members: the user data installs
+   * it as a systemd service. Use NatGroup rather than setting this yourself.
+   * @default no health agent
+   */
+  readonly healthAgent?: HealthAgentSettings;
   /**
    * A small metrics publisher on the instance (a systemd timer, once a minute) that sends
    * `EgressProbe`, `ConntrackUsePercent` and `OwnedRouteTables` to the CloudWatch namespace

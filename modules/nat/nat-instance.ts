@@ -8,9 +8,13 @@ import { EipAssociation } from '@cdktf/provider-aws/lib/eip-association';
 import { Route } from '@cdktf/provider-aws/lib/route';
 import { SsmInstanceRole } from '../iam/ssm-instance-role';
 import { RouteClaimPolicy } from '../iam/route-claim-policy';
+import { SelfHealingPolicy } from '../iam/self-healing-policy';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { DataAwsEip } from '@cdktf/provider-aws/lib/data-aws-eip';
+import { NatAutoScalingGroup } from './nat-auto-scaling-group';
 import { MetricsPolicy } from '../iam/metrics-policy';
 import { NatAlarms } from './nat-alarms';
-import { METRICS_NAMESPACE } from './metrics-settings';
+import { METRICS_NAMESPACE, MetricsSettings } from './metrics-settings';
 import { architectureOf, latestAl2023AmiId } from './ami';
 import { NatBootSettings, NatMode, RouteMode } from './boot-settings';
 import { NAT_INSTANCE_SETTINGS as S } from './nat-settings';
@@ -52,14 +56,22 @@ export function dualModeWithoutElasticIpWarning(setting: string): string {
  * optionally, inbound port forwards), configured at every boot by a tested script.
  */
 export class NatInstance extends Construct {
-  public readonly instance: Instance;
-  public readonly instanceId: string;
+  /** The instance (absent when `selfHealing`: the Auto Scaling group launches it). */
+  public readonly instance?: Instance;
+  public readonly instanceId?: string;
+  /** `selfHealing`: the launch template and the Auto Scaling group of one. */
+  public readonly autoScalingGroup?: NatAutoScalingGroup;
+  /** `selfHealing`: what the instance may do to take over from the one it replaces. */
+  public readonly selfHealingPolicy?: SelfHealingPolicy;
   /** The egress IP: the (first) Elastic IP, or the instance's auto-assigned public IP. */
   public readonly publicIp: string;
   /** Every egress IP: one per address of the public interface. */
   public readonly publicIps: string[];
-  /** The interface private route tables must target (secondary in dual mode, primary in single). */
-  public readonly forwardingInterfaceId: string;
+  /**
+   * The interface private route tables target (secondary in dual mode, primary in single).
+   * Undefined for a self-healing single-mode NAT: every replacement brings its own.
+   */
+  public readonly forwardingInterfaceId?: string;
   public readonly securityGroupId: string;
   /** The role created for the instance, unless `instanceProfileName` was given. */
   public readonly role?: SsmInstanceRole;
@@ -71,7 +83,7 @@ export class NatInstance extends Construct {
   public readonly routeClaimPolicy?: RouteClaimPolicy;
   /** With `metrics`: the policy that lets the instance publish to its namespace only (attached to the created role). */
   public readonly metricsPolicy?: MetricsPolicy;
-  /** The CloudWatch alarms (recovery, reboot, egress probe, connection tracking). */
+  /** The CloudWatch alarms: on the instance's status checks (a plain instance) and on the published metrics. */
   public readonly alarms: NatAlarms;
   /** The settings the boot script receives (also rendered into the user data). */
   public readonly bootSettings: NatBootSettings;
@@ -83,7 +95,8 @@ export class NatInstance extends Construct {
     validateNatInstanceProps(props);
     const name = props.name ?? NAT_DEFAULTS.name;
     const mode = props.mode ?? NAT_DEFAULTS.mode;
-    const routeMode = props.routeMode ?? NAT_DEFAULTS.routeMode;
+    const selfHealing = props.selfHealing ?? false;
+    const routeMode = props.routeMode ?? (selfHealing ? 'self-claim' : NAT_DEFAULTS.routeMode);
     const wantsElasticIp = props.elasticIp ?? NAT_DEFAULTS.elasticIp;
     const instanceType = props.instanceType ?? NAT_DEFAULTS.instanceType;
     const tags = props.tags ?? {};
@@ -110,7 +123,7 @@ export class NatInstance extends Construct {
     });
     this.securityGroupId = securityGroup.securityGroupId;
 
-    this.bootSettings = {
+    const bootSettings: NatBootSettings = {
       mode,
       privateCidrs,
       forwardingSubnetCidr: mode === 'single' ? undefined : forwardingSubnet?.cidrBlock,
@@ -121,12 +134,6 @@ export class NatInstance extends Construct {
       publicAddressCount,
       portForwards,
     };
-    const metrics = props.metrics ?? NAT_DEFAULTS.metrics;
-    this.userData = renderNatUserData(
-      this.bootSettings,
-      undefined,
-      metrics === false ? undefined : { name, probeUrl: props.egressProbeUrl ?? NAT_DEFAULTS.egressProbeUrl, enabled: metrics },
-    );
 
     let instanceProfileName = props.instanceProfileName;
     if (instanceProfileName === undefined) {
@@ -135,21 +142,6 @@ export class NatInstance extends Construct {
     }
     // The role the NAT's own policies are attached to: ours, or the one behind the caller's profile.
     const policyRoleName = this.role?.roleName ?? props.instanceRoleName;
-
-    if (metrics !== false) {
-      this.metricsPolicy = new MetricsPolicy(this, 'metrics', {
-        name: `${name}${NAME_SUFFIXES.metricsPolicy}`,
-        namespace: METRICS_NAMESPACE,
-        roleName: policyRoleName,
-        enabled: Token.isUnresolved(metrics) ? metrics : undefined,
-        tags,
-      });
-      if (policyRoleName === undefined) {
-        Annotations.of(this).addWarning(
-          `'metrics' is on with your own 'instanceProfileName' and no 'instanceRoleName': attach metricsPolicy.policyArn to that profile's role, or the publisher cannot publish`,
-        );
-      }
-    }
 
     if (routeMode === 'self-claim') {
       this.routeClaimPolicy = new RouteClaimPolicy(this, 'route-claim', {
@@ -165,7 +157,55 @@ export class NatInstance extends Construct {
       }
     }
 
+    const metrics = props.metrics ?? NAT_DEFAULTS.metrics;
+    const metricsSettings: MetricsSettings | undefined =
+      metrics === false ? undefined : { name, probeUrl: props.egressProbeUrl ?? NAT_DEFAULTS.egressProbeUrl, enabled: metrics };
+    if (metrics !== false) {
+      this.metricsPolicy = new MetricsPolicy(this, 'metrics', {
+        name: `${name}${NAME_SUFFIXES.metricsPolicy}`,
+        namespace: METRICS_NAMESPACE,
+        roleName: policyRoleName,
+        enabled: Token.isUnresolved(metrics) ? metrics : undefined,
+        tags,
+      });
+      if (policyRoleName === undefined) {
+        Annotations.of(this).addWarning(
+          `'metrics' is on with your own 'instanceProfileName' and no 'instanceRoleName': attach metricsPolicy.policyArn to that profile's role, or the publisher cannot publish`,
+        );
+      }
+    }
+
     const architecture = props.architecture ?? architectureOf(instanceType) ?? 'arm64';
+    if (selfHealing) {
+      const healing = this.addSelfHealing(props, {
+        name,
+        mode,
+        forwardingSubnet,
+        wantsElasticIp,
+        instanceType,
+        architecture,
+        instanceProfileName,
+        policyRoleName,
+        publicAddressCount,
+        tags,
+        bootSettings,
+        metricsSettings,
+      });
+      this.elasticIp = healing.elasticIp;
+      this.publicIp = healing.publicIp;
+      this.publicIps = [healing.publicIp];
+      this.elasticIpAssociations = [];
+      this.forwardingInterfaceId = healing.forwardingInterfaceId;
+      this.bootSettings = healing.bootSettings;
+      this.userData = healing.userData;
+      this.selfHealingPolicy = healing.policy;
+      this.autoScalingGroup = healing.group;
+      // Replacements get new instance IDs: only the alarms on published metrics (by NatName) apply.
+      this.alarms = new NatAlarms(this, 'alarms', { name, options: props.alarms ?? {}, metrics, tags });
+      return;
+    }
+    this.bootSettings = bootSettings;
+    this.userData = renderNatUserData(this.bootSettings, undefined, { healthAgent: props.healthAgent, metrics: metricsSettings });
     const publicInterface = new PublicInterface(this, {
       subnetId: props.publicSubnet.id,
       securityGroupId: this.securityGroupId,
@@ -175,7 +215,7 @@ export class NatInstance extends Construct {
       name,
       tags,
     });
-    this.instance = new Instance(this, 'instance', {
+    const instance = new Instance(this, 'instance', {
       ami: props.amiId ?? latestAl2023AmiId(this, 'ami', architecture),
       instanceType,
       // Single mode forwards through the primary interface (source/destination check off); in dual mode the secondary does.
@@ -185,7 +225,7 @@ export class NatInstance extends Construct {
       // EC2 refuses user data over 16 KB and the script alone is larger: Terraform compresses the
       // readable document kept in a local (cloud-init decompresses it). Compressing here instead
       // would make the bytes depend on the machine's zlib and needlessly replace the instance.
-      userDataBase64: Fn.base64gzip(new TerraformLocal(this, 'user_data', this.userData).asString),
+      userDataBase64: this.compressedUserData(),
       // cloud-init writes files only on the first boot: new settings need a new instance.
       userDataReplaceOnChange: true,
       metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1, httpEndpoint: 'enabled' },
@@ -203,20 +243,21 @@ export class NatInstance extends Construct {
       // retries while IAM propagates: boot/README.md).
       dependsOn: this.routeClaimPolicy?.attachment ? [this.routeClaimPolicy.attachment] : undefined,
     });
-    publicInterface.attachTo(this.instance);
-    this.instanceId = this.instance.id;
+    this.instance = instance;
+    publicInterface.attachTo(instance);
+    this.instanceId = instance.id;
 
     this.forwardingInterfaceId =
       mode !== 'single' && forwardingSubnet
         ? this.addForwardingInterface(forwardingSubnet, props.publicSubnet, isDual, Token.isUnresolved(mode), name, tags)
-        : this.instance.primaryNetworkInterfaceId;
+        : instance.primaryNetworkInterfaceId;
     const addresses = addPublicAddresses(this, {
-      networkInterfaceId: this.instance.primaryNetworkInterfaceId,
+      networkInterfaceId: instance.primaryNetworkInterfaceId,
       privateIpOf: (place) => publicInterface.privateIpOf(place),
       count: publicAddressCount,
       ownedAllocationIds: props.elasticIpAllocationIds ?? [],
       createElasticIps: wantsElasticIp,
-      fallbackPublicIp: this.instance.publicIp,
+      fallbackPublicIp: instance.publicIp,
       internetGateway: props.internetGateway,
       name,
       tags,
@@ -225,9 +266,118 @@ export class NatInstance extends Construct {
     this.elasticIpAssociations = addresses.associations;
     this.publicIps = addresses.publicIps;
     this.publicIp = addresses.publicIp;
-    this.alarms = new NatAlarms(this, 'alarms', { name, instanceId: this.instance.id, options: props.alarms ?? {}, metrics, tags });
+    this.alarms = new NatAlarms(this, 'alarms', { name, instanceId: instance.id, options: props.alarms ?? {}, metrics, tags });
 
     if (routeMode !== 'self-claim') this.addDefaultRoutes(props.routeTableIds);
+  }
+
+  /**
+   * EC2 refuses user data over 16 KB and the script alone is larger: Terraform compresses the
+   * readable document kept in a local (cloud-init decompresses it). Compressing here instead would
+   * make the bytes depend on the machine's zlib and needlessly replace the instance.
+   */
+  private compressedUserData(): string {
+    return Fn.base64gzip(new TerraformLocal(this, 'user_data', this.userData).asString);
+  }
+
+  /**
+   * `selfHealing`: a launch template and an Auto Scaling group of one instead of the instance. The
+   * Elastic IP (created, or the first of `elasticIpAllocationIds`) and the dual-mode forwarding
+   * interface outlive every instance: each replacement's boot script takes them over
+   * (docs/high-availability.md explains the choice).
+   */
+  private addSelfHealing(
+    props: NatInstanceProps,
+    opts: {
+      name: string;
+      mode: NatMode;
+      forwardingSubnet?: SubnetInfo;
+      wantsElasticIp: boolean;
+      instanceType: string;
+      architecture: 'arm64' | 'x86_64';
+      instanceProfileName: string;
+      policyRoleName?: string;
+      publicAddressCount: number;
+      tags: Record<string, string>;
+      bootSettings: NatBootSettings;
+      metricsSettings?: MetricsSettings;
+    },
+  ): { elasticIp?: Eip; publicIp: string; forwardingInterfaceId?: string; bootSettings: NatBootSettings; userData: string; policy: SelfHealingPolicy; group: NatAutoScalingGroup } {
+    const { name, mode, tags } = opts;
+    if (opts.publicAddressCount !== 1) {
+      throw new Error(`'selfHealing' takes over one public address; 'publicIpCount' and 'elasticIpAllocationIds' ask for ${opts.publicAddressCount}`);
+    }
+    const owned = props.elasticIpAllocationIds?.[0];
+    // Not associated by Terraform: the instance associates it at boot.
+    const elasticIp =
+      owned === undefined && opts.wantsElasticIp
+        ? new Eip(this, 'eip', {
+            domain: 'vpc',
+            tags: tagsWithName(tags, name),
+            dependsOn: props.internetGateway ? [props.internetGateway] : undefined,
+          })
+        : undefined;
+    const allocationId = owned ?? elasticIp?.allocationId;
+    const publicIp = owned !== undefined ? new DataAwsEip(this, 'owned-eip', { id: owned }).publicIp : (elasticIp?.publicIp ?? '');
+    if (allocationId === undefined) {
+      Annotations.of(this).addWarning(`'elasticIp' is false with 'selfHealing': every replacement egresses from a new public IP`);
+    }
+    const forwardingInterfaceId =
+      mode === 'dual' && opts.forwardingSubnet ? this.addStaticForwardingInterface(opts.forwardingSubnet.id, name, tags) : undefined;
+    const bootSettings: NatBootSettings = {
+      ...opts.bootSettings,
+      elasticIpAllocationId: allocationId,
+      forwardingInterfaceId,
+      disableSourceDestCheck: mode === 'single',
+    };
+    const userData = renderNatUserData(bootSettings, undefined, { healthAgent: props.healthAgent, metrics: opts.metricsSettings });
+    (this as { userData: string }).userData = userData;
+    const policy = new SelfHealingPolicy(this, 'self-healing', {
+      name: `${name}-self-healing`,
+      tagValue: name,
+      elasticIpAllocationId: allocationId,
+      forwardingInterfaceId,
+      disablesSourceDestCheck: mode === 'single',
+      roleName: opts.policyRoleName,
+      tags,
+    });
+    if (opts.policyRoleName === undefined) {
+      Annotations.of(this).addWarning(
+        `'selfHealing' with your own 'instanceProfileName' and no 'instanceRoleName': attach selfHealingPolicy.policyArn to that profile's role`,
+      );
+    }
+    const group = new NatAutoScalingGroup(this, 'group', {
+      name,
+      amiId: props.amiId ?? latestAl2023AmiId(this, 'ami', opts.architecture),
+      instanceType: opts.instanceType,
+      keyName: props.keyName,
+      instanceProfileName: opts.instanceProfileName,
+      publicSubnetId: props.publicSubnet.id,
+      securityGroupId: this.securityGroupId,
+      userDataBase64: this.compressedUserData(),
+      rootVolumeSize: props.rootVolumeSize ?? NAT_DEFAULTS.rootVolumeSize,
+      ignoreAmiUpdates: !props.replaceOnAmiUpdate,
+      // The first instance claims its routes and addresses at boot: its permissions come first.
+      dependsOn: [this.routeClaimPolicy?.attachment, policy.attachment].filter(
+        (attachment): attachment is IamRolePolicyAttachment => attachment !== undefined,
+      ),
+      tags,
+    });
+    return { elasticIp, publicIp, forwardingInterfaceId, bootSettings, userData, policy, group };
+  }
+
+  /**
+   * Self-healing dual mode: the forwarding interface, created once and attached by every
+   * replacement at boot, so the route tables' target and the forwarding address never change.
+   */
+  private addStaticForwardingInterface(subnetId: string, name: string, tags: Record<string, string>): string {
+    return new NetworkInterface(this, 'forwarding-eni', {
+      subnetId,
+      securityGroups: [this.securityGroupId],
+      sourceDestCheck: false,
+      description: `${name} forwarding interface (attached by each self-healing instance at boot)`,
+      tags: tagsWithName(tags, `${name}-forwarding`),
+    }).id;
   }
 
   /**
@@ -253,11 +403,11 @@ export class NatInstance extends Construct {
       lifecycle: sameZonePrecondition(subnet, publicSubnet),
     });
     const forwardingInterfaceId = modeIsToken
-      ? attributeOrElse(forwardingInterface, 'id', this.instance.primaryNetworkInterfaceId)
+      ? attributeOrElse(forwardingInterface, 'id', this.instance!.primaryNetworkInterfaceId)
       : forwardingInterface.id;
     new NetworkInterfaceAttachment(this, 'forwarding-eni-attachment', {
       count,
-      instanceId: this.instance.id,
+      instanceId: this.instance!.id,
       networkInterfaceId: forwardingInterfaceId,
       deviceIndex: 1,
     });
@@ -285,7 +435,7 @@ export class NatInstance extends Construct {
 
   /** `0.0.0.0/0` → the forwarding interface in every route table (route mode `terraform`). */
   private addDefaultRoutes(routeTableIds: string[]): void {
-    const route = { destinationCidrBlock: '0.0.0.0/0', networkInterfaceId: this.forwardingInterfaceId };
+    const route = { destinationCidrBlock: '0.0.0.0/0', networkInterfaceId: this.forwardingInterfaceId! };
     if (Token.isUnresolved(routeTableIds)) {
       // count, not for_each: route-table IDs created in the same apply are unknown at plan.
       const count = TerraformCount.of(Fn.lengthOf(routeTableIds));

@@ -19,6 +19,11 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
   checkSetting(S.vpcId, props.vpcId);
   checkSetting(S.mode, props.mode);
   checkSetting(S.routeMode, props.routeMode);
+  if (props.selfHealing === true && props.routeMode === 'terraform') {
+    throw new Error(
+      `'selfHealing' needs 'routeMode' 'self-claim': a replacement instance points the route tables at itself, and Terraform-managed routes would keep targeting the one it replaced`,
+    );
+  }
   checkSetting(S.architecture, props.architecture);
   checkSetting(S.instanceType, props.instanceType);
   checkSetting(S.amiId, props.amiId);
@@ -41,7 +46,7 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
   checkSetting(S.tags, props.tags);
   checkSetting(S.egressProbeUrl, props.egressProbeUrl);
   checkSetting(S.alarmTopicArn, props.alarms?.topicArn);
-  validateAlarmOptions(props.alarms, props.metrics);
+  validateAlarmOptions(props.alarms, props.metrics, props.selfHealing);
 
   const publicCidr = concreteCidr(props.publicSubnet.cidrBlock, 'publicSubnet.cidrBlock');
   const privateCidrs = Array.isArray(subnets)

@@ -28,17 +28,23 @@ export function validatePublicAddresses(props: NatInstanceProps): void {
       throw new Error(`'elasticIpAllocationIds' needs 'elasticIp' (it is false): owned addresses are Elastic IPs`);
     }
     if (!isToken(count) && ids.length > count) {
-      throw new Error(`'elasticIpAllocationIds' holds ${ids.length} allocations, but 'publicIpCount' is ${count}: each public address carries one`);
+      throw new Error(
+        `'elasticIpAllocationIds' holds ${ids.length} allocations, but 'publicIpCount' is ${count}: each public address carries one`,
+      );
     }
   }
   if (isToken(count) || count === 1) return;
   if (props.elasticIp === false) {
-    throw new Error(`'publicIpCount' is ${count} but 'elasticIp' is false: secondary addresses reach the internet only through Elastic IPs`);
+    throw new Error(
+      `'publicIpCount' is ${count} but 'elasticIp' is false: secondary addresses reach the internet only through Elastic IPs`,
+    );
   }
   const type = props.instanceType ?? 't4g.nano';
   const limit = isToken(type) ? undefined : ipv4AddressesPerInterface(type);
   if (limit !== undefined && count > limit) {
-    throw new Error(`'publicIpCount' is ${count}, but one network interface of instance type ${type} carries at most ${limit} IPv4 addresses`);
+    throw new Error(
+      `'publicIpCount' is ${count}, but one network interface of instance type ${type} carries at most ${limit} IPv4 addresses`,
+    );
   }
 }
 

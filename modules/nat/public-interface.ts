@@ -37,7 +37,10 @@ export class PublicInterface {
   readonly instanceNetworking: InstanceNetworking;
   private readonly networkInterface?: NetworkInterface;
 
-  constructor(scope: Construct, private readonly props: PublicInterfaceProps) {
+  constructor(
+    scope: Construct,
+    private readonly props: PublicInterfaceProps,
+  ) {
     const ownOnly = {
       subnetId: props.subnetId,
       vpcSecurityGroupIds: [props.securityGroupId],

@@ -4,6 +4,15 @@ import { Fn, Token } from 'cdktf';
 import { escapeForTerraform } from '../shared/terraform-expressions';
 import { BOOT_SCRIPT_PATH, LOG_PATH, NatBootSettings, renderSettingsFile, SETTINGS_PATH } from './boot-settings';
 import {
+  HEALTH_AGENT_PATH,
+  HEALTH_AGENT_SETTINGS_PATH,
+  HEALTH_AGENT_UNIT,
+  HEALTH_AGENT_UNIT_PATH,
+  HealthAgentSettings,
+  readHealthAgentScript,
+  renderHealthAgentSettings,
+} from './health-agent';
+import {
   METRICS_SCRIPT_PATH,
   METRICS_SERVICE_PATH,
   METRICS_SERVICE_UNIT,
@@ -54,39 +63,81 @@ export function renderNatWriteFiles(settings: NatBootSettings, script: string = 
   ].join('\n');
 }
 
+/**
+ * A script without its comment-only lines (the shebang and shellcheck directives stay). The
+ * commented boot script alone is near EC2's 16 KB user-data limit compressed, so user data that
+ * carries more (a NAT group's health agent, the metrics publisher) ships every script without
+ * comments; the commented sources are in modules/nat/boot.
+ */
+export function withoutCommentLines(script: string): string {
+  return script
+    .split('\n')
+    .filter((line, i) => (i === 0 && line.startsWith('#!')) || /^\s*# shellcheck /.test(line) || !/^\s*#/.test(line))
+    .join('\n');
+}
+
+/**
+ * The health agent of a NAT group: its script, settings and systemd unit (`write_files` entries),
+ * and the `runcmd` that enables and starts it once cloud-init has run the boot script.
+ */
+function renderHealthAgentParts(agent: HealthAgentSettings): { writeFiles: string; runcmd: string[] } {
+  return {
+    writeFiles: [
+      writeFileEntry(HEALTH_AGENT_SETTINGS_PATH, '0644', renderHealthAgentSettings(agent)),
+      writeFileEntry(HEALTH_AGENT_PATH, '0755', escapeForTerraform(withoutCommentLines(readHealthAgentScript()))),
+      writeFileEntry(HEALTH_AGENT_UNIT_PATH, '0644', HEALTH_AGENT_UNIT),
+    ].join('\n'),
+    // runcmd runs after the per-boot scripts (cloud-init's final stage), once; the unit is enabled for later boots.
+    runcmd: ['  - [systemctl, daemon-reload]', '  - [systemctl, enable, --now, nat-health-agent.service]'],
+  };
+}
+
 /** The command that starts the metrics timer at first boot (and enables it for every boot after). */
 const ENABLE_METRICS_TIMER = 'systemctl enable --now nat-metrics.timer';
 
 /**
- * The metrics publisher's `write_files` entries (settings, script, systemd units) and the
- * `runcmd` item that enables its timer; a token `enabled` becomes a conditional command.
+ * The metrics publisher's `write_files` entries (settings, script without comments, systemd units)
+ * and the `runcmd` item that enables its timer; a token `enabled` becomes a conditional command.
  */
-function renderMetricsParts(metrics: MetricsSettings): { writeFiles: string; runcmd: string } {
+function renderMetricsParts(metrics: MetricsSettings): { writeFiles: string; runcmd: string[] } {
   const writeFiles = [
     writeFileEntry(METRICS_SETTINGS_PATH, '0644', renderMetricsSettingsFile(metrics)),
-    writeFileEntry(METRICS_SCRIPT_PATH, '0755', escapeForTerraform(readMetricsScript())),
+    writeFileEntry(METRICS_SCRIPT_PATH, '0755', escapeForTerraform(withoutCommentLines(readMetricsScript()))),
     writeFileEntry(METRICS_SERVICE_PATH, '0644', METRICS_SERVICE_UNIT),
     writeFileEntry(METRICS_TIMER_PATH, '0644', METRICS_TIMER_UNIT),
   ].join('\n');
   const command = Token.isUnresolved(metrics.enabled)
     ? Fn.conditional(metrics.enabled, ENABLE_METRICS_TIMER, 'echo nat-metrics publisher switched off')
     : ENABLE_METRICS_TIMER;
-  return { writeFiles, runcmd: `  - ${Token.asString(command)}` };
+  return { writeFiles, runcmd: [`  - ${Token.asString(command)}`] };
+}
+
+/** What a NAT instance's user data carries besides the settings and the boot script. */
+export interface NatUserDataExtras {
+  /** The health agent of a NAT group. */
+  readonly healthAgent?: HealthAgentSettings;
+  /** The metrics publisher (left out when `enabled` is false). */
+  readonly metrics?: MetricsSettings;
 }
 
 /**
- * Renders the NAT instance's user data: a readable `#cloud-config` document with the entries
- * above and, with `metrics`, the metrics publisher and the command that starts its timer.
+ * Renders the NAT instance's user data: a readable `#cloud-config` document with the entries above,
+ * plus the health agent of a NAT group and the metrics publisher when given, and the `runcmd`
+ * that starts them.
  */
-export function renderNatUserData(settings: NatBootSettings, script: string = readBootScript(), metrics?: MetricsSettings): string {
-  const publisher = metrics === undefined || metrics.enabled === false ? undefined : renderMetricsParts(metrics);
+export function renderNatUserData(settings: NatBootSettings, script: string = readBootScript(), extras: NatUserDataExtras = {}): string {
+  const agent = extras.healthAgent ? renderHealthAgentParts(extras.healthAgent) : undefined;
+  const metrics = extras.metrics === undefined || extras.metrics.enabled === false ? undefined : renderMetricsParts(extras.metrics);
+  const parts = [agent, metrics].filter((part): part is NonNullable<typeof part> => part !== undefined);
+  const runcmd = parts.flatMap((part) => part.runcmd);
   return [
     '#cloud-config',
     '# cdktf-nat-instance: NAT settings plus the script that applies them at every boot.',
     `# Log: ${LOG_PATH}. Settings: ${SETTINGS_PATH}.`,
     'write_files:',
-    renderNatWriteFiles(settings, script),
-    ...(publisher ? [publisher.writeFiles, 'runcmd:', publisher.runcmd] : []),
+    renderNatWriteFiles(settings, parts.length > 0 ? withoutCommentLines(script) : script),
+    ...parts.map((part) => part.writeFiles),
+    ...(runcmd.length > 0 ? ['runcmd:', ...runcmd] : []),
     '',
   ].join('\n');
 }

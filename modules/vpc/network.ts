@@ -172,8 +172,10 @@ export class Network extends Construct {
       new RouteTableAssociation(this, `private-${i}-rta`, { subnetId: subnet.id, routeTableId: table.id });
       return { id: subnet.id, cidrBlock: cidr, availabilityZone: azOf(i) };
     });
-    this.privateRouteTableIds = [...tablesByKey.values()].map((table) => table.id);
-    this.privateSubnetRouteTableIds = privateTables.map((table) => table.id);
+    // One token string per table, so a table shared by several subnets compares equal.
+    const tableIds = new Map([...tablesByKey.values()].map((table) => [table, table.id]));
+    this.privateRouteTableIds = [...tableIds.values()];
+    this.privateSubnetRouteTableIds = privateTables.map((table) => tableIds.get(table)!);
     this.publicSubnetIds = this.publicSubnets.map((subnet) => subnet.id);
     this.privateSubnetIds = this.privateSubnets.map((subnet) => subnet.id);
 

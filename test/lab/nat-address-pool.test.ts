@@ -18,7 +18,9 @@ const SERVER = LAB_ADDRESSES.internetServerIp;
 /** The public address the internet server sees for one TCP connection from `sourcePort` of h1. */
 function tcpFlowAddress(lab: LabVpc, sourcePort: number): string {
   const url = `http://${SERVER}:${LAB_ADDRESSES.internetHttpPort}/`;
-  return lab.exec('h1', ['curl', '-sS', '--connect-timeout', '3', '--max-time', '5', '--local-port', String(sourcePort), url]).stdout.trim();
+  return lab
+    .exec('h1', ['curl', '-sS', '--connect-timeout', '3', '--max-time', '5', '--local-port', String(sourcePort), url])
+    .stdout.trim();
 }
 
 /** One UDP datagram from h1's `sourcePort` (the same flow every time): the public address the server saw. */
@@ -37,7 +39,11 @@ function udpFlowAddress(lab: LabVpc, sourcePort: number): string {
 
 /** Forgets the NAT's tracking entry of h1's UDP flow from `sourcePort`; fails unless one was deleted. */
 function dropTrackingEntry(lab: LabVpc, sourcePort: number): void {
-  const result = lab.exec('nat', ['conntrack', '-D', '-p', 'udp', '--orig-src', lab.privateHosts[0].ip, '--orig-port-src', String(sourcePort)], { check: false });
+  const result = lab.exec(
+    'nat',
+    ['conntrack', '-D', '-p', 'udp', '--orig-src', lab.privateHosts[0].ip, '--orig-port-src', String(sourcePort)],
+    { check: false },
+  );
   expect(`${result.stdout}${result.stderr}`).toMatch(/1 flow entries have been deleted/);
 }
 

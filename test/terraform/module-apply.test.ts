@@ -90,12 +90,17 @@ test('THEN the owned NAT carries the owned address on its primary private addres
   const ownedIps = outputs.owned_public_ips as string[];
   expect(ownedIps).toHaveLength(2);
   expect(ownedIps[0]).toBe(owned.PublicIp);
-  const instance = awsCli(moto, ['ec2', 'describe-instances', '--instance-ids', String(outputs.owned_instance_id)]).Reservations[0].Instances[0];
+  const instance = awsCli(moto, ['ec2', 'describe-instances', '--instance-ids', String(outputs.owned_instance_id)]).Reservations[0]
+    .Instances[0];
   const primary = instance.NetworkInterfaces.find((nic: any) => nic.Attachment.DeviceIndex === 0);
-  const privateIps = (primary.PrivateIpAddresses as Array<{ PrivateIpAddress: string; Primary: boolean }>).sort((a, b) => Number(b.Primary) - Number(a.Primary));
+  const privateIps = (primary.PrivateIpAddresses as Array<{ PrivateIpAddress: string; Primary: boolean }>).sort(
+    (a, b) => Number(b.Primary) - Number(a.Primary),
+  );
   expect(privateIps.map((address) => address.Primary)).toEqual([true, false]);
   const afterApply = addresses();
-  expect(afterApply.find((address) => address.AllocationId === owned.AllocationId)).toMatchObject({ NetworkInterfaceId: primary.NetworkInterfaceId });
+  expect(afterApply.find((address) => address.AllocationId === owned.AllocationId)).toMatchObject({
+    NetworkInterfaceId: primary.NetworkInterfaceId,
+  });
   expect(afterApply.find((address) => address.PublicIp === ownedIps[1])).toMatchObject({ NetworkInterfaceId: primary.NetworkInterfaceId });
   // What Terraform asked EC2 for: the secondary private address (emulator-workarounds.ts,
   // "Elastic IP on a secondary private address": the emulator's own answer cannot tell).
@@ -108,11 +113,18 @@ test('THEN the owned NAT carries the owned address on its primary private addres
 });
 
 test("THEN the owned NAT's alarms watch the instance and its published metrics, act through EC2 and tell the topic; the plain NAT has none", () => {
-  const topic = awsCli(moto, ['sns', 'list-topics']).Topics.map((entry: { TopicArn: string }) => entry.TopicArn).find((arn: string) => arn.endsWith(':nat-alarms'));
+  const topic = awsCli(moto, ['sns', 'list-topics'])
+    .Topics.map((entry: { TopicArn: string }) => entry.TopicArn)
+    .find((arn: string) => arn.endsWith(':nat-alarms'));
   const byName = Object.fromEntries(alarms('nat-owned-').map((alarm) => [alarm.AlarmName, alarm]));
   const instanceDimension = [{ Name: 'InstanceId', Value: String(outputs.owned_instance_id) }];
   const natDimension = [{ Name: 'NatName', Value: 'nat-owned' }];
-  expect(Object.keys(byName).sort()).toEqual(['nat-owned-conntrack-use', 'nat-owned-egress-probe', 'nat-owned-instance-status-reboot', 'nat-owned-system-status-recover']);
+  expect(Object.keys(byName).sort()).toEqual([
+    'nat-owned-conntrack-use',
+    'nat-owned-egress-probe',
+    'nat-owned-instance-status-reboot',
+    'nat-owned-system-status-recover',
+  ]);
   expect(byName['nat-owned-system-status-recover']).toMatchObject({
     Namespace: 'AWS/EC2',
     MetricName: 'StatusCheckFailed_System',
@@ -125,25 +137,51 @@ test("THEN the owned NAT's alarms watch the instance and its published metrics, 
     Dimensions: instanceDimension,
     AlarmActions: [`arn:aws:automate:${MOTO_REGION}:ec2:reboot`, topic],
   });
-  expect(byName['nat-owned-egress-probe']).toMatchObject({ Namespace: METRICS_NAMESPACE, MetricName: 'EgressProbe', Dimensions: natDimension, AlarmActions: [topic] });
-  expect(byName['nat-owned-conntrack-use']).toMatchObject({ Namespace: METRICS_NAMESPACE, MetricName: 'ConntrackUsePercent', Dimensions: natDimension, AlarmActions: [topic] });
+  expect(byName['nat-owned-egress-probe']).toMatchObject({
+    Namespace: METRICS_NAMESPACE,
+    MetricName: 'EgressProbe',
+    Dimensions: natDimension,
+    AlarmActions: [topic],
+  });
+  expect(byName['nat-owned-conntrack-use']).toMatchObject({
+    Namespace: METRICS_NAMESPACE,
+    MetricName: 'ConntrackUsePercent',
+    Dimensions: natDimension,
+    AlarmActions: [topic],
+  });
   expect(alarms('nat-plain-')).toEqual([]);
 });
 
 test("THEN the owned NAT's role may publish to the NAT namespace; the plain NAT has no metrics policy", () => {
-  const policies = awsCli(moto, ['iam', 'list-policies', '--scope', 'Local']).Policies as Array<{ PolicyName: string; Arn: string; DefaultVersionId: string }>;
+  const policies = awsCli(moto, ['iam', 'list-policies', '--scope', 'Local']).Policies as Array<{
+    PolicyName: string;
+    Arn: string;
+    DefaultVersionId: string;
+  }>;
   expect(policies.map((policy) => policy.PolicyName).filter((name) => name.endsWith('-metrics'))).toEqual(['nat-owned-metrics']);
   const policy = policies.find((entry) => entry.PolicyName === 'nat-owned-metrics')!;
-  const document = awsCli(moto, ['iam', 'get-policy-version', '--policy-arn', policy.Arn, '--version-id', policy.DefaultVersionId]).PolicyVersion.Document;
+  const document = awsCli(moto, ['iam', 'get-policy-version', '--policy-arn', policy.Arn, '--version-id', policy.DefaultVersionId])
+    .PolicyVersion.Document;
   const statements = (typeof document === 'string' ? JSON.parse(decodeURIComponent(document)) : document).Statement;
-  expect(statements).toEqual([expect.objectContaining({ Action: ['cloudwatch:PutMetricData'], Condition: { StringEquals: { 'cloudwatch:namespace': METRICS_NAMESPACE } } })]);
-  const attached = awsCli(moto, ['iam', 'list-attached-role-policies', '--role-name', 'nat-owned']).AttachedPolicies.map((entry: { PolicyName: string }) => entry.PolicyName);
+  expect(statements).toEqual([
+    expect.objectContaining({
+      Action: ['cloudwatch:PutMetricData'],
+      Condition: { StringEquals: { 'cloudwatch:namespace': METRICS_NAMESPACE } },
+    }),
+  ]);
+  const attached = awsCli(moto, ['iam', 'list-attached-role-policies', '--role-name', 'nat-owned']).AttachedPolicies.map(
+    (entry: { PolicyName: string }) => entry.PolicyName,
+  );
   expect(attached).toContain('nat-owned-metrics');
 });
 
 test('WHEN destroyed THEN the owned address stays allocated and unassociated, the created ones are released, and no alarm is left', () => {
   const createdAllocations = addresses()
-    .filter((address) => address.AllocationId !== owned.AllocationId && (outputs.owned_public_ips as string[]).concat(outputs.plain_public_ips as string[]).includes(address.PublicIp))
+    .filter(
+      (address) =>
+        address.AllocationId !== owned.AllocationId &&
+        (outputs.owned_public_ips as string[]).concat(outputs.plain_public_ips as string[]).includes(address.PublicIp),
+    )
     .map((address) => address.AllocationId);
   expect(createdAllocations).toHaveLength(2);
   destroyOnEmulator(workspace);

@@ -4,7 +4,11 @@
  * warning for a type the table does not know.
  */
 import { TerraformOutput, TerraformVariable } from 'cdktf';
-import { ipv4AddressesPerInterface, ipv4AddressesPerInterfaceOf, MAX_ADDRESSES_PER_INTERFACE } from '../../modules/nat/interface-address-limits';
+import {
+  ipv4AddressesPerInterface,
+  ipv4AddressesPerInterfaceOf,
+  MAX_ADDRESSES_PER_INTERFACE,
+} from '../../modules/nat/interface-address-limits';
 import { synthesize, warningsOf } from './support/synth';
 import { evaluateTerraformValue } from './support/terraform-console';
 import { natOnExampleNetwork } from './support/example-nat';
@@ -39,7 +43,8 @@ describe('IPv4 addresses per network interface', () => {
     });
     // The locals' values in place of their references, in HCL's object syntax (which reads JSON's too).
     let expression: string = synth.json.output.limit.value;
-    for (const [name, value] of Object.entries<unknown>(synth.json.locals)) expression = expression.split(`local.${name}`).join(JSON.stringify(value));
+    for (const [name, value] of Object.entries<unknown>(synth.json.locals))
+      expression = expression.split(`local.${name}`).join(JSON.stringify(value));
     for (const type of ['t4g.nano', 't3.medium', 'm5.large', 'c6g.16xlarge', 'c6in.large', 'x2.weird']) {
       const evaluated = evaluateTerraformValue(expression, { variables: { instance_type: type } });
       expect({ type, limit: evaluated }).toEqual({ type, limit: ipv4AddressesPerInterface(type) ?? MAX_ADDRESSES_PER_INTERFACE });
@@ -48,7 +53,9 @@ describe('IPv4 addresses per network interface', () => {
 
   it('GIVEN two public addresses on a type outside the table THEN synth warns that the count is not checked', () => {
     const synth = synthesize((stack) => natOnExampleNetwork(stack, { publicIpCount: 2, instanceType: 'c6in.large' }).nat);
-    expect(warningsOf(synth.built)).toEqual([expect.stringContaining("'publicIpCount' 2 is not checked against the per-interface address limit of c6in.large")]);
+    expect(warningsOf(synth.built)).toEqual([
+      expect.stringContaining("'publicIpCount' 2 is not checked against the per-interface address limit of c6in.large"),
+    ]);
     const checked = synthesize((stack) => natOnExampleNetwork(stack, { publicIpCount: 2 }).nat);
     expect(warningsOf(checked.built)).toEqual([]);
   });

@@ -16,7 +16,10 @@ const ACCOUNT = '111122223333';
 
 type PolicyDocument = { Version: string; Statement: Array<Record<string, any>> };
 
-const ALLOW_ALL_CLOUDWATCH: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'cloudwatch:*', Resource: '*' }] };
+const ALLOW_ALL_CLOUDWATCH: PolicyDocument = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: 'cloudwatch:*', Resource: '*' }],
+};
 
 /** The metrics policy of a default NatInstance, as synthesized (it holds no Terraform reference). */
 function synthesizedPolicy(): PolicyDocument {
@@ -86,10 +89,18 @@ describe('the NAT metrics policy, decided by an IAM policy evaluator', () => {
               .replace(/\$\{\w+\}/g, 'nat-instance-egress-probe');
       others.push({ action, resource });
     }
-    expect(others.map(({ action }) => action)).toEqual(expect.arrayContaining(['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms', 'cloudwatch:SetAlarmState', 'cloudwatch:PutDashboard']));
+    expect(others.map(({ action }) => action)).toEqual(
+      expect.arrayContaining([
+        'cloudwatch:PutMetricAlarm',
+        'cloudwatch:DeleteAlarms',
+        'cloudwatch:SetAlarmState',
+        'cloudwatch:PutDashboard',
+      ]),
+    );
     const granted: string[] = [];
     for (const { action, resource } of others) {
-      if ((await decide(ALLOW_ALL_CLOUDWATCH, action, METRICS_NAMESPACE, resource)) !== 'Allowed') throw new Error(`control failed for ${action} on ${resource}`);
+      if ((await decide(ALLOW_ALL_CLOUDWATCH, action, METRICS_NAMESPACE, resource)) !== 'Allowed')
+        throw new Error(`control failed for ${action} on ${resource}`);
       if ((await decide(policy, action, METRICS_NAMESPACE, resource)) !== 'ImplicitlyDenied') granted.push(`${action} on ${resource}`);
     }
     expect(granted).toEqual([]);

@@ -23,17 +23,26 @@ const PLAN_VALUES: TerraformValues = {
 /** The alarms of a NAT on the example network, by alarm name, with their instance's name. */
 function alarmsOf(props: Partial<NatInstanceProps>): { alarms: Record<string, TfBlock>; instanceId: string; json: Record<string, any> } {
   const synth = synthesize((stack) => natOnExampleNetwork(stack, props).nat);
-  const alarms = Object.fromEntries(Object.values(synth.resources('aws_cloudwatch_metric_alarm')).map((alarm) => [alarm.alarm_name as string, alarm]));
-  return { alarms, instanceId: synth.ref('aws_instance', synth.only('aws_instance').name, 'id'), json: synth.json };
+  const alarms = Object.fromEntries(
+    Object.values(synth.resources('aws_cloudwatch_metric_alarm')).map((alarm) => [alarm.alarm_name as string, alarm]),
+  );
+  const [instanceName] = Object.keys(synth.resources('aws_instance')); // none when self-healing
+  return { alarms, instanceId: instanceName ? synth.ref('aws_instance', instanceName, 'id') : '', json: synth.json };
 }
 
-const evaluated = (value: unknown) => evaluateTerraformValue(typeof value === 'string' ? value : `\${${JSON.stringify(value)}}`, PLAN_VALUES);
+const evaluated = (value: unknown) =>
+  evaluateTerraformValue(typeof value === 'string' ? value : `\${${JSON.stringify(value)}}`, PLAN_VALUES);
 
 describe('NatInstance alarms with the defaults', () => {
   const { alarms, instanceId } = alarmsOf({});
 
   it('THEN there are four alarms, named after the NAT', () => {
-    expect(Object.keys(alarms).sort()).toEqual(['nat-instance-conntrack-use', 'nat-instance-egress-probe', 'nat-instance-instance-status-reboot', 'nat-instance-system-status-recover']);
+    expect(Object.keys(alarms).sort()).toEqual([
+      'nat-instance-conntrack-use',
+      'nat-instance-egress-probe',
+      'nat-instance-instance-status-reboot',
+      'nat-instance-system-status-recover',
+    ]);
   });
 
   it('THEN a failed system status check for 2 minutes makes EC2 recover the instance', () => {
@@ -54,7 +63,13 @@ describe('NatInstance alarms with the defaults', () => {
 
   it('THEN a failed instance status check for 3 minutes makes EC2 reboot it', () => {
     const alarm = alarms['nat-instance-instance-status-reboot'];
-    expect(alarm).toMatchObject({ namespace: 'AWS/EC2', metric_name: 'StatusCheckFailed_Instance', dimensions: { InstanceId: instanceId }, evaluation_periods: 3, threshold: 1 });
+    expect(alarm).toMatchObject({
+      namespace: 'AWS/EC2',
+      metric_name: 'StatusCheckFailed_Instance',
+      dimensions: { InstanceId: instanceId },
+      evaluation_periods: 3,
+      threshold: 1,
+    });
     expect(alarm.alarm_actions.map(evaluated)).toEqual(['arn:aws:automate:eu-central-1:ec2:reboot']);
   });
 
@@ -90,9 +105,16 @@ describe('NatInstance alarms with options', () => {
   it('GIVEN a topic THEN every alarm tells it when it fires and when it clears, after its EC2 action', () => {
     const { alarms } = alarmsOf({ alarms: { topicArn: TOPIC } });
     for (const alarm of Object.values(alarms)) {
-      expect({ name: alarm.alarm_name, actions: alarm.alarm_actions.map(evaluated).slice(-1), ok: alarm.ok_actions }).toEqual({ name: alarm.alarm_name, actions: [TOPIC], ok: [TOPIC] });
+      expect({ name: alarm.alarm_name, actions: alarm.alarm_actions.map(evaluated).slice(-1), ok: alarm.ok_actions }).toEqual({
+        name: alarm.alarm_name,
+        actions: [TOPIC],
+        ok: [TOPIC],
+      });
     }
-    expect(alarms['nat-instance-system-status-recover'].alarm_actions.map(evaluated)).toEqual(['arn:aws:automate:eu-central-1:ec2:recover', TOPIC]);
+    expect(alarms['nat-instance-system-status-recover'].alarm_actions.map(evaluated)).toEqual([
+      'arn:aws:automate:eu-central-1:ec2:recover',
+      TOPIC,
+    ]);
   });
 
   it.each([
@@ -107,21 +129,53 @@ describe('NatInstance alarms with options', () => {
   });
 
   it('GIVEN every alarm off THEN no alarm and no data source for their actions', () => {
-    const { alarms, json } = alarmsOf({ alarms: { recoverOnSystemFailure: false, rebootOnInstanceFailure: false, egressProbe: false, connectionTracking: false } });
+    const { alarms, json } = alarmsOf({
+      alarms: { recoverOnSystemFailure: false, rebootOnInstanceFailure: false, egressProbe: false, connectionTracking: false },
+    });
     expect(alarms).toEqual({});
     expect(Object.keys(json.data?.aws_region ?? {})).toEqual([]);
   });
 
   it('GIVEN metrics false THEN no publisher policy and no alarm on published metrics; the EC2 alarms stay', () => {
     const synth = synthesize((stack) => natOnExampleNetwork(stack, { metrics: false }).nat);
-    expect(Object.values(synth.resources('aws_cloudwatch_metric_alarm')).map((alarm) => alarm.metric_name).sort()).toEqual(['StatusCheckFailed_Instance', 'StatusCheckFailed_System']);
+    expect(
+      Object.values(synth.resources('aws_cloudwatch_metric_alarm'))
+        .map((alarm) => alarm.metric_name)
+        .sort(),
+    ).toEqual(['StatusCheckFailed_Instance', 'StatusCheckFailed_System']);
     expect(synth.resources('aws_iam_policy')).toEqual({});
   });
 
+  it('GIVEN selfHealing THEN only the alarms on published metrics exist: the group heals the instance, whose ID changes', () => {
+    const { alarms } = alarmsOf({ selfHealing: true });
+    expect(
+      Object.values(alarms)
+        .map((alarm) => alarm.metric_name)
+        .sort(),
+    ).toEqual(['ConntrackUsePercent', 'EgressProbe']);
+  });
+
   it.each([
-    ['an alarm on published metrics asked for without metrics', { metrics: false, alarms: { egressProbe: true } }, "'alarms.egressProbe' needs 'metrics' (it is false)"],
-    ['a topic that is not an SNS topic ARN', { alarms: { topicArn: 'arn:aws:sqs:eu-central-1:111122223333:queue' } }, "'alarms.topicArn' must be an SNS topic ARN like arn:aws:sns:"],
-    ['a probe URL that is not http(s)', { egressProbeUrl: 'ftp://example.com/' }, "'egressProbeUrl' must be an http or https URL, got 'ftp://example.com/'"],
+    [
+      'a status-check alarm asked for on a self-healing NAT',
+      { selfHealing: true, alarms: { recoverOnSystemFailure: true } },
+      "'alarms.recoverOnSystemFailure' watches one instance, and 'selfHealing' replaces it",
+    ],
+    [
+      'an alarm on published metrics asked for without metrics',
+      { metrics: false, alarms: { egressProbe: true } },
+      "'alarms.egressProbe' needs 'metrics' (it is false)",
+    ],
+    [
+      'a topic that is not an SNS topic ARN',
+      { alarms: { topicArn: 'arn:aws:sqs:eu-central-1:111122223333:queue' } },
+      "'alarms.topicArn' must be an SNS topic ARN like arn:aws:sns:",
+    ],
+    [
+      'a probe URL that is not http(s)',
+      { egressProbeUrl: 'ftp://example.com/' },
+      "'egressProbeUrl' must be an http or https URL, got 'ftp://example.com/'",
+    ],
   ])('GIVEN %s THEN synth refuses it, naming the prop', (_case, props, message) => {
     expect(synthError((stack) => natOnExampleNetwork(stack, props as Partial<NatInstanceProps>))).toContain(message);
   });
@@ -144,9 +198,21 @@ describe('nat-module alarms, decided by its variables (terraform console)', () =
 
   it.each([
     ['the defaults', {}, { StatusCheckFailed_System: 1, StatusCheckFailed_Instance: 1, EgressProbe: 1, ConntrackUsePercent: 1 }],
-    ['metrics off', { metrics: { type: 'bool', value: false } }, { StatusCheckFailed_System: 1, StatusCheckFailed_Instance: 1, EgressProbe: 0, ConntrackUsePercent: 0 }],
-    ['recovery off', { alarm_recover_on_system_failure: { type: 'bool', value: false } }, { StatusCheckFailed_System: 0, StatusCheckFailed_Instance: 1, EgressProbe: 1, ConntrackUsePercent: 1 }],
-    ['the probe alarm off', { alarm_egress_probe: { type: 'bool', value: false } }, { StatusCheckFailed_System: 1, StatusCheckFailed_Instance: 1, EgressProbe: 0, ConntrackUsePercent: 1 }],
+    [
+      'metrics off',
+      { metrics: { type: 'bool', value: false } },
+      { StatusCheckFailed_System: 1, StatusCheckFailed_Instance: 1, EgressProbe: 0, ConntrackUsePercent: 0 },
+    ],
+    [
+      'recovery off',
+      { alarm_recover_on_system_failure: { type: 'bool', value: false } },
+      { StatusCheckFailed_System: 0, StatusCheckFailed_Instance: 1, EgressProbe: 1, ConntrackUsePercent: 1 },
+    ],
+    [
+      'the probe alarm off',
+      { alarm_egress_probe: { type: 'bool', value: false } },
+      { StatusCheckFailed_System: 1, StatusCheckFailed_Instance: 1, EgressProbe: 0, ConntrackUsePercent: 1 },
+    ],
   ] as const)('WHEN %s THEN the right alarms exist', (_case, variables, expected) => {
     const counts = Object.fromEntries(Object.keys(expected).map((metric) => [metric, evaluate(byMetric(metric).count, variables)]));
     expect(counts).toEqual(expected);
@@ -156,7 +222,10 @@ describe('nat-module alarms, decided by its variables (terraform console)', () =
     const recover = byMetric('StatusCheckFailed_System');
     expect(evaluate(recover.alarm_actions, {})).toEqual(['arn:aws:automate:eu-central-1:ec2:recover']);
     expect(evaluate(recover.ok_actions, {})).toEqual([]);
-    expect(evaluate(recover.alarm_actions, { alarm_topic_arn: { type: 'string', value: TOPIC } })).toEqual(['arn:aws:automate:eu-central-1:ec2:recover', TOPIC]);
+    expect(evaluate(recover.alarm_actions, { alarm_topic_arn: { type: 'string', value: TOPIC } })).toEqual([
+      'arn:aws:automate:eu-central-1:ec2:recover',
+      TOPIC,
+    ]);
     expect(evaluate(byMetric('EgressProbe').ok_actions, { alarm_topic_arn: { type: 'string', value: TOPIC } })).toEqual([TOPIC]);
   });
 
@@ -171,6 +240,8 @@ describe('NatInstance with token metrics (a module variable)', () => {
   it('THEN the publisher is installed and its timer started only when Terraform finds metrics true', () => {
     const json = synthesizeStack(new NatModuleStack(new App(), 'nat-module')).json;
     const userData = json.locals[Object.keys(json.locals).find((name) => name.includes('user_data'))!] as string;
-    expect(userData).toContain('  - ${var.metrics ? "systemctl enable --now nat-metrics.timer" : "echo nat-metrics publisher switched off"}');
+    expect(userData).toContain(
+      '  - ${var.metrics ? "systemctl enable --now nat-metrics.timer" : "echo nat-metrics publisher switched off"}',
+    );
   });
 });

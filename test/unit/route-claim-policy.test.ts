@@ -314,17 +314,20 @@ function appStacks(): Array<{ name: string; json: Record<string, any> }> {
 describe('no write action in any synthesized policy has Resource "*"', () => {
   it('holds for every stack of the App and for a self-claim NatInstance', async () => {
     const selfClaim = synthesize((stack) => natOnExampleNetwork(stack, { routeMode: 'self-claim' }).nat);
+    const selfHealing = synthesize((stack) => natOnExampleNetwork(stack, { selfHealing: true, mode: 'dual', name: 'healing' }).nat);
     const policies = [
       ...appStacks().flatMap(({ name, json }) =>
         synthesizedPolicies(json, STACK_VALUES).map((found) => ({ ...found, where: `${name}: ${found.where}` })),
       ),
       ...synthesizedPolicies(selfClaim.json, STACK_VALUES),
+      ...synthesizedPolicies(selfHealing.json, STACK_VALUES).map((found) => ({ ...found, where: `self-healing: ${found.where}` })),
     ];
     // The self-claim NAT's policy and the pipeline's are among them, so the check below is not vacuous.
     expect(policies.map((p) => p.where)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^aws_iam_policy\.nat_route-claim/),
         expect.stringMatching(/^nat-test-pipeline: aws_iam_role_policy\./),
+        expect.stringMatching(/^self-healing: aws_iam_policy\.nat_self-healing/),
       ]),
     );
     const offenders: string[] = [];

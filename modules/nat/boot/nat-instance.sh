@@ -12,7 +12,10 @@
 #   4. opens Docker's DOCKER-USER chain for the NAT flows when Docker is present;
 #   5. persists the kernel settings and routes (sysctl.d, systemd-networkd drop-in);
 #   6. checks the result as the kernel has it (forwarding, masquerade, return paths);
-#   7. claims the private route tables (NAT_ROUTE_MODE=self-claim only).
+#   7. associates its Elastic IP with its public interface (NAT_ELASTIC_IP_ALLOCATION_ID, self-healing);
+#   8. claims the private route tables (NAT_ROUTE_MODE=self-claim only).
+# A self-healing dual-mode NAT first attaches its static forwarding interface
+# (NAT_FORWARDING_INTERFACE_ID), which a replacement takes over from the instance it replaces.
 # Every step is logged to /var/log/nat-instance.log and the console; the last line is a
 # one-line summary, and /var/lib/nat-instance/status says how the boot ended.
 #
@@ -47,6 +50,9 @@ NAT_INTERFACE_WAIT_SECONDS=$DEFAULT_INTERFACE_WAIT_SECONDS
 NAT_CONNTRACK_MAX=$DEFAULT_CONNTRACK_MAX
 NAT_ROUTE_MODE=terraform
 NAT_ROUTE_TABLE_IDS=''
+NAT_ELASTIC_IP_ALLOCATION_ID=''
+NAT_FORWARDING_INTERFACE_ID=''
+NAT_DISABLE_SOURCE_DEST_CHECK=false
 NAT_PUBLIC_ADDRESS_COUNT=$DEFAULT_PUBLIC_ADDRESS_COUNT
 PRIVATE_CIDRS=()
 ROUTE_TABLE_IDS=()
@@ -175,6 +181,9 @@ setting_problem() {
     NAT_ROUTE_MODE) one_of_problem "$value" terraform self-claim ;;
     NAT_ROUTE_TABLE_IDS) list_problem "$value" route_table_id ;;
     NAT_PORT_FORWARD) port_forward_problem "$value" ;;
+    NAT_ELASTIC_IP_ALLOCATION_ID) [[ $value =~ ^eipalloc-[0-9a-f]+$ ]] || echo "must be an Elastic IP allocation ID (eipalloc-...), got '$value'" ;;
+    NAT_FORWARDING_INTERFACE_ID) [[ $value =~ ^eni-[0-9a-f]+$ ]] || echo "must be a network-interface ID (eni-...), got '$value'" ;;
+    NAT_DISABLE_SOURCE_DEST_CHECK) one_of_problem "$value" true false ;;
     *) echo "is not a setting this script knows" ;;
   esac
 }
@@ -278,8 +287,10 @@ read_settings() {
     key=${line%%=*}
     value=${line#*=}
     case $key in
-      NAT_MODE | NAT_PRIVATE_CIDRS | NAT_FORWARDING_SUBNET_CIDR | NAT_ROUTE_MODE | NAT_ROUTE_TABLE_IDS)
-        # What is translated and where routes point: two values leave nothing safe to choose.
+      NAT_MODE | NAT_PRIVATE_CIDRS | NAT_FORWARDING_SUBNET_CIDR | NAT_ROUTE_MODE | NAT_ROUTE_TABLE_IDS | \
+        NAT_ELASTIC_IP_ALLOCATION_ID | NAT_FORWARDING_INTERFACE_ID | NAT_DISABLE_SOURCE_DEST_CHECK)
+        # What is translated, where routes point and what a replacement takes over: two values
+        # leave nothing safe to choose.
         [[ -z ${seen[$key]:-} ]] || fail "setting $key appears twice in $SETTINGS_FILE"
         seen[$key]=1
         printf -v "$key" '%s' "$value"
@@ -337,6 +348,13 @@ validate_settings() {
     ROUTE_CLAIM_BACKOFF_MS=$((10#$ROUTE_CLAIM_BACKOFF_MS))
   elif [[ -n $NAT_ROUTE_TABLE_IDS ]]; then
     fail "setting NAT_ROUTE_TABLE_IDS applies only to NAT_ROUTE_MODE=self-claim"
+  fi
+  # Self-healing (resource IDs written by the construct): a replacement cannot work without them.
+  [[ -z $NAT_ELASTIC_IP_ALLOCATION_ID ]] || require_valid NAT_ELASTIC_IP_ALLOCATION_ID
+  require_valid NAT_DISABLE_SOURCE_DEST_CHECK
+  if [[ -n $NAT_FORWARDING_INTERFACE_ID ]]; then
+    [[ $NAT_MODE == dual ]] || fail "setting NAT_FORWARDING_INTERFACE_ID applies only to NAT_MODE=dual"
+    require_valid NAT_FORWARDING_INTERFACE_ID
   fi
   valid_or_default NAT_INTERFACE_WAIT_SECONDS "$DEFAULT_INTERFACE_WAIT_SECONDS"
   valid_or_default NAT_CONNTRACK_MAX "$DEFAULT_CONNTRACK_MAX"
@@ -850,12 +868,113 @@ one_line() {
   echo "${text:0:300}"
 }
 
+# ---------------------------------------------------------------------------------------------
+# Self-healing (an Auto Scaling group of one): a replacement takes over what the instance before it
+# held, through the EC2 API — the static forwarding interface (dual mode) and the Elastic IP. It
+# reaches the API through the public address EC2 auto-assigns at launch, which is why it launches
+# with one interface only (EC2 auto-assigns no public address to a launch with several) and attaches
+# the forwarding interface itself: docs/high-availability.md.
+
+readonly EC2_ATTEMPTS=6
+INSTANCE_ID=''
+REGION=''
+
+# The instance's ID and region, from IMDSv2 (once).
+read_instance_identity() {
+  [[ -z $INSTANCE_ID ]] || return 0
+  command -v curl > /dev/null || fail "self-healing needs curl to read instance metadata, and it is not installed"
+  command -v aws > /dev/null || fail "self-healing needs the AWS CLI ('aws'), and it is not installed"
+  imds_token
+  INSTANCE_ID=$(imds_get meta-data/instance-id '^i-[0-9a-f]+$')
+  REGION=$(imds_get meta-data/placement/region '^[a-z]{2}(-[a-z]+)+-[0-9]+$')
+}
+
+# ec2_with_backoff WHAT ARGS...: an EC2 call; what clears up by itself (is_transient_error: IAM
+# still propagating, throttling, server errors) is retried with the route claims' doubling backoff,
+# EC2_ATTEMPTS times at most. Prints its output, or fails the boot naming WHAT and the last error.
+ec2_with_backoff() {
+  local what=$1 output='' attempt wait_ms
+  shift
+  for ((attempt = 1; attempt <= EC2_ATTEMPTS; attempt++)); do
+    if output=$(ec2_cli "$@" 2>&1); then
+      printf '%s\n' "$output"
+      return 0
+    fi
+    is_transient_error "$(aws_error_code "$output")" || break
+    ((attempt == EC2_ATTEMPTS)) && break
+    wait_ms=$((ROUTE_CLAIM_BACKOFF_MS << (attempt - 1)))
+    sleep "$(ms_as_seconds "$wait_ms")"
+  done
+  fail "$what (attempt $attempt of $EC2_ATTEMPTS): $(one_line "$output")"
+}
+
+# The MAC address of an interface, lower case.
+mac_of() {
+  local mac
+  mac=$(ip -o link show dev "$1" | awk '{ for (i = 1; i < NF; i++) if ($i == "link/ether") { print tolower($(i + 1)); exit } }')
+  [[ $mac =~ ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$ ]] || fail "cannot read the MAC address of $1"
+  echo "$mac"
+}
+
+# Dual mode: attaches the static forwarding interface as device 1, unless it is attached here
+# already (a reboot). While the instance this one replaces still holds it (EC2 takes a few seconds
+# to detach it from a terminated instance), waits for it up to NAT_INTERFACE_WAIT_SECONDS.
+attach_forwarding_interface() {
+  read_instance_identity
+  local eni=$NAT_FORWARDING_INTERFACE_ID deadline=$((SECONDS + NAT_INTERFACE_WAIT_SECONDS)) described status holder error='' waited=0
+  while :; do
+    described=$(ec2_with_backoff "cannot describe the forwarding interface $eni" describe-network-interfaces \
+      --region "$REGION" --network-interface-ids "$eni" --query 'NetworkInterfaces[0].[Status,Attachment.InstanceId]')
+    read -r status holder <<< "$described"
+    [[ $holder != None ]] || holder=''
+    if [[ $holder == "$INSTANCE_ID" ]]; then
+      log "forwarding interface $eni is attached to this instance already"
+      return 0
+    fi
+    if [[ $status == available ]] && error=$(ec2_cli attach-network-interface --region "$REGION" --network-interface-id "$eni" \
+      --instance-id "$INSTANCE_ID" --device-index 1 2>&1 > /dev/null); then
+      log "attached the forwarding interface $eni to $INSTANCE_ID as device 1"
+      return 0
+    fi
+    ((SECONDS < deadline)) || fail "cannot attach the forwarding interface $eni within ${NAT_INTERFACE_WAIT_SECONDS}s: it is $status${holder:+, attached to $holder}${error:+; last error: $(one_line "$error")}"
+    ((waited)) || log "waiting up to ${NAT_INTERFACE_WAIT_SECONDS}s for the forwarding interface $eni ($status${holder:+, attached to $holder})"
+    waited=1
+    sleep 2
+  done
+}
+
+# Associates the Elastic IP with the public interface (by network-interface ID: association by
+# instance ID fails on instances with several interfaces), taking it from the instance before.
+associate_elastic_ip() {
+  read_instance_identity
+  local mac eni association
+  mac=$(mac_of "$PUBLIC_IF")
+  eni=$(imds_get "meta-data/network/interfaces/macs/$mac/interface-id" '^eni-[0-9a-f]+$')
+  association=$(ec2_with_backoff "cannot associate the Elastic IP $NAT_ELASTIC_IP_ALLOCATION_ID with $eni" associate-address \
+    --region "$REGION" --allocation-id "$NAT_ELASTIC_IP_ALLOCATION_ID" --network-interface-id "$eni" \
+    --private-ip-address "$PUBLIC_ADDRESS" --allow-reassociation --query AssociationId)
+  log "Elastic IP $NAT_ELASTIC_IP_ALLOCATION_ID associated with $eni ($PUBLIC_IF, $PUBLIC_ADDRESS): $association"
+}
+
+# Turns off the source/destination check of the forwarding interface (a launch template cannot set
+# it; without it EC2 drops every packet this host forwards).
+disable_source_dest_check() {
+  read_instance_identity
+  local mac eni
+  mac=$(mac_of "$FORWARDING_IF")
+  eni=$(imds_get "meta-data/network/interfaces/macs/$mac/interface-id" '^eni-[0-9a-f]+$')
+  ec2_with_backoff "cannot turn off the source/destination check of $eni" modify-network-interface-attribute \
+    --region "$REGION" --network-interface-id "$eni" --no-source-dest-check > /dev/null
+  log "source/destination check off on $eni ($FORWARDING_IF)"
+}
+
 main() {
   log "starting (settings $SETTINGS_FILE)"
   write_status starting "nat-instance.sh started"
   read_settings
   validate_settings
   ensure_tools
+  [[ -z $NAT_FORWARDING_INTERFACE_ID ]] || attach_forwarding_interface
   discover_interfaces
   apply_ruleset
   apply_kernel_settings
@@ -863,6 +982,8 @@ main() {
   allow_in_docker_user
   persist
   self_check
+  [[ $NAT_DISABLE_SOURCE_DEST_CHECK == false ]] || disable_source_dest_check
+  [[ -z $NAT_ELASTIC_IP_ALLOCATION_ID ]] || associate_elastic_ip
   if [[ $NAT_ROUTE_MODE == self-claim ]]; then
     claim_routes
   fi

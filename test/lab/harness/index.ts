@@ -4,3 +4,4 @@ export * from './probes';
 export * from './shell';
 export * from './synthesized-user-data';
 export * from './terraform-string-double';
+export * from './group-lab';

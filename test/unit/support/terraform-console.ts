@@ -11,6 +11,7 @@ import { execFileSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { plainText } from '../../support/terraform';
 
 export const TERRAFORM_BINARY = process.env.TERRAFORM_BINARY ?? '/usr/local/bin/terraform';
 
@@ -81,7 +82,7 @@ export function evaluateTerraformValue(template: string, values: TerraformValues
     try {
       return JSON.parse(JSON.parse(printed.trim())) as unknown;
     } catch {
-      throw new Error(`terraform could not evaluate the string: ${printed.replace(/\x1b\[[0-9;]*m/g, '')}`);
+      throw new Error(`terraform could not evaluate the string: ${plainText(printed)}`);
     }
   } finally {
     if (!process.env.KEEP_TF) rmSync(dir, { recursive: true, force: true });
