@@ -391,11 +391,15 @@ write_state() {
 }
 
 # Whether this round must read the route tables: a peer is dead, this NAT recovered lately (its
-# tables may be elsewhere), a claim is pending, or every ROUTE_READ_EVERY rounds (drift). In steady
-# state a round costs two API calls (heartbeat out, heartbeats in): the AWS CLI is not free.
+# tables may be elsewhere), it holds another member's table (the home member may take it back), a
+# claim is pending, or every ROUTE_READ_EVERY rounds (drift). In steady state a round costs two API
+# calls (heartbeat out, heartbeats in): the AWS CLI is not free.
 routes_needed() {
-  local member
+  local member table
   ((ROUND_COUNT % ROUTE_READ_EVERY == 1 || PENDING_CLAIM)) && return 0
+  for table in "${TABLES[@]}"; do
+    [[ ${HOME[$table]} == "$NAT_GROUP_SELF" || ${ROUTE_TARGET[$table]:-} != "$OWN_ENI" ]] || return 0
+  done
   [[ $SELF_STATE == healthy ]] && ((ROUND_TIME - HEALTHY_SINCE <= NAT_FAILBACK_HOLD_SECONDS + 3 * NAT_HEALTH_INTERVAL_SECONDS)) && return 0
   for member in "${MEMBERS[@]}"; do
     [[ $member == "$NAT_GROUP_SELF" || ${PEER_ALIVE[$member]:-yes} == yes ]] || return 0
