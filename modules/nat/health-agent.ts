@@ -1,5 +1,6 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import { METRICS_NAMESPACE } from './metrics-settings';
 
 /**
  * The contract between the NatGroup construct and the health agent (`boot/nat-health-agent.sh`):
@@ -68,6 +69,11 @@ export interface HealthAgentSettings {
   /** Members in takeover order, each with its home route tables (may be Terraform references). */
   readonly members: ReadonlyArray<{ readonly name: string; readonly routeTableIds: string[] }>;
   readonly healthCheck: Required<HealthCheckSettings>;
+  /**
+   * The `NatName` dimension the agent publishes its metrics under (namespace `METRICS_NAMESPACE`),
+   * once a minute; none: no metrics.
+   */
+  readonly metricsName?: string;
 }
 
 /** The SSM parameter a member publishes its heartbeat to. */
@@ -93,6 +99,7 @@ export function renderHealthAgentSettings(settings: HealthAgentSettings): string
     `NAT_PEER_DEAD_SECONDS=${check.peerDeadSeconds}`,
     `NAT_FAILBACK_HOLD_SECONDS=${check.failbackHoldSeconds}`,
     `NAT_TABLE_WRITE_HOLD_SECONDS=${check.tableWriteHoldSeconds}`,
+    ...(settings.metricsName === undefined ? [] : [`NAT_METRICS_NAMESPACE=${METRICS_NAMESPACE}`, `NAT_METRICS_NAME=${settings.metricsName}`]),
     '',
   ].join('\n');
 }

@@ -27,13 +27,6 @@ export const METRICS_SETTINGS_PATH = '/etc/nat-instance/metrics';
 export const METRICS_SCRIPT_PATH = '/var/lib/nat-instance/nat-metrics.sh';
 export const METRICS_SERVICE_PATH = '/etc/systemd/system/nat-metrics.service';
 export const METRICS_TIMER_PATH = '/etc/systemd/system/nat-metrics.timer';
-/**
- * The route tables the NAT serves, as the health agent records them: one `rtb-…` per line, written
- * whole (a temporary file renamed over it). On /run, so a reboot starts from none until the agent
- * has checked again. The publisher reports the line count; an absent file counts as 0.
- */
-export const OWNED_ROUTE_TABLES_PATH = '/run/nat-instance/owned-route-tables';
-
 /** What the egress probe fetches by default: an AWS endpoint that answers any caller with its address. */
 export const DEFAULT_EGRESS_PROBE_URL = 'https://checkip.amazonaws.com/';
 

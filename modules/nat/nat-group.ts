@@ -66,7 +66,7 @@ export interface NatGroupProps {
       | 'routeMode'
       | 'selfHealing'
       | 'healthAgent'
-      | 'metrics'
+      | 'egressProbeUrl'
       | 'tags'
     >
   >;
@@ -114,9 +114,6 @@ export class NatGroup extends Construct {
         routeMode: 'self-claim',
         selfHealing: props.selfHealing ?? true,
         healthAgent: { groupName, self: member.name, members, healthCheck },
-        // The boot script and the health agent fill EC2's 16 KB of user data (compressed): there is
-        // no room for the metrics publisher; the agents' heartbeats say who is alive.
-        metrics: false,
         tags,
       });
       // Created "starting" by Terraform (so destroy removes it); the agent overwrites it every round.

@@ -188,7 +188,7 @@ export const NAT_INSTANCE_SETTINGS = table({
     type: 'bool',
     rules: [],
     default: true,
-    summary: 'A publisher on the instance: EgressProbe, ConntrackUsePercent and OwnedRouteTables to CloudWatch every minute',
+    summary: 'A publisher on the instance: EgressProbe and ConntrackUsePercent to CloudWatch every minute (a NatGroup member\'s health agent publishes them, and OwnedRouteTables)',
   },
   egressProbeUrl: {
     prop: 'egressProbeUrl',

@@ -2,6 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Fn, Token } from 'cdktf';
 import { escapeForTerraform } from '../shared/terraform-expressions';
+import { compactScript } from './compact-script';
 import { BOOT_SCRIPT_PATH, LOG_PATH, NatBootSettings, renderSettingsFile, SETTINGS_PATH } from './boot-settings';
 import {
   HEALTH_AGENT_PATH,
@@ -64,19 +65,6 @@ export function renderNatWriteFiles(settings: NatBootSettings, script: string = 
 }
 
 /**
- * A script without its comment-only lines (the shebang and shellcheck directives stay). The
- * commented boot script alone is near EC2's 16 KB user-data limit compressed, so user data that
- * carries more (a NAT group's health agent, the metrics publisher) ships every script without
- * comments; the commented sources are in modules/nat/boot.
- */
-export function withoutCommentLines(script: string): string {
-  return script
-    .split('\n')
-    .filter((line, i) => (i === 0 && line.startsWith('#!')) || /^\s*# shellcheck /.test(line) || !/^\s*#/.test(line))
-    .join('\n');
-}
-
-/**
  * The health agent of a NAT group: its script, settings and systemd unit (`write_files` entries),
  * and the `runcmd` that enables and starts it once cloud-init has run the boot script.
  */
@@ -84,7 +72,7 @@ function renderHealthAgentParts(agent: HealthAgentSettings): { writeFiles: strin
   return {
     writeFiles: [
       writeFileEntry(HEALTH_AGENT_SETTINGS_PATH, '0644', renderHealthAgentSettings(agent)),
-      writeFileEntry(HEALTH_AGENT_PATH, '0755', escapeForTerraform(withoutCommentLines(readHealthAgentScript()))),
+      writeFileEntry(HEALTH_AGENT_PATH, '0755', escapeForTerraform(compactScript(readHealthAgentScript()))),
       writeFileEntry(HEALTH_AGENT_UNIT_PATH, '0644', HEALTH_AGENT_UNIT),
     ].join('\n'),
     // runcmd runs after the per-boot scripts (cloud-init's final stage), once; the unit is enabled for later boots.
@@ -96,13 +84,13 @@ function renderHealthAgentParts(agent: HealthAgentSettings): { writeFiles: strin
 const ENABLE_METRICS_TIMER = 'systemctl enable --now nat-metrics.timer';
 
 /**
- * The metrics publisher's `write_files` entries (settings, script without comments, systemd units)
+ * The metrics publisher's `write_files` entries (settings, compacted script, systemd units)
  * and the `runcmd` item that enables its timer; a token `enabled` becomes a conditional command.
  */
 function renderMetricsParts(metrics: MetricsSettings): { writeFiles: string; runcmd: string[] } {
   const writeFiles = [
     writeFileEntry(METRICS_SETTINGS_PATH, '0644', renderMetricsSettingsFile(metrics)),
-    writeFileEntry(METRICS_SCRIPT_PATH, '0755', escapeForTerraform(withoutCommentLines(readMetricsScript()))),
+    writeFileEntry(METRICS_SCRIPT_PATH, '0755', escapeForTerraform(compactScript(readMetricsScript()))),
     writeFileEntry(METRICS_SERVICE_PATH, '0644', METRICS_SERVICE_UNIT),
     writeFileEntry(METRICS_TIMER_PATH, '0644', METRICS_TIMER_UNIT),
   ].join('\n');
@@ -126,8 +114,11 @@ export interface NatUserDataExtras {
  * that starts them.
  */
 export function renderNatUserData(settings: NatBootSettings, script: string = readBootScript(), extras: NatUserDataExtras = {}): string {
-  const agent = extras.healthAgent ? renderHealthAgentParts(extras.healthAgent) : undefined;
-  const metrics = extras.metrics === undefined || extras.metrics.enabled === false ? undefined : renderMetricsParts(extras.metrics);
+  const metricsSettings = extras.metrics?.enabled === false ? undefined : extras.metrics;
+  // A group member's health agent publishes the metrics itself: its user data has no room for the
+  // publisher (EC2's 16 KB), and the agent already knows the probe result and the tables it holds.
+  const agent = extras.healthAgent ? renderHealthAgentParts({ ...extras.healthAgent, metricsName: metricsSettings?.name }) : undefined;
+  const metrics = metricsSettings && !agent ? renderMetricsParts(metricsSettings) : undefined;
   const parts = [agent, metrics].filter((part): part is NonNullable<typeof part> => part !== undefined);
   const runcmd = parts.flatMap((part) => part.runcmd);
   return [
@@ -135,7 +126,7 @@ export function renderNatUserData(settings: NatBootSettings, script: string = re
     '# cdktf-nat-instance: NAT settings plus the script that applies them at every boot.',
     `# Log: ${LOG_PATH}. Settings: ${SETTINGS_PATH}.`,
     'write_files:',
-    renderNatWriteFiles(settings, parts.length > 0 ? withoutCommentLines(script) : script),
+    renderNatWriteFiles(settings, parts.length > 0 ? compactScript(script) : script),
     ...parts.map((part) => part.writeFiles),
     ...(runcmd.length > 0 ? ['runcmd:', ...runcmd] : []),
     '',

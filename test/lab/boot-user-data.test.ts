@@ -5,7 +5,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { evaluateTerraformString, run, sampleValue, synthesizeNatUserData } from './harness';
-import { withoutCommentLines } from '../../modules/nat/user-data';
+import { compactScript } from '../../modules/nat/compact-script';
 
 const SCRIPT_PATH = join(__dirname, '..', '..', 'modules', 'nat', 'boot', 'nat-instance.sh');
 
@@ -13,8 +13,8 @@ test('the synthesized user data delivers the boot script byte for byte, executab
   const userData = synthesizeNatUserData({ mode: 'dual' });
   const script = userData.files.find((file) => file.path === '/var/lib/cloud/scripts/per-boot/nat-instance.sh');
   expect(script?.permissions).toBe('0755');
-  // Without comment lines beside the metrics publisher (EC2's 16 KB: modules/nat/user-data.ts).
-  expect(script?.content).toBe(withoutCommentLines(readFileSync(SCRIPT_PATH, 'utf8')));
+  // Compacted beside the metrics publisher (EC2's 16 KB: modules/nat/compact-script.ts).
+  expect(script?.content).toBe(compactScript(readFileSync(SCRIPT_PATH, 'utf8')));
   expect(userData.files.map((file) => file.path)).toEqual([
     '/etc/nat-instance/settings',
     '/var/lib/cloud/scripts/per-boot/nat-instance.sh',
@@ -26,7 +26,7 @@ test('the synthesized user data delivers the boot script byte for byte, executab
   ]);
   const publisher = userData.files.find((file) => file.path === '/var/lib/nat-instance/nat-metrics.sh');
   expect(publisher?.permissions).toBe('0755');
-  expect(publisher?.content).toBe(withoutCommentLines(readFileSync(join(__dirname, '..', '..', 'modules', 'nat', 'boot', 'nat-metrics.sh'), 'utf8')));
+  expect(publisher?.content).toBe(compactScript(readFileSync(join(__dirname, '..', '..', 'modules', 'nat', 'boot', 'nat-metrics.sh'), 'utf8')));
 });
 
 test('the settings carry the props literally and resource IDs as evaluated references', () => {

@@ -14,6 +14,7 @@ jest.setTimeout(300_000);
 let lab: GroupLab;
 let a: LabNat;
 let b: LabNat;
+let agentsStartedAt = 0;
 const eip = (member: 'a' | 'b') => lab.ids[member].elasticIp;
 
 beforeAll(async () => {
@@ -25,10 +26,12 @@ beforeAll(async () => {
   for (const boot of boots) {
     if (boot.code !== 0) throw new Error(`a NAT did not boot: ${boot.stderr}\n${boot.stdout}`);
   }
-  lab.startAgent(a);
-  lab.startAgent(b);
+  // Egress first (the boot scripts claimed the tables), so the agents' first probe finds it.
   await lab.waitForEgress('a', eip('a'));
   await lab.waitForEgress('b', eip('b'));
+  agentsStartedAt = Date.now();
+  lab.startAgent(a);
+  lab.startAgent(b);
 }, 300_000);
 
 afterAll(teardownGroupLabs);
@@ -79,6 +82,23 @@ describe('a group of two NATs, one per zone, with the health agent', () => {
       route_tables: lab.ids.b.routeTableId,
       peers: 'a:alive',
     });
+    // Each agent publishes its metrics to the emulated CloudWatch at its first round, then once a
+    // minute (while a heartbeat goes out every round).
+    const minutes = Math.floor((Date.now() - agentsStartedAt) / 60_000);
+    for (const member of ['a', 'b'] as const) {
+      const calls = lab.apiCalls().filter((call) => call.client === eip(member));
+      const published = calls.filter((call) => call.action === 'PutMetricData');
+      expect(published.length).toBeGreaterThanOrEqual(1);
+      expect(published.length).toBeLessThanOrEqual(1 + minutes);
+      expect(published.map((call) => [call.service, call.status])).toEqual(published.map(() => ['monitoring', 200]));
+      expect(calls.filter((call) => call.action === 'PutParameter').length).toBeGreaterThanOrEqual(6);
+      const metrics = lab.metrics(member);
+      expect(Object.keys(metrics).sort()).toEqual(['ConntrackUsePercent', 'EgressProbe', 'OwnedRouteTables']);
+      expect(metrics.EgressProbe).toEqual({ min: 1, max: 1, count: published.length });
+      expect(metrics.OwnedRouteTables).toEqual({ min: 1, max: 1, count: published.length });
+      expect(metrics.ConntrackUsePercent.count).toBe(published.length);
+      expect(metrics.ConntrackUsePercent.max).toBeLessThan(100);
+    }
   });
 
   it.each([

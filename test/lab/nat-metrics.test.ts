@@ -8,7 +8,7 @@
 import { createLabVpc, expectBootSuccess, LAB_ADDRESSES, LabVpc, requireRoot, run, teardownLabs } from './harness';
 import { AwsDoubles } from './doubles/aws-doubles';
 import { MotoServer, MOTO_REGION, startMoto } from '../support/moto';
-import { METRICS_NAMESPACE, METRICS_SCRIPT_PATH, OWNED_ROUTE_TABLES_PATH } from '../../modules/nat/metrics-settings';
+import { METRICS_NAMESPACE, METRICS_SCRIPT_PATH } from '../../modules/nat/metrics-settings';
 
 jest.setTimeout(240_000);
 
@@ -43,12 +43,9 @@ afterAll(async () => {
   teardownLabs();
 });
 
-/** One run of the publisher, as its systemd service runs it; `ownedRouteTables` written first (the health agent's file), or none. */
-function publish(ownedRouteTables?: string): ReturnType<typeof run> {
-  const prelude =
-    ownedRouteTables === undefined
-      ? 'mount -t tmpfs tmpfs /run'
-      : `mount -t tmpfs tmpfs /run && mkdir -p ${OWNED_ROUTE_TABLES_PATH.replace(/\/[^/]+$/, '')} && printf '%s' '${ownedRouteTables}' > ${OWNED_ROUTE_TABLES_PATH}`;
+/** One run of the publisher, as its systemd service runs it. */
+function publish(): ReturnType<typeof run> {
+  const prelude = 'mount -t tmpfs tmpfs /run';
   const environment = { ...doubles.scriptEnvironment(), AWS_ENDPOINT_URL_CLOUDWATCH: moto.endpoint };
   return run(
     ['env', ...Object.entries(environment).map(([key, value]) => `${key}=${value}`), ...lab.natCommand([METRICS_SCRIPT_PATH], prelude)],
@@ -101,12 +98,12 @@ function statistics(metric: string): { min: number; max: number; count: number }
   };
 }
 
-test('GIVEN a booted NAT WHEN the publisher runs THEN CloudWatch holds its three metrics under NatName, egress probe 1 and the owned route tables counted', () => {
-  const result = publish('# written by the health agent\nrtb-0a1b2c3d4e5f60001\nrtb-0a1b2c3d4e5f60002\n');
+test('GIVEN a booted NAT WHEN the publisher runs THEN CloudWatch holds its two metrics under NatName, egress probe 1', () => {
+  const result = publish();
   expect({ exit: result.code, stderr: result.stderr }).toEqual({ exit: 0, stderr: '' });
   expect(result.stdout).toMatch(
     new RegExp(
-      `^nat-metrics: published to ${METRICS_NAMESPACE} \\(NatName=${NAT_NAME}, ${MOTO_REGION}\\): EgressProbe=1 ConntrackUsePercent=\\d+\\.\\d{4} OwnedRouteTables=2$`,
+      `^nat-metrics: published to ${METRICS_NAMESPACE} \\(NatName=${NAT_NAME}, ${MOTO_REGION}\\): EgressProbe=1 ConntrackUsePercent=\\d+\\.\\d{4}$`,
       'm',
     ),
   );
@@ -114,10 +111,9 @@ test('GIVEN a booted NAT WHEN the publisher runs THEN CloudWatch holds its three
   const listed = cloudwatch('list-metrics', '--namespace', METRICS_NAMESPACE) as {
     Metrics: Array<{ MetricName: string; Dimensions: Array<{ Name: string; Value: string }> }>;
   };
-  expect(listed.Metrics.map((metric) => metric.MetricName).sort()).toEqual(['ConntrackUsePercent', 'EgressProbe', 'OwnedRouteTables']);
+  expect(listed.Metrics.map((metric) => metric.MetricName).sort()).toEqual(['ConntrackUsePercent', 'EgressProbe']);
   for (const metric of listed.Metrics) expect(metric.Dimensions).toEqual([{ Name: 'NatName', Value: NAT_NAME }]);
   expect(statistics('EgressProbe')).toEqual({ min: 1, max: 1, count: 1 });
-  expect(statistics('OwnedRouteTables')).toEqual({ min: 2, max: 2, count: 1 });
   const conntrack = statistics('ConntrackUsePercent');
   expect(conntrack.count).toBe(1);
   expect(conntrack.min).toBeGreaterThanOrEqual(0);
@@ -129,14 +125,13 @@ test('GIVEN a booted NAT WHEN the publisher runs THEN CloudWatch holds its three
   ]);
 });
 
-test('GIVEN the NAT lost its ruleset and no route-table record exists WHEN the publisher runs THEN it publishes egress probe 0 and 0 tables, saying why', () => {
+test('GIVEN the NAT lost its ruleset WHEN the publisher runs THEN it publishes egress probe 0, saying why', () => {
   lab.exec('nat', ['nft', 'delete', 'table', 'ip', 'nat_instance']);
   const result = publish();
   expect(result.code).toBe(0);
   expect(result.stderr).toContain('nat-metrics: egress probe: table ip nat_instance has no translation loaded');
-  expect(result.stdout).toMatch(/EgressProbe=0 ConntrackUsePercent=\d+\.\d{4} OwnedRouteTables=0$/m);
+  expect(result.stdout).toMatch(/EgressProbe=0 ConntrackUsePercent=\d+\.\d{4}$/m);
   expect(statistics('EgressProbe')).toEqual({ min: 0, max: 1, count: 2 });
-  expect(statistics('OwnedRouteTables')).toEqual({ min: 0, max: 2, count: 2 });
 });
 
 test('GIVEN the ruleset back but the probe target unreachable WHEN the publisher runs THEN the probe fails on its own (control: the ruleset alone is not the probe)', () => {

@@ -14,7 +14,8 @@
  */
 import { gunzipSync } from 'zlib';
 import { parseCloudConfigFiles } from '../lab/harness/synthesized-user-data';
-import { readBootScript, withoutCommentLines } from '../../modules/nat/user-data';
+import { readBootScript } from '../../modules/nat/user-data';
+import { compactScript } from '../../modules/nat/compact-script';
 import { readMetricsScript } from '../../modules/nat/metrics-settings';
 import { awsCli } from '../support/aws-cli';
 import { MotoServer, startMoto } from '../support/moto';
@@ -174,9 +175,9 @@ describe('read back through the emulated EC2 API', () => {
       '/etc/systemd/system/nat-metrics.service',
       '/etc/systemd/system/nat-metrics.timer',
     ]);
-    // Both without comment lines (EC2's 16 KB: modules/nat/user-data.ts).
-    expect(files[1].content).toBe(withoutCommentLines(readBootScript()));
-    expect(files[3].content).toBe(withoutCommentLines(readMetricsScript()));
+    // Both compacted (EC2's 16 KB: modules/nat/compact-script.ts).
+    expect(files[1].content).toBe(compactScript(readBootScript()));
+    expect(files[3].content).toBe(compactScript(readMetricsScript()));
     expect(files[0].content).toContain(`NAT_PRIVATE_CIDRS=${PRIVATE_CIDRS.join(',')}\n`);
     expect(files[0].content).toContain(`NAT_FORWARDING_SUBNET_CIDR=${PRIVATE_CIDRS[0]}\n`);
     expect(files[0].content).not.toContain('${');

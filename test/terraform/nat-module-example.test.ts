@@ -13,7 +13,8 @@
 import { join } from 'path';
 import { gunzipSync } from 'zlib';
 import { parseCloudConfigFiles } from '../lab/harness/synthesized-user-data';
-import { readBootScript, withoutCommentLines } from '../../modules/nat/user-data';
+import { readBootScript } from '../../modules/nat/user-data';
+import { compactScript } from '../../modules/nat/compact-script';
 import { readMetricsScript } from '../../modules/nat/metrics-settings';
 import { awsCli } from '../support/aws-cli';
 import { MotoServer, startMoto } from '../support/moto';
@@ -228,9 +229,9 @@ describe.each(NAT_NAMES)('read back through the emulated EC2 API: NAT %s', (name
       '/etc/systemd/system/nat-metrics.service',
       '/etc/systemd/system/nat-metrics.timer',
     ]);
-    // Both without comment lines (EC2's 16 KB: modules/nat/user-data.ts).
-    expect(files[1].content).toBe(withoutCommentLines(readBootScript()));
-    expect(files[3].content).toBe(withoutCommentLines(readMetricsScript()));
+    // Both compacted (EC2's 16 KB: modules/nat/compact-script.ts).
+    expect(files[1].content).toBe(compactScript(readBootScript()));
+    expect(files[3].content).toBe(compactScript(readMetricsScript()));
     const privateCidrs = ec2('describe-subnets', '--subnet-ids', ...network.private_subnet_ids).Subnets.map(
       (subnet: any) => subnet.CidrBlock,
     );

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse as parseYaml } from 'yaml';
-import { BOOT_SCRIPT_PATH, NatInstanceProps, readBootScript, renderNatUserData, SETTINGS_PATH, withoutCommentLines } from '../../modules/nat';
+import { BOOT_SCRIPT_PATH, NatInstanceProps, readBootScript, renderNatUserData, SETTINGS_PATH, compactScript } from '../../modules/nat';
 import {
   METRICS_SCRIPT_PATH,
   METRICS_SERVICE_PATH,
@@ -131,7 +131,7 @@ describe.each([
 ])('NAT user data, %s', (_case, props, expectedSettings, referencedTypes, absentKeys) => {
   const raw = synthesizedUserData(props);
   // Shipped without comment lines beside the metrics publisher (EC2's 16 KB: user-data.ts).
-  const script = withoutCommentLines(readBootScript());
+  const script = compactScript(readBootScript());
   let evaluated: string;
   beforeAll(() => {
     evaluated = evaluateTerraformString(raw, APPLY_VALUES);
@@ -153,7 +153,7 @@ describe.each([
   it('THEN every ${ of the boot script and of the metrics publisher reaches the JSON escaped as $${', () => {
     for (const [path, shipped] of [
       [BOOT_SCRIPT_PATH, script],
-      [METRICS_SCRIPT_PATH, withoutCommentLines(readMetricsScript())],
+      [METRICS_SCRIPT_PATH, compactScript(readMetricsScript())],
     ]) {
       const start = raw.indexOf(`path: ${path}`);
       const end = raw.indexOf('\n  - path: ', start);
@@ -200,7 +200,7 @@ describe.each([
 
   it('THEN the metrics publisher arrives byte for byte, with its settings and a timer that cloud-init starts', () => {
     const files = writeFilesOf(evaluated);
-    expect(fileAt(files, METRICS_SCRIPT_PATH).content).toBe(withoutCommentLines(readMetricsScript()).replace(/\n*$/, '\n'));
+    expect(fileAt(files, METRICS_SCRIPT_PATH).content).toBe(compactScript(readMetricsScript()).replace(/\n*$/, '\n'));
     expect(fileAt(files, METRICS_SETTINGS_PATH).content.split('\n').filter((line) => line.startsWith('NAT_METRICS_'))).toEqual([
       'NAT_METRICS_NAMESPACE=cdktf-nat-instance',
       'NAT_METRICS_NAME=nat-instance',

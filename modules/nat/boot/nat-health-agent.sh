@@ -8,7 +8,9 @@
 #   2. publishes a heartbeat (an SSM parameter per member: "<healthy|unhealthy> <instance> <eni> <time>");
 #   3. reads its peers' heartbeats, the route tables of the group and, for a peer whose heartbeat
 #      stopped advancing, its instance state;
-#   4. claims the route tables it owns by the owner rule and that do not point at it yet.
+#   4. claims the route tables it owns by the owner rule and that do not point at it yet;
+#   5. once a minute, when NAT_METRICS_NAMESPACE is set, publishes its metrics to CloudWatch
+#      (EgressProbe, ConntrackUsePercent, OwnedRouteTables; the same names as the metrics publisher).
 # Owner rule (the same on every NAT, so no two fight over a table): a table belongs to its home NAT
 # (the NAT of its zone) while that NAT is alive; otherwise to the first alive member after the home
 # one in the group's member order. Hysteresis: a NAT turns unhealthy after NAT_HEALTH_FAILURES failed
@@ -32,6 +34,7 @@ readonly API_ATTEMPTS=3
 readonly STALE_READS=3
 # With every peer alive and no table to claim, the route tables are read every this many rounds only.
 readonly ROUTE_READ_EVERY=5
+readonly METRICS_EVERY_SECONDS=60
 ROUND_COUNT=0
 PENDING_CLAIM=0
 NAT_GROUP_NAME=''
@@ -44,6 +47,9 @@ NAT_HEALTH_RECOVERIES=2
 NAT_PEER_DEAD_SECONDS=6
 NAT_FAILBACK_HOLD_SECONDS=4
 NAT_TABLE_WRITE_HOLD_SECONDS=6
+# Optional: CloudWatch namespace and NatName dimension; empty = no metrics.
+NAT_METRICS_NAMESPACE=''
+NAT_METRICS_NAME=''
 # From the boot script's settings: how to find the forwarding interface.
 NAT_MODE=''
 NAT_FORWARDING_SUBNET_CIDR=''
@@ -51,6 +57,7 @@ NAT_FORWARDING_SUBNET_CIDR=''
 MEMBERS=()           # member names, in takeover order
 declare -A HOME=()   # route table -> its home member
 TABLES=()            # every route table of the group
+OWNED=()             # the route tables pointing at this NAT, as last read
 INSTANCE_ID=''
 REGION=''
 OWN_ENI=''
@@ -62,6 +69,8 @@ WORK=''
 SELF_STATE=''
 SELF_STREAK=0
 SELF_REASON=''
+CHECK_PASSED=0 # the last own check, before hysteresis: forwarding, ruleset and probe all fine
+LAST_PUBLISH=0
 FIRST_READ=''
 HEALTHY_SINCE=0
 
@@ -114,7 +123,8 @@ require_integer() {
 
 read_settings() {
   read_settings_file "$SETTINGS_FILE" "NAT_GROUP_NAME NAT_GROUP_SELF NAT_GROUP_MEMBERS NAT_HEALTH_PROBE_URL NAT_HEALTH_INTERVAL_SECONDS \
-NAT_HEALTH_FAILURES NAT_HEALTH_RECOVERIES NAT_PEER_DEAD_SECONDS NAT_FAILBACK_HOLD_SECONDS NAT_TABLE_WRITE_HOLD_SECONDS"
+NAT_HEALTH_FAILURES NAT_HEALTH_RECOVERIES NAT_PEER_DEAD_SECONDS NAT_FAILBACK_HOLD_SECONDS NAT_TABLE_WRITE_HOLD_SECONDS \
+NAT_METRICS_NAMESPACE NAT_METRICS_NAME"
   read_settings_file "$BOOT_SETTINGS_FILE" "NAT_MODE NAT_FORWARDING_SUBNET_CIDR"
   [[ $NAT_GROUP_NAME =~ ^[A-Za-z0-9_.-]{1,64}$ ]] || fail "setting NAT_GROUP_NAME must be 1-64 letters, digits, '.', '_' or '-', got '$NAT_GROUP_NAME'"
   [[ $NAT_HEALTH_PROBE_URL =~ ^https?://[^[:space:]]+$ ]] || fail "setting NAT_HEALTH_PROBE_URL must be an http(s) URL, got '$NAT_HEALTH_PROBE_URL'"
@@ -124,6 +134,11 @@ NAT_HEALTH_FAILURES NAT_HEALTH_RECOVERIES NAT_PEER_DEAD_SECONDS NAT_FAILBACK_HOL
   require_integer NAT_PEER_DEAD_SECONDS "$NAT_PEER_DEAD_SECONDS" 1 3600
   require_integer NAT_FAILBACK_HOLD_SECONDS "$NAT_FAILBACK_HOLD_SECONDS" 0 3600
   require_integer NAT_TABLE_WRITE_HOLD_SECONDS "$NAT_TABLE_WRITE_HOLD_SECONDS" 0 3600
+  if [[ -n $NAT_METRICS_NAMESPACE || -n $NAT_METRICS_NAME ]]; then
+    [[ $NAT_METRICS_NAMESPACE =~ ^[A-Za-z0-9._/#:-]{1,255}$ && $NAT_METRICS_NAMESPACE != AWS/* ]] ||
+      fail "setting NAT_METRICS_NAMESPACE must be a CloudWatch namespace outside AWS/, got '$NAT_METRICS_NAMESPACE'"
+    [[ $NAT_METRICS_NAME =~ ^[A-Za-z0-9_+=,.@-]{1,255}$ ]] || fail "setting NAT_METRICS_NAME must be 1 to 255 of A-Za-z0-9_+=,.@-, got '$NAT_METRICS_NAME'"
+  fi
   [[ $NAT_MODE == single || $NAT_MODE == dual ]] || fail "boot setting NAT_MODE must be single or dual, got '$NAT_MODE'"
   # NAT_GROUP_MEMBERS: name=rtb-1+rtb-2,name=rtb-3 (the order is the takeover order).
   local entry name tables table
@@ -232,6 +247,7 @@ check_self() {
       why="the outbound probe through $PUBLIC_IF failed ($NAT_HEALTH_PROBE_URL)"
     fi
   fi
+  CHECK_PASSED=$([[ -z $why ]] && echo 1 || echo 0)
   if [[ -z $SELF_STATE ]]; then
     # The first round: the boot script has just checked the same, so no hysteresis yet.
     SELF_STATE=$([[ -z $why ]] && echo healthy || echo unhealthy) SELF_REASON=$why HEALTHY_SINCE=$(now)
@@ -377,17 +393,45 @@ decide() {
   done
 }
 
+find_owned() {
+  local table
+  OWNED=()
+  for table in "${TABLES[@]}"; do [[ ${ROUTE_TARGET[$table]:-} != "$OWN_ENI" ]] || OWNED+=("$table"); done
+}
+
 write_state() {
-  local table owned=() member peers=()
-  for table in "${TABLES[@]}"; do [[ ${ROUTE_TARGET[$table]:-} != "$OWN_ENI" ]] || owned+=("$table"); done
+  local member peers=()
   for member in "${MEMBERS[@]}"; do [[ $member == "$NAT_GROUP_SELF" ]] || peers+=("$member:$([[ ${PEER_ALIVE[$member]:-yes} == yes ]] && echo alive || echo dead)"); done
   mkdir -p "${STATE_FILE%/*}" 2> /dev/null || return 0
   {
     printf '# Written by nat-health-agent every round; see modules/nat/boot/health-agent.README.md.\n'
     printf 'time=%s\nround_seconds=%s\nmember=%s\ninstance=%s\nforwarding_interface=%s\nself=%s\nself_reason=%s\napi=%s\n' \
       "$(now)" "$(($(now) - ROUND_TIME))" "$NAT_GROUP_SELF" "$INSTANCE_ID" "$OWN_ENI" "$SELF_STATE" "$SELF_REASON" "$([[ $API_OK == 1 ]] && echo ok || echo failing)"
-    printf 'route_tables_owned=%s\nroute_tables=%s\npeers=%s\n' "${#owned[@]}" "$(IFS=,; echo "${owned[*]}")" "$(IFS=,; echo "${peers[*]}")"
+    printf 'route_tables_owned=%s\nroute_tables=%s\npeers=%s\n' "${#OWNED[@]}" "$(IFS=,; echo "${OWNED[*]}")" "$(IFS=,; echo "${peers[*]}")"
   } > "$STATE_FILE.tmp" 2> /dev/null && mv -f "$STATE_FILE.tmp" "$STATE_FILE"
+}
+
+# Once a minute, in the background (a slow CloudWatch never holds up a round); its errors go to
+# its own directory, apart from the round's, and only failures are logged. See the metrics publisher (nat-metrics.sh) for the names.
+publish_metrics() {
+  [[ -n $NAT_METRICS_NAMESPACE ]] && ((ROUND_TIME - LAST_PUBLISH >= METRICS_EVERY_SECONDS)) || return 0
+  LAST_PUBLISH=$ROUND_TIME
+  local count max percent dimension data
+  count=$(cat /proc/sys/net/netfilter/nf_conntrack_count 2> /dev/null || echo 0)
+  max=$(cat /proc/sys/net/netfilter/nf_conntrack_max 2> /dev/null || echo 0)
+  percent=$(awk -v count="$count" -v max="$max" 'BEGIN { printf "%.4f", (max > 0 ? 100 * count / max : 0) }')
+  dimension="[{\"Name\":\"NatName\",\"Value\":\"$NAT_METRICS_NAME\"}]"
+  data="[{\"MetricName\":\"EgressProbe\",\"Dimensions\":$dimension,\"Value\":$CHECK_PASSED,\"Unit\":\"Count\"},"
+  data+="{\"MetricName\":\"ConntrackUsePercent\",\"Dimensions\":$dimension,\"Value\":$percent,\"Unit\":\"Percent\"},"
+  data+="{\"MetricName\":\"OwnedRouteTables\",\"Dimensions\":$dimension,\"Value\":${#OWNED[@]},\"Unit\":\"Count\"}]"
+  send_metrics "$data" &
+}
+
+send_metrics() {
+  local WORK=$WORK/metrics
+  API_CALL_ATTEMPTS=1 api cloudwatch put-metric-data --namespace "$NAT_METRICS_NAMESPACE" --metric-data "$1" > /dev/null ||
+    log "metrics not published: $(one_line "$(cat "$WORK"/api-error.* 2> /dev/null)")"
+  rm -f "$WORK"/api-error.*
 }
 
 # Whether this round must read the route tables: a peer is dead, this NAT recovered lately (its
@@ -454,12 +498,15 @@ round() {
     API_OK=0
   fi
   rm -f "$WORK"/api-error.*
+  find_owned
   write_state
+  publish_metrics
 }
 
 main() {
   read_settings
   WORK=$(mktemp -d)
+  mkdir "$WORK/metrics"
   trap 'rm -rf "$WORK"' EXIT
   log "starting: group $NAT_GROUP_NAME, member $NAT_GROUP_SELF of ${MEMBERS[*]}, ${#TABLES[@]} route table(s), every ${NAT_HEALTH_INTERVAL_SECONDS}s"
   until discover_identity; do

@@ -9,13 +9,12 @@
 #                        its translation loaded, and an HTTP(S) request through the public
 #                        interface answered; else 0 (the reason is logged)
 #   ConntrackUsePercent  connection-tracking entries in use, in percent of nf_conntrack_max
-#   OwnedRouteTables     route tables this NAT serves, as the health agent records them in
-#                        /run/nat-instance/owned-route-tables (one rtb-… per line); absent: 0
+# A NAT group's members run no publisher: their health agent publishes the same two metrics and
+# OwnedRouteTables (nat-health-agent.sh).
 # It exits non-zero with one line when the settings are bad or CloudWatch refuses the data.
 set -euo pipefail
 
 readonly SETTINGS_FILE=/etc/nat-instance/metrics
-readonly OWNED_ROUTE_TABLES_FILE=/run/nat-instance/owned-route-tables
 readonly NFT_TABLE=nat_instance
 readonly PROBE_SECONDS=10
 # IMDSv2 (the instance requires tokens). NAT_IMDS_ENDPOINT exists for the lab's metadata double.
@@ -102,24 +101,14 @@ conntrack_use_percent() {
   awk -v count="$count" -v max="$max" 'BEGIN { printf "%.4f\n", (max > 0 ? 100 * count / max : 0) }'
 }
 
-# The health agent's record of the route tables this NAT serves; none recorded: 0.
-owned_route_tables() {
-  if [[ ! -r $OWNED_ROUTE_TABLES_FILE ]]; then
-    echo 0
-    return 0
-  fi
-  grep -c -E '^rtb-[0-9a-f]+$' "$OWNED_ROUTE_TABLES_FILE" || true
-}
-
 # One PutMetricData call with every metric. AWS_ENDPOINT_URL_CLOUDWATCH is honoured even by CLI
 # versions that predate service-specific endpoint variables (the lab's emulated CloudWatch).
 publish() {
-  local probe=$1 conntrack=$2 owned=$3 endpoint=() dimension data errors
+  local probe=$1 conntrack=$2 endpoint=() dimension data errors
   [[ -z ${AWS_ENDPOINT_URL_CLOUDWATCH:-} ]] || endpoint=(--endpoint-url "$AWS_ENDPOINT_URL_CLOUDWATCH")
   dimension="[{\"Name\":\"NatName\",\"Value\":\"$NAT_METRICS_NAME\"}]"
   data="[{\"MetricName\":\"EgressProbe\",\"Dimensions\":$dimension,\"Value\":$probe,\"Unit\":\"Count\"},"
-  data+="{\"MetricName\":\"ConntrackUsePercent\",\"Dimensions\":$dimension,\"Value\":$conntrack,\"Unit\":\"Percent\"},"
-  data+="{\"MetricName\":\"OwnedRouteTables\",\"Dimensions\":$dimension,\"Value\":$owned,\"Unit\":\"Count\"}]"
+  data+="{\"MetricName\":\"ConntrackUsePercent\",\"Dimensions\":$dimension,\"Value\":$conntrack,\"Unit\":\"Percent\"}]"
   errors=$(AWS_PAGER='' aws cloudwatch put-metric-data --region "$REGION" --namespace "$NAT_METRICS_NAMESPACE" \
     --metric-data "$data" "${endpoint[@]}" --cli-connect-timeout 5 --cli-read-timeout 15 2>&1 > /dev/null) ||
     fail "CloudWatch refused the metrics: ${errors//$'\n'/ }"
@@ -129,12 +118,11 @@ main() {
   read_settings
   command -v aws > /dev/null || fail "the AWS CLI ('aws') is not installed"
   read_region
-  local probe conntrack owned
+  local probe conntrack
   probe=$(egress_probe)
   conntrack=$(conntrack_use_percent)
-  owned=$(owned_route_tables)
-  publish "$probe" "$conntrack" "$owned"
-  log "published to $NAT_METRICS_NAMESPACE (NatName=$NAT_METRICS_NAME, $REGION): EgressProbe=$probe ConntrackUsePercent=$conntrack OwnedRouteTables=$owned"
+  publish "$probe" "$conntrack"
+  log "published to $NAT_METRICS_NAMESPACE (NatName=$NAT_METRICS_NAME, $REGION): EgressProbe=$probe ConntrackUsePercent=$conntrack"
 }
 
 main "$@"

@@ -24,7 +24,7 @@ import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { HealthCheckSettings, heartbeatParameterName, NatGroup, natGroupMembersByZone } from '../../../modules/nat';
+import { HealthCheckSettings, heartbeatParameterName, METRICS_NAMESPACE, NatGroup, natGroupMembersByZone } from '../../../modules/nat';
 import { Network } from '../../../modules/vpc';
 import { run, runAsync, CommandResult, sleep } from './shell';
 import { evaluateTerraformString } from './terraform-string-double';
@@ -381,6 +381,11 @@ export class GroupLab {
     return this.apiCalls().filter((call) => call.time >= since && (call.action === 'ReplaceRoute' || call.action === 'CreateRoute'));
   }
 
+  /** What the emulated CloudWatch holds for a member's NAT (`NatName` = `<group>-<member>`), by metric. */
+  metrics(member: MemberName): Record<string, { min: number; max: number; count: number }> {
+    return JSON.parse(this.aws(['metrics', '--namespace', METRICS_NAMESPACE, '--name', `${GROUP}-${member}`]).stdout);
+  }
+
   /** `throttle`, `fail` or null: what the proxy does to the NATs' calls from now on. */
   setFault(fault: 'throttle' | 'fail' | null): void {
     writeFileSync(this.path('fault'), fault ?? '');
@@ -435,6 +440,7 @@ export class GroupLab {
       'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
       `AWS_ENDPOINT_URL_EC2=${endpoint}`,
       `AWS_ENDPOINT_URL_SSM=${endpoint}`,
+      `AWS_ENDPOINT_URL_CLOUDWATCH=${endpoint}`,
       'AWS_ACCESS_KEY_ID=testing',
       'AWS_SECRET_ACCESS_KEY=testing',
       'AWS_CONFIG_FILE=/dev/null',

@@ -22,6 +22,7 @@ import base64
 import gzip
 import http.client
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -58,11 +59,14 @@ def proxy(args):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             target = self.headers.get("X-Amz-Target", "")
             table = None
+            # The signing scope names the service (Credential=<key>/<date>/<region>/<service>/aws4_request).
+            scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", self.headers.get("Authorization", ""))
+            service = scope.group(1) if scope else "?"
             if target:
-                service, action = "ssm", target.split(".")[-1]
+                action = target.split(".")[-1]
             else:
-                query = parse_qs(body.decode())
-                service, action = "ec2", query.get("Action", ["?"])[0]
+                query = parse_qs(body.decode(errors="replace"))
+                action = query.get("Action", ["?"])[0]
                 table = query.get("RouteTableId", [None])[0]
             try:
                 with open(args.fault_file, encoding="utf-8") as fault_file:
@@ -254,6 +258,35 @@ def follow(args):
         time.sleep(args.interval)
 
 
+# ---------------------------------------------------------------------------------------------
+# metrics
+
+
+def metrics(args):
+    """What moto's CloudWatch holds for one NatName: per metric, minimum, maximum and sample count."""
+    cloudwatch = client("cloudwatch", args.moto_port)
+    now = time.time()
+    result = {}
+    for listed in cloudwatch.list_metrics(Namespace=args.namespace)["Metrics"]:
+        if listed["Dimensions"] != [{"Name": "NatName", "Value": args.name}]:
+            continue
+        points = cloudwatch.get_metric_statistics(
+            Namespace=args.namespace,
+            MetricName=listed["MetricName"],
+            Dimensions=listed["Dimensions"],
+            StartTime=now - 900,
+            EndTime=now + 60,
+            Period=3600,
+            Statistics=["Minimum", "Maximum", "SampleCount"],
+        )["Datapoints"]
+        result[listed["MetricName"]] = {
+            "min": min(point["Minimum"] for point in points),
+            "max": max(point["Maximum"] for point in points),
+            "count": sum(point["SampleCount"] for point in points),
+        }
+    print(json.dumps(result))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -263,7 +296,7 @@ def main():
     p.add_argument("--moto-port", type=int, required=True)
     p.add_argument("--record", required=True)
     p.add_argument("--fault-file", required=True)
-    for name in ("setup", "set-user-data", "launch", "terminate", "follow"):
+    for name in ("setup", "set-user-data", "launch", "terminate", "follow", "metrics"):
         sub = commands.add_parser(name)
         sub.add_argument("--moto-port", type=int, required=True)
         if name == "set-user-data":
@@ -274,12 +307,17 @@ def main():
             sub.add_argument("--address", required=True)
         if name == "terminate":
             sub.add_argument("--instance", required=True)
+        if name == "metrics":
+            sub.add_argument("--namespace", required=True)
+            sub.add_argument("--name", required=True)
         if name == "follow":
             sub.add_argument("--spec", required=True)
             sub.add_argument("--changes", required=True)
             sub.add_argument("--interval", type=float, default=0.25)
     args = parser.parse_args()
-    {"proxy": proxy, "setup": setup, "set-user-data": set_user_data, "launch": launch, "terminate": terminate, "follow": follow}[args.command](args)
+    {"proxy": proxy, "setup": setup, "set-user-data": set_user_data, "launch": launch, "terminate": terminate, "follow": follow, "metrics": metrics}[
+        args.command
+    ](args)
 
 
 if __name__ == "__main__":
