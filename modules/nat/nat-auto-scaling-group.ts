@@ -4,11 +4,16 @@ import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
 import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group';
 import { SELF_HEALING_TAG_KEY } from '../iam/self-healing-policy';
 import { tagsWithName } from '../shared/tags';
+import { mixedInstancesPolicyOf } from './instance-mix';
 
 export interface NatAutoScalingGroupProps {
   readonly name: string;
   readonly amiId: string;
   readonly instanceType: string;
+  /** More instance types, in order of preference after `instanceType`. */
+  readonly fallbackInstanceTypes?: string[];
+  /** Spot capacity instead of on-demand. */
+  readonly spot?: boolean;
   readonly keyName?: string;
   readonly instanceProfileName: string;
   /** The public subnet the instances launch in (one zone: the group replaces, it does not spread). */
@@ -35,6 +40,9 @@ export interface NatAutoScalingGroupProps {
  * attaches the static forwarding interface (dual mode), associates the Elastic IP and claims the
  * route tables. Every instance and interface it launches carries the `nat-instance` tag that
  * scopes the instance's IAM (`SelfHealingPolicy`).
+ *
+ * With `fallbackInstanceTypes` or `spot` the group launches through a mixed instances policy: the
+ * first type in order of preference that EC2 has capacity for, on-demand or Spot (instance-mix.ts).
  */
 export class NatAutoScalingGroup extends Construct {
   public readonly launchTemplate: LaunchTemplate;
@@ -83,13 +91,23 @@ export class NatAutoScalingGroup extends Construct {
       tags: tagsWithName(props.tags, props.name),
       lifecycle: props.ignoreAmiUpdates ? { ignoreChanges: ['image_id'] } : undefined,
     });
+    const launchTemplate = { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) };
+    // Several types or Spot: a mixed instances policy names the template (the two exclude each other).
+    const mixedInstancesPolicy = mixedInstancesPolicyOf({
+      launchTemplateId: launchTemplate.id,
+      launchTemplateVersion: launchTemplate.version,
+      instanceType: props.instanceType,
+      fallbackInstanceTypes: props.fallbackInstanceTypes,
+      spot: props.spot,
+    });
     this.autoScalingGroup = new AutoscalingGroup(this, 'group', {
       namePrefix: `${props.name}-`,
       minSize: 1,
       maxSize: 1,
       desiredCapacity: 1,
       vpcZoneIdentifier: [props.publicSubnetId],
-      launchTemplate: { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) },
+      launchTemplate: mixedInstancesPolicy ? undefined : launchTemplate,
+      mixedInstancesPolicy,
       healthCheckType: 'EC2',
       healthCheckGracePeriod: 60,
       // A new template version replaces the instance. With one instance there is nothing to keep

@@ -126,6 +126,23 @@ export interface NatInstanceProps {
    */
   readonly instanceType?: string;
   /**
+   * Self-healing only: more instance types, in order of preference after `instanceType`. The Auto
+   * Scaling group launches the first of `instanceType` and these that EC2 has capacity for, so a
+   * replacement still launches when the zone runs short of `instanceType`. Each must have the
+   * architecture of `instanceType` (one AMI serves them all) and carry `publicIpCount` addresses on
+   * one interface. Items may be tokens, the list itself not (its order matters).
+   * @default [] (`instanceType` only)
+   */
+  readonly fallbackInstanceTypes?: string[];
+  /**
+   * Self-healing only: run the NAT on Spot capacity (`instanceType` and `fallbackInstanceTypes`,
+   * chosen `capacity-optimized-prioritized`). EC2 may reclaim a Spot instance with two minutes'
+   * notice: the group then launches a replacement, as it does for a failed instance (an egress gap
+   * of one boot). There is no on-demand fallback: list several types to widen the Spot pools.
+   * @default false
+   */
+  readonly spot?: boolean;
+  /**
    * A custom AMI; it needs cloud-init, iproute2 and nftables (and the AWS CLI for `self-claim`).
    * @default the latest Amazon Linux 2023 AMI for the architecture, from the public SSM parameter
    */

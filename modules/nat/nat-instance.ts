@@ -350,6 +350,8 @@ export class NatInstance extends Construct {
       name,
       amiId: props.amiId ?? latestAl2023AmiId(this, 'ami', opts.architecture),
       instanceType: opts.instanceType,
+      fallbackInstanceTypes: props.fallbackInstanceTypes,
+      spot: props.spot,
       keyName: props.keyName,
       instanceProfileName: opts.instanceProfileName,
       publicSubnetId: props.publicSubnet.id,

@@ -113,6 +113,15 @@ export const NAT_INSTANCE_SETTINGS = table({
     summary: "Public addresses, each with an Elastic IP: 64,512 connections per destination each; at most the type's per-interface limit",
   },
   instanceType: { prop: 'instanceType', variable: 'instance_type', type: 'string', rules: [INSTANCE_TYPE], default: 't4g.nano', summary: 'EC2 instance type' },
+  fallbackInstanceTypes: {
+    prop: 'fallbackInstanceTypes',
+    type: 'list(string)',
+    rules: [INSTANCE_TYPE],
+    list: { unique: true },
+    default: [],
+    summary: "Self-healing: more instance types, in order of preference after `instanceType`, of its architecture",
+  },
+  spot: { prop: 'spot', type: 'bool', rules: [], default: false, summary: 'Self-healing: Spot capacity; a reclaimed instance is replaced like a failed one' },
   amiId: { prop: 'amiId', type: 'string', rules: [AMI_ID], defaultText: 'the latest Amazon Linux 2023 AMI', summary: 'A custom AMI' },
   architecture: {
     prop: 'architecture',

@@ -26,6 +26,7 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
   }
   checkSetting(S.architecture, props.architecture);
   checkSetting(S.instanceType, props.instanceType);
+  checkSetting(S.fallbackInstanceTypes, props.fallbackInstanceTypes);
   checkSetting(S.amiId, props.amiId);
   checkSetting(S.publicSubnetId, props.publicSubnet.id);
   const subnets = props.privateSubnets;
@@ -67,6 +68,7 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
 
   if (props.mode === 'dual' || isToken(props.mode)) validateDualMode(props, privateCidrs);
   validateArchitecture(props);
+  validateFallbackInstanceTypes(props);
   validatePortForwards(props.portForwards ?? [], privateCidrs, props.sshCidrs);
   validatePublicAddresses(props);
 }
@@ -99,4 +101,44 @@ function validateArchitecture(props: NatInstanceProps): void {
   if (derived && props.architecture && derived !== props.architecture) {
     throw new Error(`'architecture' is ${props.architecture} but 'instanceType' ${type ?? 't4g.nano'} is ${derived}`);
   }
+}
+
+/** An Auto Scaling group's mixed instances policy takes at most 40 launch-template overrides. */
+const MAX_INSTANCE_TYPES = 40;
+
+/**
+ * `fallbackInstanceTypes` and `spot` choose how the self-healing group launches; a plain instance
+ * has one type and launches once. Every concrete fallback must run the AMI chosen for `instanceType`.
+ */
+function validateFallbackInstanceTypes(props: NatInstanceProps): void {
+  const fallbacks = props.fallbackInstanceTypes ?? [];
+  const listed = isToken(fallbacks) || fallbacks.length > 0;
+  for (const [prop, used] of [
+    ['fallbackInstanceTypes', listed],
+    ['spot', props.spot !== undefined && props.spot !== false],
+  ] as const) {
+    if (used && props.selfHealing !== true) {
+      throw new Error(`'${prop}' needs 'selfHealing': only the self-healing Auto Scaling group chooses among instance types and Spot capacity`);
+    }
+  }
+  if (isToken(fallbacks)) {
+    // A dynamic block would iterate a set (sorted), losing the order of preference.
+    throw new Error(`'fallbackInstanceTypes' must be a list written out in code (its items may be tokens): the group tries the types in its order`);
+  }
+  const type = props.instanceType ?? 't4g.nano';
+  if (fallbacks.length > MAX_INSTANCE_TYPES - 1) {
+    throw new Error(`'fallbackInstanceTypes' holds ${fallbacks.length} types; with 'instanceType' an Auto Scaling group takes at most ${MAX_INSTANCE_TYPES}`);
+  }
+  const amiArchitecture = props.architecture ?? architectureOf(type);
+  fallbacks.forEach((fallback, i) => {
+    if (isToken(fallback)) return;
+    if (fallback === type) throw new Error(`'fallbackInstanceTypes[${i}]' is ${fallback}, which is 'instanceType' already`);
+    const architecture = architectureOf(fallback);
+    if (amiArchitecture && architecture !== amiArchitecture) {
+      const source = props.architecture ? `'architecture'` : `'instanceType' ${type}`;
+      throw new Error(
+        `'fallbackInstanceTypes[${i}]' ${fallback} is ${architecture}, but the NAT's AMI is ${amiArchitecture} (from ${source}): one launch template serves every type`,
+      );
+    }
+  });
 }

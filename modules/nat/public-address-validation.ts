@@ -39,21 +39,33 @@ export function validatePublicAddresses(props: NatInstanceProps): void {
       `'publicIpCount' is ${count} but 'elasticIp' is false: secondary addresses reach the internet only through Elastic IPs`,
     );
   }
-  const type = props.instanceType ?? 't4g.nano';
-  const limit = isToken(type) ? undefined : ipv4AddressesPerInterface(type);
-  if (limit !== undefined && count > limit) {
-    throw new Error(
-      `'publicIpCount' is ${count}, but one network interface of instance type ${type} carries at most ${limit} IPv4 addresses`,
-    );
+  for (const { type, label } of instanceTypesOf(props)) {
+    const limit = isToken(type) ? undefined : ipv4AddressesPerInterface(type);
+    if (limit !== undefined && count > limit) {
+      throw new Error(
+        `'publicIpCount' is ${count}, but one network interface of instance type ${type}${label} carries at most ${limit} IPv4 addresses`,
+      );
+    }
   }
 }
 
 /** What synth cannot check: a pool on an instance type the limits table does not know. */
 export function publicAddressWarnings(props: NatInstanceProps): string[] {
   const count = publicAddressCountOf(props);
-  const type = props.instanceType ?? 't4g.nano';
-  if (isToken(count) || count === 1 || isToken(type) || ipv4AddressesPerInterface(type) !== undefined) return [];
+  if (isToken(count) || count === 1) return [];
+  return instanceTypesOf(props)
+    .filter(({ type }) => !isToken(type) && ipv4AddressesPerInterface(type) === undefined)
+    .map(
+      ({ type, label }) =>
+        `'publicIpCount' ${count} is not checked against the per-interface address limit of ${type}${label} (not in the table of modules/nat/interface-address-limits.ts); EC2 refuses too many when the interface is created`,
+    );
+}
+
+/** `instanceType` and each of a concrete `fallbackInstanceTypes` (a self-healing NAT may launch any), labelled for messages. */
+function instanceTypesOf(props: NatInstanceProps): Array<{ type: string; label: string }> {
+  const fallbacks = props.fallbackInstanceTypes ?? [];
   return [
-    `'publicIpCount' ${count} is not checked against the per-interface address limit of ${type} (not in the table of modules/nat/interface-address-limits.ts); EC2 refuses too many when the interface is created`,
+    { type: props.instanceType ?? 't4g.nano', label: '' },
+    ...(isToken(fallbacks) ? [] : fallbacks.map((type, i) => ({ type, label: ` ('fallbackInstanceTypes[${i}]')` }))),
   ];
 }

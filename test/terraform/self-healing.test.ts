@@ -3,7 +3,8 @@
  * WHEN the real Terraform CLI with the real AWS provider applies it against the emulated AWS API (moto)
  * THEN the launch template, the Auto Scaling group of one, the Elastic IP, the static forwarding
  *   interface and the instance's IAM exist as synthesized; a settings change plans a new template
- *   version that the group rolls out (an update of both, nothing destroyed); destroy removes everything.
+ *   version that the group rolls out (an update of both, nothing destroyed); fallback instance types
+ *   on Spot apply as a mixed instances policy; destroy removes everything.
  */
 import { App, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
@@ -15,6 +16,7 @@ import { requireSupportedVersions } from '../../stacks/supported-versions';
 import { NatGroup, natGroupMembersByZone, NatInstance, NatInstanceProps } from '../../modules/nat';
 import { MOTO_REGION, MotoServer, startMoto } from '../support/moto';
 import { emulatorProviderSettings, StateResource, TerraformWorkspace } from '../support/terraform';
+import { awsCli } from '../support/aws-cli';
 
 jest.setTimeout(600_000);
 
@@ -118,7 +120,7 @@ describe.each(['single', 'dual'] as const)('a self-healing NAT in %s mode', (mod
       byType(resources, 'aws_iam_policy')
         .map((policy) => policy.values.name)
         .sort(),
-    ).toEqual(['healing-nat-route-claim', 'healing-nat-self-healing']);
+    ).toEqual(['healing-nat-metrics', 'healing-nat-route-claim', 'healing-nat-self-healing']);
     expect(byType(resources, 'aws_route').filter((route) => route.values.network_interface_id)).toEqual([]);
     const interfaces = byType(resources, 'aws_network_interface');
     if (mode === 'dual') {
@@ -144,6 +146,62 @@ describe.each(['single', 'dual'] as const)('a self-healing NAT in %s mode', (mod
     workspace.run(['destroy', '-auto-approve', '-input=false', '-no-color']);
     expect(workspace.resources()).toEqual([]);
   });
+});
+
+test('a self-healing NAT with a fallback instance type on Spot applies as a mixed instances policy (read back from the Auto Scaling API) and destroys', () => {
+  const workspace = workspaceFor(
+    synthesizeSelfHealing({ instanceType: 't4g.nano', fallbackInstanceTypes: ['t4g.micro'], spot: true }),
+    'self-healing-spot',
+  );
+  workspace.init();
+  workspace.run(['apply', '-auto-approve', '-input=false', '-no-color']);
+
+  const resources = workspace.resources();
+  const [template] = byType(resources, 'aws_launch_template');
+  const [group] = byType(resources, 'aws_autoscaling_group');
+  expect(template.values.instance_type).toBe('t4g.nano');
+  expect(group.values.launch_template).toEqual([]);
+  const [policy] = group.values.mixed_instances_policy as Array<Record<string, any>>;
+  expect(policy.launch_template[0].launch_template_specification).toEqual([
+    expect.objectContaining({ launch_template_id: template.values.id, version: '1' }),
+  ]);
+  expect(policy.launch_template[0].override.map((override: { instance_type: string }) => override.instance_type)).toEqual([
+    't4g.nano',
+    't4g.micro',
+  ]);
+  expect(policy.instances_distribution).toEqual([
+    expect.objectContaining({
+      on_demand_allocation_strategy: 'prioritized',
+      on_demand_base_capacity: 0,
+      on_demand_percentage_above_base_capacity: 0,
+      spot_allocation_strategy: 'capacity-optimized-prioritized',
+    }),
+  ]);
+  // The group as the Auto Scaling API describes it, independently of Terraform's state.
+  const [described] = awsCli<{ AutoScalingGroups: any[] }>(moto.clientEnv, [
+    'autoscaling',
+    'describe-auto-scaling-groups',
+    '--auto-scaling-group-names',
+    group.values.name as string,
+  ]).AutoScalingGroups;
+  expect(described.LaunchTemplate).toBeUndefined();
+  expect(
+    described.MixedInstancesPolicy.LaunchTemplate.Overrides.map((override: { InstanceType: string }) => override.InstanceType),
+  ).toEqual(['t4g.nano', 't4g.micro']);
+  expect(described.MixedInstancesPolicy.InstancesDistribution).toMatchObject({
+    OnDemandAllocationStrategy: 'prioritized',
+    OnDemandBaseCapacity: 0,
+    OnDemandPercentageAboveBaseCapacity: 0,
+    SpotAllocationStrategy: 'capacity-optimized-prioritized',
+  });
+  // One instance, of a listed type (which one is EC2's choice among the Spot pools).
+  expect(described.Instances.map((instance: { InstanceType: string; LifecycleState: string }) => instance.LifecycleState)).toEqual([
+    'InService',
+  ]);
+  expect(['t4g.nano', 't4g.micro']).toContain(described.Instances[0].InstanceType);
+
+  workspace.run(['destroy', '-auto-approve', '-input=false', '-no-color']);
+  expect(workspace.resources()).toEqual([]);
 });
 
 // Applied only: destroying two Auto Scaling groups hangs in the emulator (moto 5.2.1 keeps the

@@ -159,6 +159,50 @@ describe('NatGroup props', () => {
   });
 });
 
+describe('GIVEN a NatGroup whose members take fallback instance types on Spot (natProps)', () => {
+  const synth = synthGroup({ natProps: { instanceType: 'c7g.medium', fallbackInstanceTypes: ['c6g.medium', 't4g.small'], spot: true } });
+  const groups = Object.values(synth.resources('aws_autoscaling_group'));
+
+  it("THEN every member's group launches the types in that order, on Spot, through a mixed instances policy", () => {
+    expect(groups).toHaveLength(2);
+    for (const group of groups) {
+      expect(group.launch_template).toBeUndefined();
+      expect(group.mixed_instances_policy.launch_template.override).toEqual([
+        { instance_type: 'c7g.medium' },
+        { instance_type: 'c6g.medium' },
+        { instance_type: 't4g.small' },
+      ]);
+      expect(group.mixed_instances_policy.instances_distribution).toMatchObject({
+        on_demand_base_capacity: 0,
+        on_demand_percentage_above_base_capacity: 0,
+        spot_allocation_strategy: 'capacity-optimized-prioritized',
+      });
+    }
+  });
+
+  it('THEN a group of plain instances refuses them, naming the prop', () => {
+    const refused = synthError((stack) => {
+      const n = new Network(stack, 'network', GROUP_NETWORK);
+      const members = natGroupMembersByZone(n);
+      return new NatGroup(stack, 'g', {
+        vpcId: n.vpcId,
+        privateSubnets: n.privateSubnets,
+        members,
+        selfHealing: false,
+        natProps: { spot: true },
+      });
+    });
+    expect(refused).toMatch(/^'spot' needs 'selfHealing'/);
+  });
+
+  it('THEN a group without them keeps naming its launch template directly (control)', () => {
+    for (const group of Object.values(synthGroup().resources('aws_autoscaling_group'))) {
+      expect(group.mixed_instances_policy).toBeUndefined();
+      expect(group.launch_template).toBeDefined();
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // The agent's IAM, as AWS evaluates it.
 

@@ -4,6 +4,7 @@
  * the route tables. Synth assertions; the policy's scope is evaluated in self-healing-policy.test.ts,
  * the apply in test/terraform, the replacement's egress in the lab.
  */
+import { TerraformStack, TerraformVariable } from 'cdktf';
 import { NatInstanceProps } from '../../modules/nat';
 import { SELF_HEALING_TAG_KEY } from '../../modules/iam';
 import { Synthesized, synthError, synthesize, TfBlock, warningsOf } from './support/synth';
@@ -174,6 +175,152 @@ describe('self-healing props', () => {
   it('refuses several public addresses: a replacement takes over one', () => {
     expect(synthError((stack) => natOnExampleNetwork(stack, { selfHealing: true, publicIpCount: 2 }))).toMatch(
       /'selfHealing' takes over one public address; 'publicIpCount' and 'elasticIpAllocationIds' ask for 2/,
+    );
+  });
+});
+
+describe('GIVEN a self-healing NatInstance with fallback instance types on Spot', () => {
+  const synth = synthSelfHealing({ instanceType: 't4g.nano', fallbackInstanceTypes: ['t4g.micro', 'c7g.medium'], spot: true });
+  const template = synth.only('aws_launch_template');
+  const group = synth.only('aws_autoscaling_group').block;
+
+  it('THEN the group launches through a mixed instances policy (not the template directly), from the latest template version', () => {
+    expect(group.launch_template).toBeUndefined();
+    expect(group.mixed_instances_policy.launch_template.launch_template_specification).toEqual({
+      launch_template_id: synth.ref('aws_launch_template', template.name, 'id'),
+      version: synth.ref('aws_launch_template', template.name, 'latest_version'),
+    });
+    expect([group.min_size, group.max_size, group.desired_capacity]).toEqual([1, 1, 1]);
+    expect(group.instance_refresh).toEqual({ strategy: 'Rolling', preferences: { min_healthy_percentage: 0 } });
+  });
+
+  it('THEN one override per type, instanceType first and then the fallbacks in the order given; the template keeps instanceType', () => {
+    expect(group.mixed_instances_policy.launch_template.override).toEqual([
+      { instance_type: 't4g.nano' },
+      { instance_type: 't4g.micro' },
+      { instance_type: 'c7g.medium' },
+    ]);
+    expect(template.block.instance_type).toBe('t4g.nano');
+  });
+
+  it('THEN nothing is on-demand, and Spot pools are chosen for capacity with the order as priority', () => {
+    expect(group.mixed_instances_policy.instances_distribution).toEqual({
+      on_demand_allocation_strategy: 'prioritized',
+      on_demand_base_capacity: 0,
+      on_demand_percentage_above_base_capacity: 0,
+      spot_allocation_strategy: 'capacity-optimized-prioritized',
+    });
+  });
+});
+
+describe('instance types and Spot of a self-healing NAT', () => {
+  const policyOf = (props: Partial<NatInstanceProps>) => synthSelfHealing(props).only('aws_autoscaling_group').block.mixed_instances_policy;
+
+  it('fallback types without Spot: all on-demand, the first type with capacity (prioritized), no Spot strategy', () => {
+    const policy = policyOf({ instanceType: 'c6i.large', fallbackInstanceTypes: ['m6i.large'] });
+    expect(policy.launch_template.override).toEqual([{ instance_type: 'c6i.large' }, { instance_type: 'm6i.large' }]);
+    expect(policy.instances_distribution).toEqual({
+      on_demand_allocation_strategy: 'prioritized',
+      on_demand_base_capacity: 0,
+      on_demand_percentage_above_base_capacity: 100,
+    });
+  });
+
+  it('Spot alone: the one instance type, on Spot', () => {
+    const policy = policyOf({ spot: true });
+    expect(policy.launch_template.override).toEqual([{ instance_type: 't4g.nano' }]);
+    expect(policy.instances_distribution.on_demand_percentage_above_base_capacity).toBe(0);
+  });
+
+  it('neither (or the defaults written out): the group names its launch template, with no mixed policy (unchanged for existing users)', () => {
+    for (const props of [{}, { fallbackInstanceTypes: [], spot: false }]) {
+      const synth = synthSelfHealing(props);
+      const group = synth.only('aws_autoscaling_group').block;
+      expect(group.mixed_instances_policy).toBeUndefined();
+      expect(group.launch_template.id).toBe(synth.ref('aws_launch_template', synth.only('aws_launch_template').name, 'id'));
+    }
+  });
+
+  it('token items and a token spot pass to Terraform (the share on demand follows spot)', () => {
+    const synth = synthesize((stack) => {
+      const extra = new TerraformVariable(stack, 'extra_type', { type: 'string' }).stringValue;
+      const spot = new TerraformVariable(stack, 'spot', { type: 'bool' }).booleanValue as unknown as boolean;
+      return natOnExampleNetwork(stack, { selfHealing: true, fallbackInstanceTypes: [extra], spot }).nat;
+    });
+    const policy = synth.only('aws_autoscaling_group').block.mixed_instances_policy;
+    expect(policy.launch_template.override).toEqual([{ instance_type: 't4g.nano' }, { instance_type: '${var.extra_type}' }]);
+    expect(policy.instances_distribution.on_demand_percentage_above_base_capacity).toBe('${var.spot ? 0 : 100}');
+  });
+
+  const refused = (props: Partial<NatInstanceProps>) => synthError((stack) => natOnExampleNetwork(stack, props));
+
+  it.each([
+    ['fallbackInstanceTypes', { fallbackInstanceTypes: ['t4g.micro'] }],
+    ['spot', { spot: true }],
+  ])("refuses '%s' on a plain instance (it launches one type, once), naming the prop", (prop, props) => {
+    expect(refused(props)).toMatch(new RegExp(`^'${prop}' needs 'selfHealing'`));
+    expect(refused({ ...props, selfHealing: false })).toMatch(new RegExp(`^'${prop}' needs 'selfHealing'`));
+  });
+
+  it('accepts the defaults written out on a plain instance (control)', () => {
+    const synth = synthesize((stack) => natOnExampleNetwork(stack, { fallbackInstanceTypes: [], spot: false }).nat);
+    expect(Object.keys(synth.resources('aws_instance'))).toHaveLength(1);
+  });
+
+  it('refuses a fallback of another architecture than the AMI (from instanceType, or architecture)', () => {
+    expect(refused({ selfHealing: true, fallbackInstanceTypes: ['t4g.micro', 'c6i.large'] })).toBe(
+      "'fallbackInstanceTypes[1]' c6i.large is x86_64, but the NAT's AMI is arm64 (from 'instanceType' t4g.nano): one launch template serves every type",
+    );
+    expect(refused({ selfHealing: true, instanceType: 'c6i.large', fallbackInstanceTypes: ['m7g.large'] })).toMatch(
+      /^'fallbackInstanceTypes\[0\]' m7g.large is arm64, but the NAT's AMI is x86_64 \(from 'instanceType' c6i.large\)/,
+    );
+    const tokenType = (stack: TerraformStack) => new TerraformVariable(stack, 'type', { type: 'string' }).stringValue;
+    expect(
+      synthError((stack) =>
+        natOnExampleNetwork(stack, {
+          selfHealing: true,
+          instanceType: tokenType(stack),
+          architecture: 'x86_64',
+          fallbackInstanceTypes: ['t4g.small'],
+        }),
+      ),
+    ).toMatch(/^'fallbackInstanceTypes\[0\]' t4g.small is arm64, but the NAT's AMI is x86_64 \(from 'architecture'\)/);
+  });
+
+  it('refuses malformed, repeated and redundant types, and more than an Auto Scaling group takes', () => {
+    expect(refused({ selfHealing: true, fallbackInstanceTypes: ['t4g'] })).toMatch(
+      /^'fallbackInstanceTypes\[0\]' must be an EC2 instance type/,
+    );
+    expect(refused({ selfHealing: true, fallbackInstanceTypes: ['t4g.micro', 't4g.micro'] })).toMatch(
+      /^'fallbackInstanceTypes' lists t4g.micro more than once/,
+    );
+    expect(refused({ selfHealing: true, fallbackInstanceTypes: ['t4g.nano'] })).toMatch(
+      /^'fallbackInstanceTypes\[0\]' is t4g.nano, which is 'instanceType' already/,
+    );
+    const many = ['nano', 'micro', 'small', 'medium', 'large', 'xlarge', '2xlarge'].flatMap((size) =>
+      ['t4g', 'm6g', 'm7g', 'c6g', 'c7g', 'r6g'].map((family) => `${family}.${size}`),
+    );
+    expect(refused({ selfHealing: true, instanceType: 'a1.large', fallbackInstanceTypes: many.slice(0, 40) })).toMatch(
+      /^'fallbackInstanceTypes' holds 40 types; with 'instanceType' an Auto Scaling group takes at most 40/,
+    );
+    // 39 fallbacks and instanceType make 40: accepted (control).
+    expect(policyOf({ instanceType: 'a1.large', fallbackInstanceTypes: many.slice(0, 39) }).launch_template.override).toHaveLength(40);
+  });
+
+  it('refuses a token list: its order is the order of preference, which a Terraform set would lose', () => {
+    expect(
+      synthError((stack) =>
+        natOnExampleNetwork(stack, {
+          selfHealing: true,
+          fallbackInstanceTypes: new TerraformVariable(stack, 'types', { type: 'list(string)' }).listValue,
+        }),
+      ),
+    ).toMatch(/^'fallbackInstanceTypes' must be a list written out in code/);
+  });
+
+  it("checks the public-address count against every type's per-interface limit, naming the fallback", () => {
+    expect(refused({ selfHealing: true, instanceType: 'c6g.large', fallbackInstanceTypes: ['t4g.nano'], publicIpCount: 3 })).toBe(
+      "'publicIpCount' is 3, but one network interface of instance type t4g.nano ('fallbackInstanceTypes[0]') carries at most 2 IPv4 addresses",
     );
   });
 });
