@@ -55,6 +55,8 @@ export function freeLoopbackPort(): Promise<number> {
   });
 }
 
+const MOTO_SERVER_SCRIPT = join(__dirname, 'moto_server_for_tests.py');
+
 /** Starts `moto_server`; resolves once it answers HTTP. Throws with its output when it cannot start. */
 export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> {
   const port = await freeLoopbackPort();
@@ -67,7 +69,8 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
   const logDirectory = mkdtempSync(join(tmpdir(), 'moto-'));
   const logFile = join(logDirectory, 'moto_server.log');
   const logFd = openSync(logFile, 'a');
-  const [command, ...args] = inNamespace(['moto_server', '-H', address, '-p', String(port)]);
+  // moto_server with one emulator difference removed (an interface's detached attachment): see the script.
+  const [command, ...args] = inNamespace(['python3', MOTO_SERVER_SCRIPT, '-H', address, '-p', String(port)]);
   const child: ChildProcess = spawn(command, args, {
     env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', ...options.env },
     stdio: ['ignore', logFd, logFd],

@@ -8,6 +8,10 @@
  * - EMULATOR LIMITATION: resources the emulator cannot run are planned but left out of the apply.
  * The test set-up (endpoints, test credentials, state location) is also an override file.
  * Nothing here changes what the constructs emit.
+ * One work-around lives in the emulator itself, because no configuration can express it: moto
+ * forgets an interface's attachment at detach, where AWS reports it `detached`, and the provider
+ * polls for that status for about 2.5 minutes per dual-mode NAT destroyed
+ * (EMULATOR WORK-AROUND in test/support/moto_server_for_tests.py, which every test's moto runs).
  */
 import { awsCli } from '../support/aws-cli';
 import { emulatorProviderSettings, TerraformWorkspace } from '../support/terraform';
