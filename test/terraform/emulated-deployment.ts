@@ -31,6 +31,58 @@ export function stackWorkspace(label: string, stackDirectory: string, json: Reco
   return { workspace, workarounds: workarounds.map((w) => w.file) };
 }
 
+/**
+ * The end of a suite sharing one deployment: a failed step must not leave the emulator (or a hung
+ * provider) behind, so whatever the state still holds is destroyed, bounded and best effort.
+ */
+export async function tearDown(deployment: { workspace?: TerraformWorkspace; destroyed: boolean; moto?: MotoServer }): Promise<void> {
+  const { workspace, destroyed, moto } = deployment;
+  try {
+    if (workspace && !destroyed && workspace.stateList().length > 0) destroy(workspace, 300_000);
+  } finally {
+    workspace?.remove();
+    await moto?.stop();
+  }
+}
+
+/** `terraform init`, then `terraform validate -json`: init's output and what validate found. */
+export function initAndValidate(workspace: TerraformWorkspace): { init: string; validate: { valid: boolean; error_count: number } } {
+  const init = workspace.init().stdout;
+  return { init, validate: JSON.parse(workspace.run(['validate', '-json'], { check: false }).stdout) };
+}
+
+/**
+ * `terraform plan -out=tfplan -detailed-exitcode` of a stack not yet applied: the plan's exit code
+ * and stderr, the addresses it changes and the JSON's managed resources (both sorted), and whether
+ * every change is a create. `tfplan` is then what applySavedPlan applies.
+ */
+export function planFirstDeployment(
+  workspace: TerraformWorkspace,
+  json: Record<string, any>,
+): { code: number; stderr: string; planned: string[]; managed: string[]; onlyCreates: boolean } {
+  const plan = workspace.run(['plan', '-input=false', '-no-color', '-out=tfplan', '-detailed-exitcode'], { check: false });
+  // Every change the plan lists, no-ops and reads included: a first deployment has only creates.
+  const changes =
+    plan.code === 2
+      ? ((JSON.parse(workspace.run(['show', '-json', 'tfplan']).stdout) as { resource_changes?: PlannedChange[] }).resource_changes ?? [])
+      : [];
+  const managed = Object.entries(json.resource as Record<string, Record<string, unknown>>).flatMap(([type, blocks]) =>
+    Object.keys(blocks).map((name) => `${type}.${name}`),
+  );
+  return {
+    code: plan.code,
+    stderr: plan.stderr,
+    planned: changes.map((change) => change.address).sort(),
+    managed: managed.sort(),
+    onlyCreates: changes.every((change) => change.change.actions.join() === 'create'),
+  };
+}
+
+/** `terraform apply` of the plan planFirstDeployment saved. */
+export function applySavedPlan(workspace: TerraformWorkspace): TerraformResult {
+  return workspace.run(['apply', '-input=false', '-no-color', 'tfplan'], { check: false });
+}
+
 /** What exists in the emulator, by kind: IDs and names, sorted. */
 export type Inventory = Record<string, string[]>;
 
@@ -62,10 +114,16 @@ const LISTINGS: Record<string, string[]> = {
   'CloudWatch log groups': ['logs', 'describe-log-groups', '--query', 'logGroups[].logGroupName'],
   'CodeBuild projects': ['codebuild', 'list-projects', '--query', 'projects'],
   'CodePipeline pipelines': ['codepipeline', 'list-pipelines', '--query', 'pipelines[].name'],
+  'launch templates': ['ec2', 'describe-launch-templates', '--query', 'LaunchTemplates[].LaunchTemplateId'],
+  'Auto Scaling groups': ['autoscaling', 'describe-auto-scaling-groups', '--query', 'AutoScalingGroups[].AutoScalingGroupName'],
+  // Not the public parameters under /aws/ (the emulator lists the AMI IDs it serves once something reads one).
+  'SSM parameters': ['ssm', 'describe-parameters', '--query', "Parameters[?!starts_with(Name, '/aws/')].Name"],
 };
 
 /** The EC2 and IAM kinds: what nat-example and the module create. */
 export const NETWORK_AND_IAM_KINDS = Object.keys(LISTINGS).slice(0, 11);
+/** What a self-healing NAT or a NatGroup adds: launch templates, Auto Scaling groups, heartbeat parameters. */
+export const SELF_HEALING_KINDS = ['launch templates', 'Auto Scaling groups', 'SSM parameters'];
 export const ALL_KINDS = Object.keys(LISTINGS);
 
 /** Lists every kind in the emulator through the real AWS CLI. */
@@ -112,7 +170,8 @@ export function planDrift(workspace: TerraformWorkspace): Drift[] {
     }));
 }
 
-interface PlannedChange {
+/** One resource change of `terraform show -json <plan>`. */
+export interface PlannedChange {
   readonly address: string;
   readonly change: {
     readonly actions: string[];
@@ -121,6 +180,12 @@ interface PlannedChange {
     readonly after_unknown?: Record<string, unknown>;
     readonly replace_paths?: unknown[][];
   };
+}
+
+/** The changes (not no-ops, not reads) of a saved plan, e.g. `drift.tfplan` after planDrift, as Terraform shows them. */
+export function plannedChanges(workspace: TerraformWorkspace, planFile: string): PlannedChange[] {
+  const shown = JSON.parse(workspace.run(['show', '-json', planFile]).stdout) as { resource_changes?: PlannedChange[] };
+  return (shown.resource_changes ?? []).filter((change) => !['no-op', 'read'].includes(change.change.actions.join()));
 }
 
 /** A replacement's cause (`replace_paths`), or the attributes an update changes to known values. */

@@ -15,6 +15,7 @@
  */
 import { awsCli } from '../support/aws-cli';
 import { emulatorProviderSettings, TerraformWorkspace } from '../support/terraform';
+import type { PlannedChange } from './emulated-deployment';
 
 /** A resource block of a synthesized `cdk.tf.json`, as far as the work-arounds read it. */
 type ResourceBlocks = Record<string, Record<string, Record<string, unknown>>>;
@@ -174,6 +175,66 @@ export interface Drift {
   readonly address: string;
   readonly actions: string;
   readonly attributes: string[];
+}
+
+/**
+ * EMULATOR DIFFERENCE "launch template tag read-back": moto copies a launch template's own tags
+ * into its launch data, as a `tag_specifications` entry of resource type `launch-template` (AWS
+ * keeps them on the template; the data holds only the specifications asked for). The provider
+ * reads that entry back, so a second plan would remove it: an update of the template (its version
+ * numbers become unknown), whose new version its Auto Scaling group then follows (the group's
+ * `launch_template.version` becomes unknown). Nothing is overridden; `isEmulatorLaunchTemplateReadBack`
+ * accepts exactly these two updates, checked on the plan's values, and no other change.
+ */
+export const LAUNCH_TEMPLATE_EMULATOR_TAG_SPECIFICATION = 'launch-template';
+
+/** Whether a planned change is the launch template tag read-back (above), on a template or on its group, and nothing more. */
+export function isEmulatorLaunchTemplateReadBack(planned: PlannedChange): boolean {
+  const { actions, before, after, after_unknown: unknown } = planned.change;
+  if (actions.join() !== 'update' || !before || !after) return false;
+  if (/(^|\.)aws_launch_template\./.test(planned.address)) {
+    if (unknownPaths(unknown).join() !== 'default_version,latest_version') return false;
+    const specs = (before.tag_specifications ?? []) as Array<{ resource_type?: string }>;
+    const added = specs.filter((spec) => spec.resource_type === LAUNCH_TEMPLATE_EMULATOR_TAG_SPECIFICATION);
+    const kept = { ...before, tag_specifications: specs.filter((spec) => !added.includes(spec)) };
+    return added.length > 0 && sameKnownValues(kept, after, unknown);
+  }
+  if (/(^|\.)aws_autoscaling_group\./.test(planned.address)) {
+    return unknownPaths(unknown).join() === 'launch_template.0.version' && sameKnownValues(before, after, unknown);
+  }
+  return false;
+}
+
+/** The paths (`a.0.b`) a plan marks unknown after the change, sorted. */
+function unknownPaths(unknown: unknown, prefix = ''): string[] {
+  if (unknown === true) return [prefix];
+  if (!unknown || typeof unknown !== 'object') return [];
+  return Object.entries(unknown)
+    .flatMap(([key, value]) => unknownPaths(value, prefix ? `${prefix}.${key}` : key))
+    .sort();
+}
+
+/**
+ * Whether two values agree everywhere except where the plan marks the new value unknown. An empty
+ * string and null count as equal: the provider (SDK v2) reads some unset strings back as one and
+ * plans the other, which Terraform itself shows as no change.
+ */
+function sameKnownValues(before: unknown, after: unknown, unknown: unknown): boolean {
+  const masked = (value: unknown, mask: unknown): unknown => {
+    if (mask === true) return '(unknown)';
+    if (Array.isArray(value)) return value.map((item, i) => masked(item, (mask as unknown[] | undefined)?.[i]));
+    if (value && typeof value === 'object') {
+      const unknownKeys = Object.entries((mask ?? {}) as Record<string, unknown>)
+        .filter(([, m]) => m === true)
+        .map(([key]) => key);
+      const keys = [...new Set([...Object.keys(value), ...unknownKeys])].sort();
+      return Object.fromEntries(
+        keys.map((key) => [key, masked((value as Record<string, unknown>)[key], (mask as Record<string, unknown>)?.[key])]),
+      );
+    }
+    return value === '' ? null : value;
+  };
+  return JSON.stringify(masked(before, unknown)) === JSON.stringify(masked(after, unknown));
 }
 
 /** Whether a drift is the emulator's instance read-back (above) and nothing more. */

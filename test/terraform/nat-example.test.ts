@@ -19,9 +19,20 @@ import { compactScript } from '../../modules/nat/compact-script';
 import { readMetricsScript } from '../../modules/nat/metrics-settings';
 import { awsCli } from '../support/aws-cli';
 import { MotoServer, startMoto } from '../support/moto';
-import { TESTED_AWS_PROVIDER, TerraformWorkspace } from '../support/terraform';
-import { added, destroy, inventory, Inventory, leftovers, planDrift, stackWorkspace } from './emulated-deployment';
+import { TerraformWorkspace } from '../support/terraform';
+import {
+  added,
+  applySavedPlan,
+  destroy,
+  inventory,
+  Inventory,
+  leftovers,
+  planDrift,
+  stackWorkspace,
+  tearDown,
+} from './emulated-deployment';
 import { isEmulatorInstanceDrift } from './emulator-workarounds';
+import { firstDeploymentSteps } from './first-deployment-steps';
 import { synthesizeStacks } from './synthesized-stacks';
 
 jest.setTimeout(600_000);
@@ -43,15 +54,7 @@ beforeAll(async () => {
   before = inventory(moto);
 });
 
-afterAll(async () => {
-  try {
-    // A failed step must not leave the emulator (or a hung provider) behind: bounded, best effort.
-    if (workspace && !destroyed && workspace.stateList().length > 0) destroy(workspace, 300_000);
-  } finally {
-    workspace?.remove();
-    await moto?.stop();
-  }
-});
+afterAll(() => tearDown({ workspace, destroyed, moto }));
 
 const ec2 = <T = any>(...args: string[]): T => awsCli<T>(moto.clientEnv, ['ec2', ...args]);
 
@@ -66,27 +69,10 @@ test('the only emulator work-around nat-example needs is the root volume size of
   expect(workarounds).toEqual(['emulator_workaround_root_volume_size_override.tf.json']);
 });
 
-test(`terraform init installs hashicorp/aws ${TESTED_AWS_PROVIDER} from the mirror, and validate finds no error`, () => {
-  expect(workspace.init().stdout).toContain(`Installed hashicorp/aws v${TESTED_AWS_PROVIDER}`);
-  const validate = JSON.parse(workspace.run(['validate', '-json'], { check: false }).stdout) as { valid: boolean; error_count: number };
-  expect(validate).toMatchObject({ valid: true, error_count: 0 });
-});
-
-test('terraform plan creates every resource of the JSON and nothing else', () => {
-  const plan = workspace.run(['plan', '-input=false', '-no-color', '-out=tfplan', '-detailed-exitcode'], { check: false });
-  expect({ code: plan.code, stderr: plan.stderr }).toEqual({ code: 2, stderr: '' });
-  const planned = JSON.parse(workspace.run(['show', '-json', 'tfplan']).stdout) as {
-    resource_changes: Array<{ address: string; change: { actions: string[] } }>;
-  };
-  const managed = Object.entries(json.resource as Record<string, Record<string, unknown>>).flatMap(([type, blocks]) =>
-    Object.keys(blocks).map((name) => `${type}.${name}`),
-  );
-  expect(planned.resource_changes.map((change) => change.address).sort()).toEqual(managed.sort());
-  expect(planned.resource_changes.every((change) => change.change.actions.join() === 'create')).toBe(true);
-});
+firstDeploymentSteps(() => ({ workspace, json }));
 
 test('terraform apply of the saved plan succeeds, and a second plan finds nothing to change but the emulator’s instance read-back', () => {
-  const apply = workspace.run(['apply', '-input=false', '-no-color', 'tfplan'], { check: false });
+  const apply = applySavedPlan(workspace);
   expect({ code: apply.code, stderr: apply.stderr }).toEqual({ code: 0, stderr: '' });
   expect(apply.stdout).toMatch(/Apply complete! Resources: \d+ added, 0 changed, 0 destroyed/);
   // Only the emulator's read-back of instances may differ (INSTANCE_READBACK_DRIFT); anything else is a perpetual diff users would see.
