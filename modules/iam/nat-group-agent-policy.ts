@@ -39,6 +39,8 @@ export class NatGroupAgentPolicy extends Construct {
   public readonly policy: IamPolicy;
   public readonly policyArn: string;
   public readonly policyDocument: string;
+  /** The policy attached to `roleName`, when given. */
+  public readonly attachment?: IamRolePolicyAttachment;
 
   constructor(scope: Construct, id: string, props: NatGroupAgentPolicyProps) {
     super(scope, id);
@@ -75,7 +77,7 @@ export class NatGroupAgentPolicy extends Construct {
     });
     this.policyArn = this.policy.arn;
     if (props.roleName !== undefined) {
-      new IamRolePolicyAttachment(this, 'attachment', { role: props.roleName, policyArn: this.policy.arn });
+      this.attachment = new IamRolePolicyAttachment(this, 'attachment', { role: props.roleName, policyArn: this.policy.arn });
     }
   }
 }

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { dependable, ITerraformDependable } from 'cdktf';
 import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { NatGroupAgentPolicy } from '../iam/nat-group-agent-policy';
 import type { SubnetInfo } from '../shared/subnet';
@@ -117,7 +118,7 @@ export class NatGroup extends Construct {
         tags,
       });
       // Created "starting" by Terraform (so destroy removes it); the agent overwrites it every round.
-      new SsmParameter(this, `${member.name}-heartbeat`, {
+      const heartbeatParameter = new SsmParameter(this, `${member.name}-heartbeat`, {
         name: heartbeat,
         type: 'String',
         value: 'starting - - 0',
@@ -125,16 +126,22 @@ export class NatGroup extends Construct {
         tags,
         lifecycle: { ignoreChanges: ['value'] },
       });
-      this.agentPolicies.push(
-        new NatGroupAgentPolicy(this, `${member.name}-agent`, {
-          name: `${natName}-agent`,
-          groupRouteTableIds: groupTables,
-          ownHeartbeatParameter: heartbeat,
-          groupParameterPath: `/nat-instance/${groupName}`,
-          roleName: nat.role?.roleName,
-          tags,
-        }),
-      );
+      const agentPolicy = new NatGroupAgentPolicy(this, `${member.name}-agent`, {
+        name: `${natName}-agent`,
+        groupRouteTableIds: groupTables,
+        ownHeartbeatParameter: heartbeat,
+        groupParameterPath: `/nat-instance/${groupName}`,
+        roleName: nat.role?.roleName,
+        tags,
+      });
+      this.agentPolicies.push(agentPolicy);
+      // The agent starts at first boot: its permissions and its heartbeat parameter come first (a
+      // heartbeat the agent created would make Terraform's create of the parameter fail).
+      const launcher = nat.autoScalingGroup?.autoScalingGroup ?? nat.instance;
+      if (launcher) {
+        const firsts: ITerraformDependable[] = agentPolicy.attachment ? [heartbeatParameter, agentPolicy.attachment] : [heartbeatParameter];
+        launcher.dependsOn = [...(launcher.dependsOn ?? []), ...firsts.map((first) => dependable(first))];
+      }
       this.nats.push(nat);
     }
     this.publicIps = this.nats.map((nat) => nat.publicIp);

@@ -82,9 +82,7 @@ describe('GIVEN a NatGroup over the example network (private subnets in zones a,
       const document = userDataOfTemplate(synth.json, template);
       const files = Object.fromEntries(document.write_files.map((file) => [file.path, file]));
       expect(files[HEALTH_AGENT_PATH].content).toBe(escapeForTerraform(compactScript(readHealthAgentScript())));
-      expect(files['/var/lib/cloud/scripts/per-boot/nat-instance.sh'].content).toBe(
-        escapeForTerraform(compactScript(readBootScript())),
-      );
+      expect(files['/var/lib/cloud/scripts/per-boot/nat-instance.sh'].content).toBe(escapeForTerraform(compactScript(readBootScript())));
       expect(files[HEALTH_AGENT_PATH].permissions).toBe('0755');
       expect(files[HEALTH_AGENT_UNIT_PATH].content).toMatch(/After=network-online.target cloud-final.service/);
       const settings = files[HEALTH_AGENT_SETTINGS_PATH].content;
@@ -102,6 +100,22 @@ describe('GIVEN a NatGroup over the example network (private subnets in zones a,
     const parameters = Object.values(synth.resources('aws_ssm_parameter'));
     expect(parameters.map((p) => p.name).sort()).toEqual(['/nat-instance/edge/a/heartbeat', '/nat-instance/edge/b/heartbeat']);
     for (const parameter of parameters) expect(parameter.lifecycle).toEqual({ ignore_changes: ['value'] });
+  });
+
+  it("THEN each member's first instance waits for its heartbeat parameter and its agent's permissions (the agent starts at first boot)", () => {
+    const groups = synth.resources('aws_autoscaling_group');
+    const attachments = synth.resources('aws_iam_role_policy_attachment');
+    for (const member of ['a', 'b']) {
+      const [groupName, group] = Object.entries(groups).find(([, g]) => g.name_prefix === `edge-${member}-`)!;
+      const parameter = Object.entries(synth.resources('aws_ssm_parameter')).find(
+        ([, p]) => p.name === `/nat-instance/edge/${member}/heartbeat`,
+      )![0];
+      const agentAttachment = Object.entries(attachments).find(([name]) => name.startsWith(`group_${member}-agent_attachment`))![0];
+      expect({ groupName, dependsOn: group.depends_on }).toEqual({
+        groupName,
+        dependsOn: expect.arrayContaining([`aws_ssm_parameter.${parameter}`, `aws_iam_role_policy_attachment.${agentAttachment}`]),
+      });
+    }
   });
 
   it('THEN the user data stays within the 16 KB EC2 accepts once Terraform compresses it', () => {
