@@ -31,8 +31,8 @@ export interface NatModuleStackOptions {
  * With `selfHealing` (`terraform/modules/nat-instance-self-healing`): the same code and variables
  * where they apply, plus `fallback_instance_types` and `spot`. Left out: `elastic_ip`,
  * `eip_allocation_ids` and `public_ip_count` (the NAT always creates one Elastic IP, which every
- * replacement takes over), `mode` (single: replacements claim the routes for their own interface)
- * and the two status-check alarms (they watch one instance ID; the group replaces the instance instead).
+ * replacement takes over) and the two status-check alarms (they watch one instance ID; the group
+ * replaces the instance instead).
  */
 export class NatModuleStack extends TerraformStack {
   constructor(scope: Construct, id: string, options: NatModuleStackOptions = {}) {
@@ -51,9 +51,7 @@ export class NatModuleStack extends TerraformStack {
     const privateSubnetIds = variableOf(
       this,
       S.privateSubnetIds,
-      selfHealing
-        ? 'Private subnets whose traffic the NAT translates.'
-        : "Private subnets whose traffic the NAT translates. In dual mode the first one holds the forwarding interface and must be in the public subnet's availability zone (checked at plan).",
+      "Private subnets whose traffic the NAT translates. In dual mode the first one holds the forwarding interface and must be in the public subnet's availability zone (checked at plan).",
     );
     const routeTableIds = variableOf(
       this,
@@ -61,6 +59,13 @@ export class NatModuleStack extends TerraformStack {
       selfHealing
         ? 'Route tables whose 0.0.0.0/0 route each instance points at itself when it boots (replacements included).'
         : 'Route tables whose 0.0.0.0/0 route is pointed at the NAT.',
+    );
+    const mode = variableOf(
+      this,
+      S.mode,
+      selfHealing
+        ? 'single: one interface in the public subnet; dual: plus a static forwarding interface in the first private subnet, which every instance attaches at boot.'
+        : 'single: one interface in the public subnet; dual: plus a forwarding interface in the first private subnet.',
     );
     const plain = selfHealing ? undefined : this.plainInstanceVariables();
     const instanceType = variableOf(this, S.instanceType, 'EC2 instance type; Graviton (…g.) types get the arm64 AMI.');
@@ -123,11 +128,11 @@ export class NatModuleStack extends TerraformStack {
     const nat = new NatInstance(this, 'nat', {
       name: name.stringValue,
       vpcId: vpcId.stringValue,
-      mode: plain ? (plain.mode.stringValue as NatMode) : 'single',
+      mode: mode.stringValue as NatMode,
       // The zones feed the plan-time check that both interfaces of a dual-mode NAT share one zone.
       publicSubnet: { id: publicSubnetId.stringValue, cidrBlock: publicSubnetData.cidrBlock, availabilityZone: publicSubnetData.availabilityZone },
       privateSubnets: { ids: privateSubnetIds.listValue, cidrBlocks: privateCidrs },
-      forwardingSubnet: plain && {
+      forwardingSubnet: {
         id: Fn.element(privateSubnetIds.listValue, 0),
         cidrBlock: Fn.element(privateCidrs, 0),
         availabilityZone: Fn.element(splat(privateSubnetData, 'availability_zone'), 0),
@@ -168,6 +173,11 @@ export class NatModuleStack extends TerraformStack {
       addNatModulePreconditions(group.launchTemplate, privateSubnetData, fallbackInstanceTypePreconditions());
       output('public_ip', nat.publicIp, 'Egress IP of the NAT: its Elastic IP, which every replacement instance associates at boot.');
       output('security_group_id', nat.securityGroupId, "The NAT's security group: add clients to it or use additional_* inputs.");
+      output(
+        'forwarding_interface_id',
+        nat.forwardingInterfaceId ?? '',
+        'Dual mode: the static forwarding interface that the route tables target and every instance attaches at boot; empty in single mode.',
+      );
       output('autoscaling_group_name', group.autoScalingGroupName, 'Name of the Auto Scaling group of one that replaces a failed NAT instance.');
       output('launch_template_id', group.launchTemplate.id, 'Launch template of the NAT instances (a new version for every settings change).');
       output('role_name', nat.role?.roleName ?? '', 'Instance role (SSM core access); attach further policies here.');
@@ -186,10 +196,9 @@ export class NatModuleStack extends TerraformStack {
     output('role_name', nat.role?.roleName ?? '', 'Instance role (SSM core access); attach further policies here.');
   }
 
-  /** The variables of the plain instance only: its mode and its public addresses. */
+  /** The variables of the plain instance only: its public addresses. */
   private plainInstanceVariables() {
     return {
-      mode: variableOf(this, S.mode, 'single: one interface in the public subnet; dual: plus a forwarding interface in the first private subnet.'),
       elasticIp: variableOf(this, S.elasticIp, 'Associate an Elastic IP with the public interface (keeps the egress IP across stop/start; dual mode needs it).'),
       eipAllocationIds: variableOf(
         this,

@@ -63,7 +63,7 @@ test.each(examples)(`GIVEN example $module/$example WHEN terraform init and vali
   expect(result.valid).toBe(true);
 });
 
-describe('the existing-instance example against the emulated AWS API', () => {
+describe('the existing-instance and self-healing examples against the emulated AWS API', () => {
   let moto: MotoServer;
   beforeAll(async () => {
     moto = await startMoto();

@@ -190,6 +190,12 @@ const PRECONDITION_CASES: Array<[string, () => Record<string, unknown>, string]>
     () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.micro', 't3.micro'] }),
     'fallback_instance_types: every type must have the architecture of instance_type t4g.nano (one launch template and AMI serve them all); refused: t3.micro.',
   ],
+  // Dual mode: the static forwarding interface's precondition (zone b's subnet first, the public subnet in zone a).
+  [
+    'self_healing_dual_forwarding_subnet_in_another_zone',
+    () => ({ ...SELF_HEALING, mode: 'dual', private_subnet_ids: [net.privateSubnetIds[1], net.privateSubnetIds[0]] }),
+    "NAT dual mode: the forwarding interface's subnet",
+  ],
 ];
 
 /** Inputs the module accepts, as the construct does (the edges of the rules above). */
@@ -207,6 +213,7 @@ const ACCEPTED_CASES: Array<[string, () => Record<string, unknown>]> = [
   ['owned_addresses_raise_the_count', () => ({ eip_allocation_ids: ['eipalloc-0123abcd', 'eipalloc-0123abce'] })],
   ['ten_addresses_on_an_m5_large', () => ({ public_ip_count: 10, instance_type: 'm5.large' })],
   ['self_healing', () => ({ ...SELF_HEALING })],
+  ['self_healing_dual', () => ({ ...SELF_HEALING, mode: 'dual' })],
   ['self_healing_fallbacks_on_spot', () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.micro', 'm7g.medium'], spot: true })],
   ['self_healing_x86_with_fallback', () => ({ ...SELF_HEALING, instance_type: 't3.micro', fallback_instance_types: ['t3a.micro'] })],
 ];
