@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { Fn, Token } from 'cdktf';
 import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
@@ -33,7 +34,9 @@ export interface SelfHealingPolicyProps {
   readonly forwardingInterfaceId?: string;
   /**
    * Whether the NAT turns off the source/destination check of its own interface at boot (single
-   * mode: a launch template cannot).
+   * mode: a launch template cannot). A token (a mode known only to Terraform) makes the document a
+   * Terraform conditional: true gives this statement and no forwarding-interface statements, false
+   * the reverse.
    * @default false
    */
   readonly disablesSourceDestCheck?: boolean;
@@ -69,53 +72,14 @@ export class SelfHealingPolicy extends Construct {
     const account = new DataAwsCallerIdentity(this, 'account').accountId;
     const arn = (resource: string) => `arn:${partition}:ec2:${region}:${account}:${resource}`;
     const ownTag = { StringEquals: { [`aws:ResourceTag/${SELF_HEALING_TAG_KEY}`]: props.tagValue } };
-    const statements: Array<Record<string, unknown>> = [
-      { Sid: 'DescribeNetworkInterfaces', Effect: 'Allow', Action: SELF_HEALING_READ_ACTIONS, Resource: '*' },
-    ];
-    if (props.elasticIpAllocationId !== undefined) {
-      statements.push(
-        {
-          Sid: 'AssociateOwnElasticIp',
-          Effect: 'Allow',
-          Action: ['ec2:AssociateAddress'],
-          Resource: arn(`elastic-ip/${props.elasticIpAllocationId}`),
-        },
-        {
-          Sid: 'AssociateWithOwnInterface',
-          Effect: 'Allow',
-          Action: ['ec2:AssociateAddress'],
-          Resource: arn('network-interface/*'),
-          Condition: ownTag,
-        },
-      );
-    }
-    if (props.forwardingInterfaceId !== undefined) {
-      statements.push(
-        {
-          Sid: 'AttachOwnForwardingInterface',
-          Effect: 'Allow',
-          Action: ['ec2:AttachNetworkInterface'],
-          Resource: arn(`network-interface/${props.forwardingInterfaceId}`),
-        },
-        {
-          Sid: 'AttachToOwnInstance',
-          Effect: 'Allow',
-          Action: ['ec2:AttachNetworkInterface'],
-          Resource: arn('instance/*'),
-          Condition: ownTag,
-        },
-      );
-    }
-    if (props.disablesSourceDestCheck) {
-      statements.push({
-        Sid: 'OwnInterfaceSourceDestCheck',
-        Effect: 'Allow',
-        Action: ['ec2:ModifyNetworkInterfaceAttribute'],
-        Resource: arn('network-interface/*'),
-        Condition: ownTag,
-      });
-    }
-    this.policyDocument = JSON.stringify({ Version: '2012-10-17', Statement: statements });
+    const document = (forwarding: boolean, sourceDestCheck: boolean) => ({
+      Version: '2012-10-17',
+      Statement: statementsOf(arn, ownTag, { ...props, forwardingInterfaceId: forwarding ? props.forwardingInterfaceId : undefined, disablesSourceDestCheck: sourceDestCheck }),
+    });
+    const modeIsToken = Token.isUnresolved(props.disablesSourceDestCheck);
+    this.policyDocument = modeIsToken
+      ? Fn.conditional(props.disablesSourceDestCheck, Fn.jsonencode(document(false, true)), Fn.jsonencode(document(true, false)))
+      : JSON.stringify(document(true, props.disablesSourceDestCheck === true));
     this.policy = new IamPolicy(this, 'policy', {
       name: props.name,
       description: 'Self-healing NAT instance: take over its own Elastic IP and forwarding interface only',
@@ -127,4 +91,59 @@ export class SelfHealingPolicy extends Construct {
       this.attachment = new IamRolePolicyAttachment(this, 'attachment', { role: props.roleName, policyArn: this.policy.arn });
     }
   }
+}
+
+/** The statements for what the NAT takes over (each optional part only when asked for). */
+function statementsOf(
+  arn: (resource: string) => string,
+  ownTag: Record<string, unknown>,
+  props: Pick<SelfHealingPolicyProps, 'elasticIpAllocationId' | 'forwardingInterfaceId' | 'disablesSourceDestCheck'>,
+): Array<Record<string, unknown>> {
+  const statements: Array<Record<string, unknown>> = [
+    { Sid: 'DescribeNetworkInterfaces', Effect: 'Allow', Action: SELF_HEALING_READ_ACTIONS, Resource: '*' },
+  ];
+  if (props.elasticIpAllocationId !== undefined) {
+    statements.push(
+      {
+        Sid: 'AssociateOwnElasticIp',
+        Effect: 'Allow',
+        Action: ['ec2:AssociateAddress'],
+        Resource: arn(`elastic-ip/${props.elasticIpAllocationId}`),
+      },
+      {
+        Sid: 'AssociateWithOwnInterface',
+        Effect: 'Allow',
+        Action: ['ec2:AssociateAddress'],
+        Resource: arn('network-interface/*'),
+        Condition: ownTag,
+      },
+    );
+  }
+  if (props.forwardingInterfaceId !== undefined) {
+    statements.push(
+      {
+        Sid: 'AttachOwnForwardingInterface',
+        Effect: 'Allow',
+        Action: ['ec2:AttachNetworkInterface'],
+        Resource: arn(`network-interface/${props.forwardingInterfaceId}`),
+      },
+      {
+        Sid: 'AttachToOwnInstance',
+        Effect: 'Allow',
+        Action: ['ec2:AttachNetworkInterface'],
+        Resource: arn('instance/*'),
+        Condition: ownTag,
+      },
+    );
+  }
+  if (props.disablesSourceDestCheck) {
+    statements.push({
+      Sid: 'OwnInterfaceSourceDestCheck',
+      Effect: 'Allow',
+      Action: ['ec2:ModifyNetworkInterfaceAttribute'],
+      Resource: arn('network-interface/*'),
+      Condition: ownTag,
+    });
+  }
+  return statements;
 }

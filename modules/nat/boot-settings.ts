@@ -57,7 +57,7 @@ export interface NatBootSettings {
   readonly elasticIpAllocationId?: string;
   /** Self-healing dual mode: the static forwarding interface (`eni-…`, usually a token) the instance attaches at boot. */
   readonly forwardingInterfaceId?: string;
-  /** Self-healing single mode: the instance turns off the source/destination check of its interface. */
+  /** Self-healing single mode: the instance turns off the source/destination check of its interface; may be a token. */
   readonly disableSourceDestCheck?: boolean;
 }
 
@@ -99,9 +99,15 @@ export function renderSettingsFile(settings: NatBootSettings, lineIndent = ''): 
     lines.push(`NAT_ELASTIC_IP_ALLOCATION_ID=${settings.elasticIpAllocationId}`);
   }
   if (settings.forwardingInterfaceId !== undefined) {
-    lines.push(`NAT_FORWARDING_INTERFACE_ID=${settings.forwardingInterfaceId}`);
+    const line = `NAT_FORWARDING_INTERFACE_ID=${settings.forwardingInterfaceId}`;
+    // Mode chosen by a module variable: Terraform writes the line only in dual mode.
+    lines.push(Token.isUnresolved(settings.mode) ? Fn.conditional(Op.eq(settings.mode, 'dual'), line, '# single mode: no forwarding interface') : line);
   }
-  if (settings.disableSourceDestCheck) lines.push('NAT_DISABLE_SOURCE_DEST_CHECK=true');
+  if (Token.isUnresolved(settings.disableSourceDestCheck)) {
+    lines.push(Fn.conditional(settings.disableSourceDestCheck, 'NAT_DISABLE_SOURCE_DEST_CHECK=true', '# dual mode: the forwarding interface has no source/destination check'));
+  } else if (settings.disableSourceDestCheck) {
+    lines.push('NAT_DISABLE_SOURCE_DEST_CHECK=true');
+  }
   const forwardLines = portForwardSettingsLines(settings.portForwards, lineIndent);
   if (Token.isUnresolved(settings.portForwards)) {
     // A module variable: Terraform appends one line per forward (none for an empty list).

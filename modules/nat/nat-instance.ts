@@ -22,7 +22,7 @@ import { NatInstanceProps } from './nat-instance-props';
 import { NatSecurityGroup } from './nat-security-group';
 import { validateNatInstanceProps } from './nat-validation';
 import { SubnetInfo, subnetCidrBlocks } from '../shared/subnet';
-import { attributeOrElse, countWhen, equalsValue } from '../shared/terraform-expressions';
+import { attributeOrElse, countWhen, equalsValue, splat } from '../shared/terraform-expressions';
 import { addPublicAddresses } from './public-addresses';
 import { publicAddressCountOf, publicAddressWarnings } from './public-address-validation';
 import { PublicInterface } from './public-interface';
@@ -322,13 +322,19 @@ export class NatInstance extends Construct {
     if (allocationId === undefined) {
       Annotations.of(this).addWarning(`'elasticIp' is false with 'selfHealing': every replacement egresses from a new public IP`);
     }
+    // A mode known only to Terraform (a module variable): the interface is counted by it, and the
+    // settings and the policy hold each mode's lines and statements behind a conditional.
+    const modeIsToken = Token.isUnresolved(mode);
     const forwardingInterfaceId =
-      mode === 'dual' && opts.forwardingSubnet ? this.addStaticForwardingInterface(opts.forwardingSubnet.id, name, tags) : undefined;
+      (mode === 'dual' || modeIsToken) && opts.forwardingSubnet
+        ? this.addStaticForwardingInterface(opts.forwardingSubnet, props.publicSubnet, name, tags, modeIsToken ? countWhen(equalsValue(mode, 'dual')) : undefined)
+        : undefined;
+    const singleMode = equalsValue(mode, 'single');
     const bootSettings: NatBootSettings = {
       ...opts.bootSettings,
       elasticIpAllocationId: allocationId,
       forwardingInterfaceId,
-      disableSourceDestCheck: mode === 'single',
+      disableSourceDestCheck: singleMode,
     };
     const userData = renderNatUserData(bootSettings, undefined, { healthAgent: props.healthAgent, metrics: opts.metricsSettings });
     (this as { userData: string }).userData = userData;
@@ -337,7 +343,7 @@ export class NatInstance extends Construct {
       tagValue: name,
       elasticIpAllocationId: allocationId,
       forwardingInterfaceId,
-      disablesSourceDestCheck: mode === 'single',
+      disablesSourceDestCheck: singleMode,
       roleName: opts.policyRoleName,
       tags,
     });
@@ -371,15 +377,19 @@ export class NatInstance extends Construct {
   /**
    * Self-healing dual mode: the forwarding interface, created once and attached by every
    * replacement at boot, so the route tables' target and the forwarding address never change.
+   * With `count` (a mode known only to Terraform) it exists in dual mode, and the ID is empty otherwise.
    */
-  private addStaticForwardingInterface(subnetId: string, name: string, tags: Record<string, string>): string {
-    return new NetworkInterface(this, 'forwarding-eni', {
-      subnetId,
+  private addStaticForwardingInterface(subnet: SubnetInfo, publicSubnet: SubnetInfo, name: string, tags: Record<string, string>, count?: number): string {
+    const forwardingInterface = new NetworkInterface(this, 'forwarding-eni', {
+      count,
+      subnetId: subnet.id,
       securityGroups: [this.securityGroupId],
       sourceDestCheck: false,
       description: `${name} forwarding interface (attached by each self-healing instance at boot)`,
       tags: tagsWithName(tags, `${name}-forwarding`),
-    }).id;
+      lifecycle: sameZonePrecondition(subnet, publicSubnet),
+    });
+    return count === undefined ? forwardingInterface.id : Fn.join('', splat(forwardingInterface, 'id'));
   }
 
   /**

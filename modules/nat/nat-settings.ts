@@ -115,13 +115,14 @@ export const NAT_INSTANCE_SETTINGS = table({
   instanceType: { prop: 'instanceType', variable: 'instance_type', type: 'string', rules: [INSTANCE_TYPE], default: 't4g.nano', summary: 'EC2 instance type' },
   fallbackInstanceTypes: {
     prop: 'fallbackInstanceTypes',
+    variable: 'fallback_instance_types',
     type: 'list(string)',
     rules: [INSTANCE_TYPE],
     list: { unique: true },
     default: [],
     summary: "Self-healing: more instance types, in order of preference after `instanceType`, of its architecture",
   },
-  spot: { prop: 'spot', type: 'bool', rules: [], default: false, summary: 'Self-healing: Spot capacity; a reclaimed instance is replaced like a failed one' },
+  spot: { prop: 'spot', variable: 'spot', type: 'bool', rules: [], default: false, summary: 'Self-healing: Spot capacity; a reclaimed instance is replaced like a failed one' },
   amiId: { prop: 'amiId', type: 'string', rules: [AMI_ID], defaultText: 'the latest Amazon Linux 2023 AMI', summary: 'A custom AMI' },
   architecture: {
     prop: 'architecture',

@@ -104,7 +104,7 @@ function validateArchitecture(props: NatInstanceProps): void {
 }
 
 /** An Auto Scaling group's mixed instances policy takes at most 40 launch-template overrides. */
-const MAX_INSTANCE_TYPES = 40;
+export const MAX_INSTANCE_TYPES = 40;
 
 /**
  * `fallbackInstanceTypes` and `spot` choose how the self-healing group launches; a plain instance

@@ -25,13 +25,18 @@ export const TERRAFORM_MODULES_DIR = join(ROOT, 'terraform', 'modules');
 export interface TerraformModuleDefinition {
   /** Directory under terraform/modules/. */
   readonly name: string;
-  /** The stack it is synthesized from (its name in main.ts). */
+  /** The stack it is synthesized from: its name in main.ts (the self-healing module's stack is synthesized only here). */
   readonly stack: string;
   readonly define: (app: App, stack: string) => TerraformStack;
 }
 
 export const TERRAFORM_MODULES: TerraformModuleDefinition[] = [
   { name: 'nat-instance', stack: 'nat-module', define: (app, stack) => new NatModuleStack(app, stack) },
+  {
+    name: 'nat-instance-self-healing',
+    stack: 'nat-self-healing-module',
+    define: (app, stack) => new NatModuleStack(app, stack, { selfHealing: true }),
+  },
   { name: 'existing-instance-nat', stack: 'existing-instance-nat-module', define: (app, stack) => new ExistingInstanceNatModuleStack(app, stack) },
 ];
 

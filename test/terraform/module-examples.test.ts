@@ -2,9 +2,12 @@
  * GIVEN the committed Terraform modules and their HCL examples (terraform/modules/<module>/examples/<example>),
  *   each calling its module by the committed relative path
  * WHEN the real Terraform CLI formats, initializes and validates every example with the real AWS provider,
- *   and applies the existing-instance example against the emulated AWS API
- * THEN every example is valid as committed, and the web host receives the NAT's cloud-config (boot
- *   script byte for byte), its security group and the route-claim policy scoped to the private route table.
+ *   and applies the existing-instance and self-healing examples against the emulated AWS API
+ * THEN every example is valid as committed; the web host receives the NAT's cloud-config (boot
+ *   script byte for byte), its security group and the route-claim policy scoped to the private route
+ *   table; the self-healing NAT is a launch template and an Auto Scaling group of one that tries its
+ *   instance types in order (read back from the Auto Scaling API), with an Elastic IP that Terraform
+ *   does not associate, and destroy leaves nothing.
  */
 import { execFileSync } from 'child_process';
 import { readdirSync, readFileSync } from 'fs';
@@ -32,7 +35,13 @@ function exampleWorkspace(module: string, example: string): { workspace: Terrafo
 
 test('GIVEN the examples THEN there is one per design the modules document', () => {
   expect(examples.map(({ module, example }) => `${module}/${example}`)).toEqual(
-    expect.arrayContaining(['nat-instance/single', 'nat-instance/dual-eip', 'nat-instance/port-forward', 'existing-instance-nat/existing-instance']),
+    expect.arrayContaining([
+      'nat-instance/single',
+      'nat-instance/dual-eip',
+      'nat-instance/port-forward',
+      'nat-instance-self-healing/single',
+      'existing-instance-nat/existing-instance',
+    ]),
   );
 });
 
@@ -54,7 +63,7 @@ test.each(examples)(`GIVEN example $module/$example WHEN terraform init and vali
   expect(result.valid).toBe(true);
 });
 
-describe('the existing-instance example against the emulated AWS API', () => {
+describe('the existing-instance and self-healing examples against the emulated AWS API', () => {
   let moto: MotoServer;
   beforeAll(async () => {
     moto = await startMoto();
@@ -120,6 +129,49 @@ describe('the existing-instance example against the emulated AWS API', () => {
     expect(attachment).toMatchObject({ role: 'web-host', policy_arn: outputs.route_claim_policy_arn.value });
 
     workspace.run([chdir, 'destroy', '-auto-approve', '-input=false', '-no-color']);
+  });
+
+  test('GIVEN the self-healing example WHEN applied THEN a group of one launches the NAT from a template, trying t4g.nano then t4g.micro, with an Elastic IP the instance associates itself; destroy leaves nothing', () => {
+    const { workspace, chdir } = exampleWorkspace('nat-instance-self-healing', 'single');
+    workspace.write('nat-instance-self-healing/examples/single/emulator_override.tf.json', { provider: { aws: [emulatorProviderSettings(moto.endpoint)] } });
+    workspace.run([chdir, 'init', '-input=false', '-no-color']);
+    workspace.run([chdir, 'apply', '-auto-approve', '-input=false', '-no-color']);
+    const outputs = JSON.parse(workspace.run([chdir, 'output', '-json']).stdout) as Record<string, { value: any }>;
+    const show = () => JSON.parse(workspace.run([chdir, 'show', '-json']).stdout) as { values?: { root_module: StateModule } };
+    const resources = allResources(show().values!.root_module);
+    const ofType = (type: string) => resources.filter((resource) => resource.type === type).map((resource) => resource.values);
+    expect(ofType('aws_instance')).toEqual([]);
+    expect(ofType('aws_route').filter((route) => route.network_interface_id)).toEqual([]);
+    const [template] = ofType('aws_launch_template');
+    expect(template).toMatchObject({ instance_type: 't4g.nano', metadata_options: [expect.objectContaining({ http_tokens: 'required' })] });
+    const [eip] = ofType('aws_eip');
+    expect(outputs.nat_public_ip.value).toBe(eip.public_ip);
+    expect(ofType('aws_eip_association')).toEqual([]);
+    expect(ofType('aws_iam_policy').map((policy) => policy.name).sort()).toEqual([
+      'nat-self-healing-metrics',
+      'nat-self-healing-route-claim',
+      'nat-self-healing-self-healing',
+    ]);
+
+    // The group as the Auto Scaling API describes it, independently of Terraform's state.
+    const described = JSON.parse(
+      execFileSync(
+        'aws',
+        ['autoscaling', 'describe-auto-scaling-groups', '--auto-scaling-group-names', outputs.nat_autoscaling_group_name.value, '--endpoint-url', moto.endpoint, '--output', 'json'],
+        { encoding: 'utf8', env: { ...process.env, ...moto.clientEnv } },
+      ),
+    ) as { AutoScalingGroups: any[] };
+    expect(described.AutoScalingGroups).toHaveLength(1);
+    const [group] = described.AutoScalingGroups;
+    expect(group).toMatchObject({ MinSize: 1, MaxSize: 1, DesiredCapacity: 1 });
+    expect(group.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId).toBe(template.id);
+    expect(group.MixedInstancesPolicy.LaunchTemplate.Overrides.map((override: { InstanceType: string }) => override.InstanceType)).toEqual(['t4g.nano', 't4g.micro']);
+    // spot = false (the default): everything on demand, the first type with capacity first.
+    expect(group.MixedInstancesPolicy.InstancesDistribution).toMatchObject({ OnDemandAllocationStrategy: 'prioritized', OnDemandPercentageAboveBaseCapacity: 100 });
+    expect(group.Instances.map((instance: { LifecycleState: string }) => instance.LifecycleState)).toEqual(['InService']);
+
+    workspace.run([chdir, 'destroy', '-auto-approve', '-input=false', '-no-color']);
+    expect(allResources(show().values?.root_module ?? {})).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 /**
- * GIVEN the synthesized nat-module, byte for byte, called from a root configuration as users call
+ * GIVEN the synthesized nat-module, byte for byte, and the committed nat-instance-self-healing module
+ *   (kept equal to a fresh synth by the unit drift test), called from a root configuration as users call
  * it, with the real AWS provider 5.x against the emulated API (a VPC, subnets in two zones and
  * route tables created there first, so the module's subnet lookups answer at plan)
  * WHEN `terraform plan` runs with a wrong input
@@ -29,6 +30,10 @@ interface Network {
   readonly securityGroupId: string;
 }
 
+/** The self-healing module as committed; a case calls it with `source: SELF_HEALING`. */
+const SELF_HEALING_MODULE = 'terraform/modules/nat-instance-self-healing';
+const SELF_HEALING = { source: './nat-instance-self-healing' };
+
 let moto: MotoServer;
 let workspace: TerraformWorkspace;
 let net: Network;
@@ -56,6 +61,7 @@ beforeAll(async () => {
   };
   workspace = new TerraformWorkspace('nat-module-checks')
     .copyFrom(synthesizeStacks().directory('nat-module'), 'nat-module')
+    .copyFrom(join(__dirname, '../..', SELF_HEALING_MODULE), 'nat-instance-self-healing')
     .write('provider_override.tf.json', { provider: { aws: emulatorProviderSettings(moto.endpoint) } });
   workspace.init();
 });
@@ -155,6 +161,11 @@ const VALIDATION_CASES: Array<[string, () => Record<string, unknown>, string]> =
   ['public_ip_count_0', () => ({ public_ip_count: 0 }), 'public_ip_count must be a whole number from 1 to 50.'],
   ['public_ip_count_fractional', () => ({ public_ip_count: 1.5 }), 'public_ip_count must be a whole number from 1 to 50.'],
   ['public_ip_count_51', () => ({ public_ip_count: 51 }), 'public_ip_count must be a whole number from 1 to 50.'],
+  // The self-healing module: the same rules where its variables are the same, and its own.
+  ['self_healing_route_table_twice', () => ({ ...SELF_HEALING, route_table_ids: [net.routeTableIds[0], net.routeTableIds[0]] }), 'route_table_ids may list each entry only once.'],
+  ['self_healing_instance_size_typo', () => ({ ...SELF_HEALING, instance_type: 't4g.nanno' }), 'instance_type must be an EC2 instance type'],
+  ['self_healing_fallback_without_family', () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.micro', 'micro'] }), 'fallback_instance_types: every entry must be an EC2 instance type'],
+  ['self_healing_fallback_twice', () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.micro', 't4g.micro'] }), 'fallback_instance_types may list each entry only once.'],
 ];
 
 /**
@@ -172,6 +183,19 @@ const PRECONDITION_CASES: Array<[string, () => Record<string, unknown>, string]>
   ],
   ['internet_as_clients', () => ({ additional_cidrs: ['0.0.0.0/0'] }), 'additional_cidrs covers 2^25 addresses or more'],
   ['internet_as_clients_in_halves', () => ({ additional_cidrs: ['10.20.0.0/16', '0.0.0.0/1', '128.0.0.0/1'] }), 'set allow_any_client_source = true if you mean it.'],
+  // The self-healing module's preconditions sit on its launch template.
+  ['self_healing_fallback_repeats_instance_type', () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.nano'] }), 'fallback_instance_types lists t4g.nano, which is instance_type already.'],
+  [
+    'self_healing_fallback_of_another_architecture',
+    () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.micro', 't3.micro'] }),
+    'fallback_instance_types: every type must have the architecture of instance_type t4g.nano (one launch template and AMI serve them all); refused: t3.micro.',
+  ],
+  // Dual mode: the static forwarding interface's precondition (zone b's subnet first, the public subnet in zone a).
+  [
+    'self_healing_dual_forwarding_subnet_in_another_zone',
+    () => ({ ...SELF_HEALING, mode: 'dual', private_subnet_ids: [net.privateSubnetIds[1], net.privateSubnetIds[0]] }),
+    "NAT dual mode: the forwarding interface's subnet",
+  ],
 ];
 
 /** Inputs the module accepts, as the construct does (the edges of the rules above). */
@@ -188,6 +212,10 @@ const ACCEPTED_CASES: Array<[string, () => Record<string, unknown>]> = [
   ['two_addresses_on_a_nano', () => ({ public_ip_count: 2, eip_allocation_ids: ['eipalloc-0123abcd'] })],
   ['owned_addresses_raise_the_count', () => ({ eip_allocation_ids: ['eipalloc-0123abcd', 'eipalloc-0123abce'] })],
   ['ten_addresses_on_an_m5_large', () => ({ public_ip_count: 10, instance_type: 'm5.large' })],
+  ['self_healing', () => ({ ...SELF_HEALING })],
+  ['self_healing_dual', () => ({ ...SELF_HEALING, mode: 'dual' })],
+  ['self_healing_fallbacks_on_spot', () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.micro', 'm7g.medium'], spot: true })],
+  ['self_healing_x86_with_fallback', () => ({ ...SELF_HEALING, instance_type: 't3.micro', fallback_instance_types: ['t3a.micro'] })],
 ];
 
 /**

@@ -132,3 +132,41 @@ test('GIVEN CHANGELOG.md THEN it keeps an Unreleased section above the released 
   expect(sections[0]).toBe('Unreleased');
   for (const section of sections.slice(1)) expect(section).toMatch(/^\d+\.\d+\.\d+$/);
 });
+
+test('GIVEN nat-instance-self-healing THEN it takes the nat-instance variables that apply to a self-healing NAT, plus fallback_instance_types and spot, and builds a group of one (not an instance) in either mode', () => {
+  const plain = committedJson('nat-instance');
+  const healing = committedJson('nat-instance-self-healing');
+  const notApplicable = ['elastic_ip', 'eip_allocation_ids', 'public_ip_count', 'alarm_recover_on_system_failure', 'alarm_reboot_on_instance_failure'];
+  expect(Object.keys(healing.variable).sort()).toEqual(
+    [...Object.keys(plain.variable).filter((name) => !notApplicable.includes(name)), 'fallback_instance_types', 'spot'].sort(),
+  );
+  // Shared variables are declared alike (type, default, validation): the same settings-table rules.
+  for (const name of ['vpc_id', 'mode', 'route_table_ids', 'instance_type', 'additional_cidrs', 'port_forwards', 'tags']) {
+    expect({ name, ...healing.variable[name], description: undefined }).toEqual({ name, ...plain.variable[name], description: undefined });
+  }
+  expect(Object.keys(healing.output).sort()).toEqual(['autoscaling_group_name', 'forwarding_interface_id', 'launch_template_id', 'public_ip', 'role_name', 'security_group_id']);
+  expect(healing.resource.aws_instance).toBeUndefined();
+  expect(healing.resource.aws_route).toBeUndefined();
+  expect(healing.resource.aws_eip_association).toBeUndefined();
+  const [group] = Object.values<any>(healing.resource.aws_autoscaling_group);
+  expect(group).toMatchObject({ min_size: 1, max_size: 1, desired_capacity: 1 });
+  // The types in order of preference: a dynamic block over the list itself (not a set, which would sort it).
+  expect(group.mixed_instances_policy.launch_template.dynamic.override).toEqual({
+    for_each: '${concat([var.instance_type], var.fallback_instance_types)}',
+    content: { instance_type: '${override.value}' },
+  });
+  expect(group.mixed_instances_policy.launch_template.override).toBeUndefined();
+  expect(group.mixed_instances_policy.instances_distribution.on_demand_percentage_above_base_capacity).toBe('${var.spot ? 0 : 100}');
+  // The mode is a variable: the static forwarding interface exists in dual mode only, and the
+  // settings and the self-healing policy choose each mode's lines and statements.
+  const [forwarding] = Object.values<any>(healing.resource.aws_network_interface);
+  expect(forwarding.count).toBe('${(var.mode == "dual") ? 1 : 0}');
+  const userData = Object.values<string>(healing.locals)[0];
+  expect(userData).toContain('${(var.mode == "dual") ? "NAT_FORWARDING_INTERFACE_ID=${join("", aws_network_interface.');
+  expect(userData).toContain('${(var.mode == "single") ? "NAT_DISABLE_SOURCE_DEST_CHECK=true" : ');
+  const policy = Object.values<any>(healing.resource.aws_iam_policy).find((candidate) => String(candidate.name).endsWith('-self-healing'))!.policy as string;
+  const [singleBranch, dualBranch] = policy.split(' : jsonencode(');
+  expect(singleBranch.startsWith('${(var.mode == "single") ? jsonencode(')).toBe(true);
+  expect([singleBranch.includes('"OwnInterfaceSourceDestCheck"'), singleBranch.includes('"AttachOwnForwardingInterface"')]).toEqual([true, false]);
+  expect([dualBranch.includes('"OwnInterfaceSourceDestCheck"'), dualBranch.includes('"AttachOwnForwardingInterface"')]).toEqual([false, true]);
+});
