@@ -5,7 +5,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'dist/', 'cdktf.out/', 'coverage/', 'reports/', 'bench/results/', '**/.terraform/', 'test/package/consumer/build/'],
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'cdktf.out/',
+      'coverage/',
+      'reports/',
+      'bench/results/',
+      '**/.terraform/',
+      'test/package/consumer/build/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

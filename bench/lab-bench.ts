@@ -1,6 +1,16 @@
 import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import { join } from 'path';
-import { createLabVpc, expectBootSuccess, expectSourceIp, hostAddress, LAB_ADDRESSES, LabNode, LabVpc, requireRoot, run } from '../test/lab/harness';
+import {
+  createLabVpc,
+  expectBootSuccess,
+  expectSourceIp,
+  hostAddress,
+  LAB_ADDRESSES,
+  LabNode,
+  LabVpc,
+  requireRoot,
+  run,
+} from '../test/lab/harness';
 import { median, round } from './stats';
 
 /**
@@ -81,7 +91,10 @@ function startDaemon(lab: LabVpc, node: LabNode, argv: string[]): ChildProcessWi
 function waitForOutput(child: ChildProcessWithoutNullStreams, pattern: RegExp, timeoutMs: number, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let output = '';
-    const timer = setTimeout(() => reject(new Error(`${what}: no '${pattern}' within ${timeoutMs / 1000}s; output: ${output.slice(-500)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${what}: no '${pattern}' within ${timeoutMs / 1000}s; output: ${output.slice(-500)}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = pattern.exec(output);
@@ -101,7 +114,15 @@ function waitForOutput(child: ChildProcessWithoutNullStreams, pattern: RegExp, t
 }
 
 async function startIperfServer(lab: LabVpc): Promise<void> {
-  const server = startDaemon(lab, 'internet', ['iperf3', '-s', '--forceflush', '-B', LAB_ADDRESSES.internetServerIp, '-p', String(IPERF_PORT)]);
+  const server = startDaemon(lab, 'internet', [
+    'iperf3',
+    '-s',
+    '--forceflush',
+    '-B',
+    LAB_ADDRESSES.internetServerIp,
+    '-p',
+    String(IPERF_PORT),
+  ]);
   await waitForOutput(server, /Server listening/, 10_000, 'iperf3 server');
 }
 
@@ -121,8 +142,28 @@ export async function runThroughputBench(runs: number, seconds: number, log: (li
     plain = await createLabVpc({ mode: 'single', writeUserData: false });
     bootNat(nat, 'bench throughput: NAT');
     configurePlainRouting(plain);
-    expectSourceIp(nat, { scenario: 'bench throughput: NAT', from: 'h1', protocol: 'tcp', host: LAB_ADDRESSES.internetServerIp, port: LAB_ADDRESSES.internetHttpPort }, nat.natPublicIp);
-    expectSourceIp(plain, { scenario: 'bench throughput: plain routing', from: 'h1', protocol: 'tcp', host: LAB_ADDRESSES.internetServerIp, port: LAB_ADDRESSES.internetHttpPort }, plain.privateHosts[0].ip);
+    expectSourceIp(
+      nat,
+      {
+        scenario: 'bench throughput: NAT',
+        from: 'h1',
+        protocol: 'tcp',
+        host: LAB_ADDRESSES.internetServerIp,
+        port: LAB_ADDRESSES.internetHttpPort,
+      },
+      nat.natPublicIp,
+    );
+    expectSourceIp(
+      plain,
+      {
+        scenario: 'bench throughput: plain routing',
+        from: 'h1',
+        protocol: 'tcp',
+        host: LAB_ADDRESSES.internetServerIp,
+        port: LAB_ADDRESSES.internetHttpPort,
+      },
+      plain.privateHosts[0].ip,
+    );
     await Promise.all([startIperfServer(nat), startIperfServer(plain)]);
     const natSamples: { gbps: number; retransmits: number }[] = [];
     const plainSamples: { gbps: number; retransmits: number }[] = [];
@@ -180,7 +221,13 @@ function conntrackStats(lab: LabVpc): Record<string, number> {
       if (key !== 'cpu') totals[key] = (totals[key] ?? 0) + Number(value);
     }
   }
-  return { found: totals.found ?? 0, invalid: totals.invalid ?? 0, insert_failed: totals.insert_failed ?? 0, drop: totals.drop ?? 0, early_drop: totals.early_drop ?? 0 };
+  return {
+    found: totals.found ?? 0,
+    invalid: totals.invalid ?? 0,
+    insert_failed: totals.insert_failed ?? 0,
+    drop: totals.drop ?? 0,
+    early_drop: totals.early_drop ?? 0,
+  };
 }
 
 /** The descriptor hard limit this process (and its children) run under. */
@@ -208,7 +255,17 @@ export async function runConnectionScaleBench(
     const perProcess = Math.floor((descriptorHardLimit() - 200) * 0.75);
     const serverCount = Math.ceil(total / perProcess) + 1;
     const servers = Array.from({ length: serverCount }, () =>
-      startDaemon(lab, 'internet', ['python3', HOLD_CONNECTIONS, 'serve', '--bind', LAB_ADDRESSES.internetServerIp, '--port', String(SCALE_PORT), '--max', String(Math.floor(perProcess / 0.75))]),
+      startDaemon(lab, 'internet', [
+        'python3',
+        HOLD_CONNECTIONS,
+        'serve',
+        '--bind',
+        LAB_ADDRESSES.internetServerIp,
+        '--port',
+        String(SCALE_PORT),
+        '--max',
+        String(Math.floor(perProcess / 0.75)),
+      ]),
     );
     await Promise.all(servers.map((server) => waitForOutput(server, /ready/, 10_000, 'connection server')));
     const perHostCount = Math.ceil(total / hosts.length);
@@ -228,12 +285,27 @@ export async function runConnectionScaleBench(
     });
     const clients = clientSpecs.map(({ host, ip, count }) =>
       startDaemon(lab, host.node, [
-        'python3', HOLD_CONNECTIONS, 'connect', '--dst', LAB_ADDRESSES.internetServerIp, '--port', String(SCALE_PORT),
-        '--count', String(count), '--deadline', String(deadlineSeconds), '--source', ip,
+        'python3',
+        HOLD_CONNECTIONS,
+        'connect',
+        '--dst',
+        LAB_ADDRESSES.internetServerIp,
+        '--port',
+        String(SCALE_PORT),
+        '--count',
+        String(count),
+        '--deadline',
+        String(deadlineSeconds),
+        '--source',
+        ip,
       ]),
     );
     try {
-      const lines = await Promise.all(clients.map((client, i) => waitForOutput(client, /\{.*\}\n/, (deadlineSeconds + 60) * 1000, `connection client in ${clientSpecs[i].host.node}`)));
+      const lines = await Promise.all(
+        clients.map((client, i) =>
+          waitForOutput(client, /\{.*\}\n/, (deadlineSeconds + 60) * 1000, `connection client in ${clientSpecs[i].host.node}`),
+        ),
+      );
       const perHost = lines.map((line, i) => ({ host: clientSpecs[i].host.node, source: clientSpecs[i].ip, ...JSON.parse(line) }));
       // Counted while every client still holds its connections open.
       const conntrackEntriesNat = Number(lab.exec('nat', ['cat', '/proc/sys/net/netfilter/nf_conntrack_count']).stdout.trim());
@@ -299,7 +371,17 @@ async function bootSamples(mode: 'single' | 'dual', runs: number): Promise<numbe
       if (i > 0) await lab.rebootNat();
       samples.push(bootNat(lab, `bench boot time (${mode}, boot ${i + 1})`));
     }
-    expectSourceIp(lab, { scenario: `bench boot time (${mode})`, from: 'h1', protocol: 'tcp', host: LAB_ADDRESSES.internetServerIp, port: LAB_ADDRESSES.internetHttpPort }, lab.natPublicIp);
+    expectSourceIp(
+      lab,
+      {
+        scenario: `bench boot time (${mode})`,
+        from: 'h1',
+        protocol: 'tcp',
+        host: LAB_ADDRESSES.internetServerIp,
+        port: LAB_ADDRESSES.internetHttpPort,
+      },
+      lab.natPublicIp,
+    );
     return samples;
   });
 }
@@ -314,6 +396,7 @@ export async function runBootTimeBench(runs: number, log: (line: string) => void
     singleSeconds: round(median(single), 3),
     dualSeconds: round(median(dual), 3),
     samples: { single: single.map((s) => round(s, 3)), dual: dual.map((s) => round(s, 3)) },
-    setup: 'per-boot script from start to exit 0 with its "ready" line (settings validated, interfaces found, ruleset, kernel settings, routes and persistence applied), first boot then reboots of the NAT namespace; interfaces present at boot; includes ip netns exec + overlay mount (a few ms)',
+    setup:
+      'per-boot script from start to exit 0 with its "ready" line (settings validated, interfaces found, ruleset, kernel settings, routes and persistence applied), first boot then reboots of the NAT namespace; interfaces present at boot; includes ip netns exec + overlay mount (a few ms)',
   };
 }

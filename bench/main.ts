@@ -1,7 +1,14 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { cpus, loadavg, totalmem } from 'os';
 import { join } from 'path';
-import { BootTimeResult, ConnectionScaleResult, runBootTimeBench, runConnectionScaleBench, runThroughputBench, ThroughputResult } from './lab-bench';
+import {
+  BootTimeResult,
+  ConnectionScaleResult,
+  runBootTimeBench,
+  runConnectionScaleBench,
+  runThroughputBench,
+  ThroughputResult,
+} from './lab-bench';
 import { runSynthBench, SynthBenchResult } from './synth-bench';
 import { FailoverBenchResult, runFailoverBench } from './failover-bench';
 
@@ -29,7 +36,8 @@ function selectedBenches(): Set<BenchName> {
   const only = process.env.BENCH_ONLY;
   if (!only) return new Set(BENCHES);
   const names = only.split(',').map((name) => name.trim());
-  for (const name of names) if (!BENCHES.includes(name as BenchName)) throw new Error(`BENCH_ONLY: unknown benchmark '${name}' (one of ${BENCHES.join(', ')})`);
+  for (const name of names)
+    if (!BENCHES.includes(name as BenchName)) throw new Error(`BENCH_ONLY: unknown benchmark '${name}' (one of ${BENCHES.join(', ')})`);
   return new Set(names as BenchName[]);
 }
 
@@ -48,13 +56,33 @@ function table(results: Results): string {
   const rows: [string, string, string][] = [];
   const s = results.synth;
   if (s) {
-    rows.push([`synth all stacks (${s.stacks.length}: app as cdktf runs it)`, `${s.appSynth.wallSeconds} s, ${s.appSynth.peakRssMiB} MiB peak`, `median of ${s.runs}`]);
-    rows.push(['require(@cdktf/provider-aws) root only', `${s.rootImport.wallSeconds} s, ${s.rootImport.peakRssMiB} MiB peak`, `median of ${s.runs}`]);
+    rows.push([
+      `synth all stacks (${s.stacks.length}: app as cdktf runs it)`,
+      `${s.appSynth.wallSeconds} s, ${s.appSynth.peakRssMiB} MiB peak`,
+      `median of ${s.runs}`,
+    ]);
+    rows.push([
+      'require(@cdktf/provider-aws) root only',
+      `${s.rootImport.wallSeconds} s, ${s.rootImport.peakRssMiB} MiB peak`,
+      `median of ${s.runs}`,
+    ]);
     rows.push(['  ratio synth / root import', `${s.ratioWall}x time, ${s.ratioPeakRss}x memory`, 'same run']);
-    rows.push(['first synth after a clone (full build + synth)', `${s.firstAppSynth.wallSeconds} s, ${Math.round(s.firstAppSynth.peakRssMiB)} MiB peak`, 'one run']);
-    rows.push(['same app from the sources by ts-node', `${s.tsNodeApp.wallSeconds} s, ${s.tsNodeApp.peakRssMiB} MiB peak`, `median of ${s.runs}`]);
+    rows.push([
+      'first synth after a clone (full build + synth)',
+      `${s.firstAppSynth.wallSeconds} s, ${Math.round(s.firstAppSynth.peakRssMiB)} MiB peak`,
+      'one run',
+    ]);
+    rows.push([
+      'same app from the sources by ts-node',
+      `${s.tsNodeApp.wallSeconds} s, ${s.tsNodeApp.peakRssMiB} MiB peak`,
+      `median of ${s.runs}`,
+    ]);
     rows.push(['  ratio compiled app / ts-node app', `${s.ratioCompiledVsTsNode}x time`, 'same run']);
-    rows.push(['require(cdktf + 2 deep imports)', `${s.deepImport.wallSeconds} s, ${s.deepImport.peakRssMiB} MiB peak`, `median of ${s.runs}`]);
+    rows.push([
+      'require(cdktf + 2 deep imports)',
+      `${s.deepImport.wallSeconds} s, ${s.deepImport.peakRssMiB} MiB peak`,
+      `median of ${s.runs}`,
+    ]);
     rows.push(['npx cdktf synth (whole CLI)', `${s.cliSynth.wallSeconds} s, ${s.cliSynth.peakRssMiB} MiB peak`, `median of ${s.runs}`]);
   }
   const t = results.throughput;
@@ -66,10 +94,20 @@ function table(results: Results): string {
   for (const c of [results.connectionScale, results.connectionScalePool]) {
     if (!c) continue;
     const addresses = `${c.publicAddresses} public address${c.publicAddresses === 1 ? '' : 'es'}`;
-    rows.push([`concurrent TCP to one destination, ${addresses} (${c.requested} requested)`, `${c.established} established, ${c.failed} failed`, 'one run']);
-    rows.push(['  conntrack entries in the NAT (held open)', `${c.conntrackEntriesNat} (max ${c.conntrackMax})`, `server saw ${c.serverEstablished}`]);
+    rows.push([
+      `concurrent TCP to one destination, ${addresses} (${c.requested} requested)`,
+      `${c.established} established, ${c.failed} failed`,
+      'one run',
+    ]);
+    rows.push([
+      '  conntrack entries in the NAT (held open)',
+      `${c.conntrackEntriesNat} (max ${c.conntrackMax})`,
+      `server saw ${c.serverEstablished}`,
+    ]);
     if (c.publicAddresses > 1) {
-      const split = Object.entries(c.serverEstablishedByAddress).map(([address, count]) => `${count} from ${address}`).join(', ');
+      const split = Object.entries(c.serverEstablishedByAddress)
+        .map(([address, count]) => `${count} from ${address}`)
+        .join(', ');
       rows.push(['  per public address, at the server', split, 'one run']);
     }
   }
@@ -84,7 +122,11 @@ function table(results: Results): string {
     rows.push(['NAT group: ruleset flushed on A -> zone a egresses through B', `${f.failoverSeconds} s`, every]);
     rows.push(['NAT group: A repaired -> zone a egresses through A again', `${f.failbackSeconds} s`, every]);
     rows.push(['NAT group: A terminated -> zone a egresses through B', `${f.terminatedFailoverSeconds} s`, every]);
-    rows.push(["self-healing: replacement launched -> egress through A's Elastic IP", `${f.replacementSeconds} s`, `median of ${f.runs}, no Terraform`]);
+    rows.push([
+      "self-healing: replacement launched -> egress through A's Elastic IP",
+      `${f.replacementSeconds} s`,
+      `median of ${f.runs}, no Terraform`,
+    ]);
     rows.push([`NAT group: route writes while both healthy (${f.healthyWindowSeconds} s)`, `${f.routeWritesWhileHealthy}`, 'one window']);
   }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length), ['benchmark', 'result', 'runs'][i].length));
@@ -98,7 +140,14 @@ async function main(): Promise<void> {
   const { execSync } = await import('child_process');
   const results: Results = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, kernel: execSync('uname -r').toString().trim(), loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100) },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      kernel: execSync('uname -r').toString().trim(),
+      loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+    },
   };
   if (benches.has('synth')) {
     log('== 1. synth');
@@ -110,7 +159,11 @@ async function main(): Promise<void> {
   }
   if (benches.has('scale')) {
     log('== 3. lab connection scale');
-    results.connectionScale = await runConnectionScaleBench(envNumber('BENCH_CONNECTIONS', 66_000), envNumber('BENCH_CONNECT_DEADLINE', 30), log);
+    results.connectionScale = await runConnectionScaleBench(
+      envNumber('BENCH_CONNECTIONS', 66_000),
+      envNumber('BENCH_CONNECT_DEADLINE', 30),
+      log,
+    );
   }
   if (benches.has('scale-pool')) {
     log('== 3b. lab connection scale, two public addresses');

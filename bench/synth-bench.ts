@@ -41,7 +41,11 @@ const CLI_SYNTH = 'npx cdktf synth --output';
 const TS_NODE_APP = 'node -r ts-node/register/transpile-only main.ts';
 
 function summarize(samples: ProcessMeasurement[]) {
-  return { wallSeconds: round(median(samples.map((s) => s.wallSeconds))), peakRssMiB: round(median(samples.map((s) => s.peakRssMiB)), 0), samples };
+  return {
+    wallSeconds: round(median(samples.map((s) => s.wallSeconds))),
+    peakRssMiB: round(median(samples.map((s) => s.peakRssMiB)), 0),
+    samples,
+  };
 }
 
 export function runSynthBench(runs: number, log: (line: string) => void): SynthBenchResult {
@@ -68,7 +72,9 @@ export function runSynthBench(runs: number, log: (line: string) => void): SynthB
       tsNodeSamples.push(measureCommand(TS_NODE_APP, { cwd: REPO_ROOT, env: synthEnvironment(join(scratch, `ts-node-${i}`)) }));
       const cliOut = join(scratch, `cli-${i}`);
       cliSamples.push(measureCommand(`${CLI_SYNTH} ${cliOut}`, { cwd: REPO_ROOT, env: { ...process.env, CHECKPOINT_DISABLE: '1' } }));
-      log(`  synth run ${i + 1}/${runs}: app ${appSamples[i].wallSeconds}s ${Math.round(appSamples[i].peakRssMiB)} MiB, root import ${rootSamples[i].wallSeconds}s ${Math.round(rootSamples[i].peakRssMiB)} MiB, ts-node app ${tsNodeSamples[i].wallSeconds}s, cli ${cliSamples[i].wallSeconds}s`);
+      log(
+        `  synth run ${i + 1}/${runs}: app ${appSamples[i].wallSeconds}s ${Math.round(appSamples[i].peakRssMiB)} MiB, root import ${rootSamples[i].wallSeconds}s ${Math.round(rootSamples[i].peakRssMiB)} MiB, ts-node app ${tsNodeSamples[i].wallSeconds}s, cli ${cliSamples[i].wallSeconds}s`,
+      );
     }
     const appSynth = summarize(appSamples);
     const rootImport = summarize(rootSamples);
@@ -85,7 +91,13 @@ export function runSynthBench(runs: number, log: (line: string) => void): SynthB
       ratioWall: round(appSynth.wallSeconds / rootImport.wallSeconds),
       ratioPeakRss: round(appSynth.peakRssMiB / rootImport.peakRssMiB),
       ratioCompiledVsTsNode: round(appSynth.wallSeconds / tsNodeApp.wallSeconds),
-      commands: { appSynth: app, rootImport: ROOT_IMPORT, deepImport: DEEP_IMPORT, cliSynth: `CHECKPOINT_DISABLE=1 ${CLI_SYNTH} <dir>`, tsNodeApp: TS_NODE_APP },
+      commands: {
+        appSynth: app,
+        rootImport: ROOT_IMPORT,
+        deepImport: DEEP_IMPORT,
+        cliSynth: `CHECKPOINT_DISABLE=1 ${CLI_SYNTH} <dir>`,
+        tsNodeApp: TS_NODE_APP,
+      },
     };
   } finally {
     rmSync(scratch, { recursive: true, force: true });

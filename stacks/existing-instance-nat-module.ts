@@ -27,7 +27,11 @@ export class ExistingInstanceNatModuleStack extends TerraformStack {
     // Variables, their types, defaults and validation blocks: the settings table's rules for the
     // construct's props (the table leaves module variable names to the module that has them).
     const name = variableOf(this, S.name, 'Name prefix of the route-claim policy and the security group.');
-    const vpcId = variableOf(this, { ...S.vpcId, variable: 'vpc_id' }, 'VPC of the host: the security group admitting private_cidrs is created there.');
+    const vpcId = variableOf(
+      this,
+      { ...S.vpcId, variable: 'vpc_id' },
+      'VPC of the host: the security group admitting private_cidrs is created there.',
+    );
     const privateCidrs = variableOf(
       this,
       { ...S.privateCidrs, variable: 'private_cidrs' },
@@ -44,7 +48,11 @@ export class ExistingInstanceNatModuleStack extends TerraformStack {
       { ...S.roleName, variable: 'role_name' },
       "Name (not the ARN) of the IAM role of the host's instance profile; the route-claim policy is attached to it.",
     );
-    const tags = variableOf(this, S.tags, 'Tags for the policy and the security group: at most 50 counting the Name tag added to each, no aws: keys.');
+    const tags = variableOf(
+      this,
+      S.tags,
+      'Tags for the policy and the security group: at most 50 counting the Name tag added to each, no aws: keys.',
+    );
 
     const nat = new ExistingInstanceNat(this, 'nat', {
       name: name.stringValue,
@@ -60,11 +68,16 @@ export class ExistingInstanceNatModuleStack extends TerraformStack {
     nat.routeClaimPolicy.policy.addOverride('lifecycle.precondition', [
       {
         condition: `\${${anySourceCondition('var.private_cidrs', 'var.allow_any_client_source')}}`,
-        error_message: anySourceMessage('private_cidrs', { prop: 'allowAnyClientSource', variable: 'allow_any_client_source', reach: 'every port of the host and its forwarding' }),
+        error_message: anySourceMessage('private_cidrs', {
+          prop: 'allowAnyClientSource',
+          variable: 'allow_any_client_source',
+          reach: 'every port of the host and its forwarding',
+        }),
       },
     ]);
 
-    const output = (outputName: string, value: unknown, description: string) => new TerraformOutput(this, outputName, { value, description });
+    const output = (outputName: string, value: unknown, description: string) =>
+      new TerraformOutput(this, outputName, { value, description });
     output(
       'user_data_base64',
       nat.userDataBase64,
@@ -76,11 +89,22 @@ export class ExistingInstanceNatModuleStack extends TerraformStack {
       nat.writeFiles,
       'Only the write_files entries (settings file and per-boot script), for a host whose cloud-config already has a write_files key.',
     );
-    output('route_claim_policy_arn', nat.routeClaimPolicy.policyArn, 'The policy that lets the host create or replace routes in route_table_ids only.');
-    output('security_group_id', nat.securityGroupId, "Security group admitting all traffic from private_cidrs: add it to the host's vpc_security_group_ids.");
+    output(
+      'route_claim_policy_arn',
+      nat.routeClaimPolicy.policyArn,
+      'The policy that lets the host create or replace routes in route_table_ids only.',
+    );
+    output(
+      'security_group_id',
+      nat.securityGroupId,
+      "Security group admitting all traffic from private_cidrs: add it to the host's vpc_security_group_ids.",
+    );
     output(
       'instance_requirements',
-      { source_dest_check: EXISTING_INSTANCE_REQUIREMENTS.sourceDestCheck, associate_public_ip_address: EXISTING_INSTANCE_REQUIREMENTS.associatePublicIpAddress },
+      {
+        source_dest_check: EXISTING_INSTANCE_REQUIREMENTS.sourceDestCheck,
+        associate_public_ip_address: EXISTING_INSTANCE_REQUIREMENTS.associatePublicIpAddress,
+      },
       'What the host itself must have: source/destination check off, and a public IPv4 address (or an Elastic IP) in a public subnet.',
     );
   }

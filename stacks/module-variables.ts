@@ -19,9 +19,10 @@ export function variableOf(scope: Construct, setting: Setting, description = set
     type: setting.type,
     default: setting.default,
     description,
-    validation: conditionsOf(setting, `var.${name}`, name).map(
-      ({ condition, message }): TerraformVariableValidationConfig => ({ condition: asTemplate(condition), errorMessage: message }),
-    ),
+    validation: conditionsOf(setting, `var.${name}`, name).map(({ condition, message }): TerraformVariableValidationConfig => ({
+      condition: asTemplate(condition),
+      errorMessage: message,
+    })),
   });
 }
 
@@ -38,7 +39,10 @@ export function nullableVariableOf(scope: Construct, setting: Setting, descripti
     description,
     validation: conditionsOf(setting, `var.${name}`, name).map(
       // A conditional evaluates only the branch it takes: the rule never sees null.
-      ({ condition, message }): TerraformVariableValidationConfig => ({ condition: asTemplate(`var.${name} == null ? true : ${condition}`), errorMessage: message }),
+      ({ condition, message }): TerraformVariableValidationConfig => ({
+        condition: asTemplate(`var.${name} == null ? true : ${condition}`),
+        errorMessage: message,
+      }),
     ),
   });
   // cdktf cannot write `default = null` itself.
@@ -67,8 +71,14 @@ export function objectListValidations(
   optIns: Record<string, string> = {},
 ): TerraformVariableValidationConfig[] {
   return attributes.flatMap((attribute) =>
-    conditionsOf(attribute, `f.${attribute.variable}`, `${variable}: ${attribute.variable}`, optIns[attribute.variable!] && `f.${optIns[attribute.variable!]}`).map(
-      ({ condition, message }) => ({ condition: asTemplate(`alltrue([for f in var.${variable} : ${condition}])`), errorMessage: message }),
-    ),
+    conditionsOf(
+      attribute,
+      `f.${attribute.variable}`,
+      `${variable}: ${attribute.variable}`,
+      optIns[attribute.variable!] && `f.${optIns[attribute.variable!]}`,
+    ).map(({ condition, message }) => ({
+      condition: asTemplate(`alltrue([for f in var.${variable} : ${condition}])`),
+      errorMessage: message,
+    })),
   );
 }

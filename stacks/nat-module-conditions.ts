@@ -28,7 +28,11 @@ export interface ModulePrecondition {
  * against the looked-up private subnets, `additional_cidrs` against its opt-in, and `more`. (The
  * dual-mode zone check is the construct's own precondition on the forwarding interface.)
  */
-export function addNatModulePreconditions(instance: TerraformResource, privateSubnetData: DataAwsSubnet, more: ModulePrecondition[] = []): void {
+export function addNatModulePreconditions(
+  instance: TerraformResource,
+  privateSubnetData: DataAwsSubnet,
+  more: ModulePrecondition[] = [],
+): void {
   const cidrs = `data.aws_subnet.${privateSubnetData.friendlyUniqueId}[*].cidr_block`;
   const usableTarget = (address: string) => `anytrue([for c in ${cidrs} : ${usableIn(address, 'c')}])`;
   instance.addOverride('lifecycle.precondition', [

@@ -47,7 +47,11 @@ export class NatModuleStack extends TerraformStack {
 
     // Variables, their types, defaults and validation blocks: the settings table's rules.
     const vpcId = variableOf(this, S.vpcId, 'ID of the VPC the NAT serves.');
-    const publicSubnetId = variableOf(this, S.publicSubnetId, "Public subnet (routed to an internet gateway) of the NAT's primary interface.");
+    const publicSubnetId = variableOf(
+      this,
+      S.publicSubnetId,
+      "Public subnet (routed to an internet gateway) of the NAT's primary interface.",
+    );
     const privateSubnetIds = variableOf(
       this,
       S.privateSubnetIds,
@@ -86,7 +90,8 @@ export class NatModuleStack extends TerraformStack {
       validation: [
         ...objectListValidations('port_forwards', PORT_FORWARD_ATTRIBUTES, { allowed_cidrs: 'allow_any_source' }),
         {
-          condition: '${length(distinct([for f in var.port_forwards : format("%s/%v", f.protocol, f.public_port)])) == length(var.port_forwards)}',
+          condition:
+            '${length(distinct([for f in var.port_forwards : format("%s/%v", f.protocol, f.public_port)])) == length(var.port_forwards)}',
           errorMessage: 'port_forwards: each protocol and public_port pair may appear only once.',
         },
       ],
@@ -113,7 +118,11 @@ export class NatModuleStack extends TerraformStack {
         )
       : undefined;
     const spot = selfHealing
-      ? variableOf(this, S.spot, 'Launch on Spot capacity (capacity-optimized-prioritized); a reclaimed instance is replaced like a failed one, with a gap in egress while it boots.')
+      ? variableOf(
+          this,
+          S.spot,
+          'Launch on Spot capacity (capacity-optimized-prioritized); a reclaimed instance is replaced like a failed one, with a gap in egress while it boots.',
+        )
       : undefined;
 
     // CIDRs of the private subnets, looked up by count (IDs may be unknown until apply).
@@ -130,7 +139,11 @@ export class NatModuleStack extends TerraformStack {
       vpcId: vpcId.stringValue,
       mode: mode.stringValue as NatMode,
       // The zones feed the plan-time check that both interfaces of a dual-mode NAT share one zone.
-      publicSubnet: { id: publicSubnetId.stringValue, cidrBlock: publicSubnetData.cidrBlock, availabilityZone: publicSubnetData.availabilityZone },
+      publicSubnet: {
+        id: publicSubnetId.stringValue,
+        cidrBlock: publicSubnetData.cidrBlock,
+        availabilityZone: publicSubnetData.availabilityZone,
+      },
       privateSubnets: { ids: privateSubnetIds.listValue, cidrBlocks: privateCidrs },
       forwardingSubnet: {
         id: Fn.element(privateSubnetIds.listValue, 0),
@@ -158,7 +171,8 @@ export class NatModuleStack extends TerraformStack {
     });
     // `check` blocks need Terraform 1.5 (both modules require it, so that switching is a version-neutral edit).
     this.addOverride('terraform.required_version', CHECK_BLOCK_TERRAFORM_VERSION);
-    const output = (outputName: string, value: string, description: string) => new TerraformOutput(this, outputName, { value, description });
+    const output = (outputName: string, value: string, description: string) =>
+      new TerraformOutput(this, outputName, { value, description });
 
     if (nat.autoScalingGroup && fallbackInstanceTypes) {
       const group = nat.autoScalingGroup;
@@ -178,8 +192,16 @@ export class NatModuleStack extends TerraformStack {
         nat.forwardingInterfaceId ?? '',
         'Dual mode: the static forwarding interface that the route tables target and every instance attaches at boot; empty in single mode.',
       );
-      output('autoscaling_group_name', group.autoScalingGroupName, 'Name of the Auto Scaling group of one that replaces a failed NAT instance.');
-      output('launch_template_id', group.launchTemplate.id, 'Launch template of the NAT instances (a new version for every settings change).');
+      output(
+        'autoscaling_group_name',
+        group.autoScalingGroupName,
+        'Name of the Auto Scaling group of one that replaces a failed NAT instance.',
+      );
+      output(
+        'launch_template_id',
+        group.launchTemplate.id,
+        'Launch template of the NAT instances (a new version for every settings change).',
+      );
       output('role_name', nat.role?.roleName ?? '', 'Instance role (SSM core access); attach further policies here.');
       return;
     }
@@ -199,7 +221,11 @@ export class NatModuleStack extends TerraformStack {
   /** The variables of the plain instance only: its public addresses. */
   private plainInstanceVariables() {
     return {
-      elasticIp: variableOf(this, S.elasticIp, 'Associate an Elastic IP with the public interface (keeps the egress IP across stop/start; dual mode needs it).'),
+      elasticIp: variableOf(
+        this,
+        S.elasticIp,
+        'Associate an Elastic IP with the public interface (keeps the egress IP across stop/start; dual mode needs it).',
+      ),
       eipAllocationIds: variableOf(
         this,
         S.elasticIpAllocationIds,

@@ -14,8 +14,7 @@ export const DEFAULT_CHECK_URL = 'https://checkip.amazonaws.com';
 export const DEFAULT_CHECK_TIMEOUT_SECONDS = 20;
 
 /** A dotted-quad IPv4 address (each octet 0-255, no leading zeros) or the empty string. */
-export const EXPECTED_IP_PATTERN =
-  '^$|^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$';
+export const EXPECTED_IP_PATTERN = '^$|^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$';
 
 /** http(s), a host name or address, an optional port and a plain path: nothing a shell could read as syntax. */
 export const CHECK_URL_PATTERN = '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$';
@@ -79,7 +78,7 @@ export function connectivityDocumentContent(options: ConnectivityDocumentOptions
       },
       checkUrl: {
         type: 'String',
-        description: 'A service that answers with the caller\'s public IP as plain text.',
+        description: "A service that answers with the caller's public IP as plain text.",
         default: checkUrl,
         allowedPattern: CHECK_URL_PATTERN,
         interpolationType: 'ENV_VAR',

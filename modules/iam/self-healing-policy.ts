@@ -74,7 +74,11 @@ export class SelfHealingPolicy extends Construct {
     const ownTag = { StringEquals: { [`aws:ResourceTag/${SELF_HEALING_TAG_KEY}`]: props.tagValue } };
     const document = (forwarding: boolean, sourceDestCheck: boolean) => ({
       Version: '2012-10-17',
-      Statement: statementsOf(arn, ownTag, { ...props, forwardingInterfaceId: forwarding ? props.forwardingInterfaceId : undefined, disablesSourceDestCheck: sourceDestCheck }),
+      Statement: statementsOf(arn, ownTag, {
+        ...props,
+        forwardingInterfaceId: forwarding ? props.forwardingInterfaceId : undefined,
+        disablesSourceDestCheck: sourceDestCheck,
+      }),
     });
     const modeIsToken = Token.isUnresolved(props.disablesSourceDestCheck);
     this.policyDocument = modeIsToken

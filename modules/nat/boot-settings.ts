@@ -101,10 +101,20 @@ export function renderSettingsFile(settings: NatBootSettings, lineIndent = ''): 
   if (settings.forwardingInterfaceId !== undefined) {
     const line = `NAT_FORWARDING_INTERFACE_ID=${settings.forwardingInterfaceId}`;
     // Mode chosen by a module variable: Terraform writes the line only in dual mode.
-    lines.push(Token.isUnresolved(settings.mode) ? Fn.conditional(Op.eq(settings.mode, 'dual'), line, '# single mode: no forwarding interface') : line);
+    lines.push(
+      Token.isUnresolved(settings.mode)
+        ? Fn.conditional(Op.eq(settings.mode, 'dual'), line, '# single mode: no forwarding interface')
+        : line,
+    );
   }
   if (Token.isUnresolved(settings.disableSourceDestCheck)) {
-    lines.push(Fn.conditional(settings.disableSourceDestCheck, 'NAT_DISABLE_SOURCE_DEST_CHECK=true', '# dual mode: the forwarding interface has no source/destination check'));
+    lines.push(
+      Fn.conditional(
+        settings.disableSourceDestCheck,
+        'NAT_DISABLE_SOURCE_DEST_CHECK=true',
+        '# dual mode: the forwarding interface has no source/destination check',
+      ),
+    );
   } else if (settings.disableSourceDestCheck) {
     lines.push('NAT_DISABLE_SOURCE_DEST_CHECK=true');
   }

@@ -99,7 +99,9 @@ export function renderHealthAgentSettings(settings: HealthAgentSettings): string
     `NAT_PEER_DEAD_SECONDS=${check.peerDeadSeconds}`,
     `NAT_FAILBACK_HOLD_SECONDS=${check.failbackHoldSeconds}`,
     `NAT_TABLE_WRITE_HOLD_SECONDS=${check.tableWriteHoldSeconds}`,
-    ...(settings.metricsName === undefined ? [] : [`NAT_METRICS_NAMESPACE=${METRICS_NAMESPACE}`, `NAT_METRICS_NAME=${settings.metricsName}`]),
+    ...(settings.metricsName === undefined
+      ? []
+      : [`NAT_METRICS_NAMESPACE=${METRICS_NAMESPACE}`, `NAT_METRICS_NAME=${settings.metricsName}`]),
     '',
   ].join('\n');
 }

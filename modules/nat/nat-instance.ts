@@ -302,10 +302,20 @@ export class NatInstance extends Construct {
       bootSettings: NatBootSettings;
       metricsSettings?: MetricsSettings;
     },
-  ): { elasticIp?: Eip; publicIp: string; forwardingInterfaceId?: string; bootSettings: NatBootSettings; userData: string; policy: SelfHealingPolicy; group: NatAutoScalingGroup } {
+  ): {
+    elasticIp?: Eip;
+    publicIp: string;
+    forwardingInterfaceId?: string;
+    bootSettings: NatBootSettings;
+    userData: string;
+    policy: SelfHealingPolicy;
+    group: NatAutoScalingGroup;
+  } {
     const { name, mode, tags } = opts;
     if (opts.publicAddressCount !== 1) {
-      throw new Error(`'selfHealing' takes over one public address; 'publicIpCount' and 'elasticIpAllocationIds' ask for ${opts.publicAddressCount}`);
+      throw new Error(
+        `'selfHealing' takes over one public address; 'publicIpCount' and 'elasticIpAllocationIds' ask for ${opts.publicAddressCount}`,
+      );
     }
     const owned = props.elasticIpAllocationIds?.[0];
     // Not associated by Terraform: the instance associates it at boot.
@@ -327,7 +337,13 @@ export class NatInstance extends Construct {
     const modeIsToken = Token.isUnresolved(mode);
     const forwardingInterfaceId =
       (mode === 'dual' || modeIsToken) && opts.forwardingSubnet
-        ? this.addStaticForwardingInterface(opts.forwardingSubnet, props.publicSubnet, name, tags, modeIsToken ? countWhen(equalsValue(mode, 'dual')) : undefined)
+        ? this.addStaticForwardingInterface(
+            opts.forwardingSubnet,
+            props.publicSubnet,
+            name,
+            tags,
+            modeIsToken ? countWhen(equalsValue(mode, 'dual')) : undefined,
+          )
         : undefined;
     const singleMode = equalsValue(mode, 'single');
     const bootSettings: NatBootSettings = {
@@ -379,7 +395,13 @@ export class NatInstance extends Construct {
    * replacement at boot, so the route tables' target and the forwarding address never change.
    * With `count` (a mode known only to Terraform) it exists in dual mode, and the ID is empty otherwise.
    */
-  private addStaticForwardingInterface(subnet: SubnetInfo, publicSubnet: SubnetInfo, name: string, tags: Record<string, string>, count?: number): string {
+  private addStaticForwardingInterface(
+    subnet: SubnetInfo,
+    publicSubnet: SubnetInfo,
+    name: string,
+    tags: Record<string, string>,
+    count?: number,
+  ): string {
     const forwardingInterface = new NetworkInterface(this, 'forwarding-eni', {
       count,
       subnetId: subnet.id,
@@ -441,7 +463,10 @@ export class NatInstance extends Construct {
         errorMessage:
           'The number of public addresses exceeds the IPv4 addresses one network interface of the instance type carries (2 on a t4g.nano; see the NAT module README).',
       },
-      { condition: Token.asAny(createElasticIps), errorMessage: 'Several public addresses need elastic_ip = true: secondary addresses reach the internet only through Elastic IPs.' },
+      {
+        condition: Token.asAny(createElasticIps),
+        errorMessage: 'Several public addresses need elastic_ip = true: secondary addresses reach the internet only through Elastic IPs.',
+      },
     ];
   }
 
@@ -466,7 +491,11 @@ export class NatInstance extends Construct {
 function sameZonePrecondition(forwardingSubnet: SubnetInfo, publicSubnet: SubnetInfo): TerraformResourceLifecycle | undefined {
   const forwardingZone = forwardingSubnet.availabilityZone;
   const publicZone = publicSubnet.availabilityZone;
-  if (forwardingZone === undefined || publicZone === undefined || (!Token.isUnresolved(forwardingZone) && !Token.isUnresolved(publicZone))) {
+  if (
+    forwardingZone === undefined ||
+    publicZone === undefined ||
+    (!Token.isUnresolved(forwardingZone) && !Token.isUnresolved(publicZone))
+  ) {
     return undefined;
   }
   return {

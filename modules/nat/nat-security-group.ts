@@ -82,7 +82,9 @@ function fixedRulesOf(rules: SecurityGroupIngress[]): DynamicIngress {
       security_groups: rule.securityGroups ?? null,
     })),
     iterator: 'rule',
-    content: Object.fromEntries(['description', 'protocol', 'from_port', 'to_port', 'cidr_blocks', 'security_groups'].map((name) => [name, field(name)])),
+    content: Object.fromEntries(
+      ['description', 'protocol', 'from_port', 'to_port', 'cidr_blocks', 'security_groups'].map((name) => [name, field(name)]),
+    ),
   };
 }
 

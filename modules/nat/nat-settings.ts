@@ -1,4 +1,16 @@
-import { AMI_ID, EIP_ALLOCATION_ID, iamNameRule, SNS_TOPIC_ARN, INSTANCE_TYPE, KEY_PAIR_NAME, ROUTE_TABLE_ID, SECURITY_GROUP_ID, SUBNET_ID, TAGS, VPC_ID } from '../shared/aws-rules';
+import {
+  AMI_ID,
+  EIP_ALLOCATION_ID,
+  iamNameRule,
+  SNS_TOPIC_ARN,
+  INSTANCE_TYPE,
+  KEY_PAIR_NAME,
+  ROUTE_TABLE_ID,
+  SECURITY_GROUP_ID,
+  SUBNET_ID,
+  TAGS,
+  VPC_ID,
+} from '../shared/aws-rules';
 import type { Setting } from '../shared/setting-rules';
 import { NAME_RULES } from './resource-names';
 
@@ -17,7 +29,14 @@ const CIDR = { kind: 'cidr' } as const;
 /** A table keyed by name; every entry typed as a `Setting`. */
 const table = <K extends string>(settings: Record<K, Setting>): Record<K, Setting> => settings;
 
-const name: Setting = { prop: 'name', variable: 'name', type: 'string', rules: NAME_RULES, default: 'nat-instance', summary: 'Name prefix of every resource' };
+const name: Setting = {
+  prop: 'name',
+  variable: 'name',
+  type: 'string',
+  rules: NAME_RULES,
+  default: 'nat-instance',
+  summary: 'Name prefix of every resource',
+};
 const vpcId: Setting = { prop: 'vpcId', variable: 'vpc_id', type: 'string', rules: [VPC_ID], summary: 'The VPC the NAT serves' };
 const routeTableIds: Setting = {
   prop: 'routeTableIds',
@@ -56,7 +75,13 @@ export const NAT_INSTANCE_SETTINGS = table({
     default: 'single',
     summary: 'One interface, or a second one in a private subnet for the private side',
   },
-  publicSubnetId: { prop: 'publicSubnet.id', variable: 'public_subnet_id', type: 'string', rules: [SUBNET_ID], summary: "The public subnet of the NAT's primary interface" },
+  publicSubnetId: {
+    prop: 'publicSubnet.id',
+    variable: 'public_subnet_id',
+    type: 'string',
+    rules: [SUBNET_ID],
+    summary: "The public subnet of the NAT's primary interface",
+  },
   publicSubnetCidr: { prop: 'publicSubnet.cidrBlock', type: 'string', rules: [CIDR], summary: 'Its CIDR block (looked up by the module)' },
   privateSubnetIds: {
     prop: 'privateSubnets',
@@ -82,7 +107,13 @@ export const NAT_INSTANCE_SETTINGS = table({
     defaultText: 'privateSubnets[0]',
     summary: "Dual mode: the forwarding interface's subnet, one of the private subnets",
   },
-  forwardingSubnetId: { prop: 'forwardingSubnet.id', type: 'string', rules: [SUBNET_ID], defaultText: 'privateSubnets[0]', summary: 'Dual mode: its ID' },
+  forwardingSubnetId: {
+    prop: 'forwardingSubnet.id',
+    type: 'string',
+    rules: [SUBNET_ID],
+    defaultText: 'privateSubnets[0]',
+    summary: 'Dual mode: its ID',
+  },
   routeTableIds,
   routeMode: {
     prop: 'routeMode',
@@ -92,7 +123,14 @@ export const NAT_INSTANCE_SETTINGS = table({
     default: 'terraform',
     summary: 'Who points the route tables at the NAT: Terraform, or the instance at every boot',
   },
-  elasticIp: { prop: 'elasticIp', variable: 'elastic_ip', type: 'bool', rules: [], default: true, summary: 'An Elastic IP on the public interface' },
+  elasticIp: {
+    prop: 'elasticIp',
+    variable: 'elastic_ip',
+    type: 'bool',
+    rules: [],
+    default: true,
+    summary: 'An Elastic IP on the public interface',
+  },
   elasticIpAllocationIds: {
     prop: 'elasticIpAllocationIds',
     variable: 'eip_allocation_ids',
@@ -112,7 +150,14 @@ export const NAT_INSTANCE_SETTINGS = table({
     defaultText: 'one per owned Elastic IP, at least 1',
     summary: "Public addresses, each with an Elastic IP: 64,512 connections per destination each; at most the type's per-interface limit",
   },
-  instanceType: { prop: 'instanceType', variable: 'instance_type', type: 'string', rules: [INSTANCE_TYPE], default: 't4g.nano', summary: 'EC2 instance type' },
+  instanceType: {
+    prop: 'instanceType',
+    variable: 'instance_type',
+    type: 'string',
+    rules: [INSTANCE_TYPE],
+    default: 't4g.nano',
+    summary: 'EC2 instance type',
+  },
   fallbackInstanceTypes: {
     prop: 'fallbackInstanceTypes',
     variable: 'fallback_instance_types',
@@ -120,9 +165,16 @@ export const NAT_INSTANCE_SETTINGS = table({
     rules: [INSTANCE_TYPE],
     list: { unique: true },
     default: [],
-    summary: "Self-healing: more instance types, in order of preference after `instanceType`, of its architecture",
+    summary: 'Self-healing: more instance types, in order of preference after `instanceType`, of its architecture',
   },
-  spot: { prop: 'spot', variable: 'spot', type: 'bool', rules: [], default: false, summary: 'Self-healing: Spot capacity; a reclaimed instance is replaced like a failed one' },
+  spot: {
+    prop: 'spot',
+    variable: 'spot',
+    type: 'bool',
+    rules: [],
+    default: false,
+    summary: 'Self-healing: Spot capacity; a reclaimed instance is replaced like a failed one',
+  },
   amiId: { prop: 'amiId', type: 'string', rules: [AMI_ID], defaultText: 'the latest Amazon Linux 2023 AMI', summary: 'A custom AMI' },
   architecture: {
     prop: 'architecture',
@@ -137,7 +189,13 @@ export const NAT_INSTANCE_SETTINGS = table({
     setting: 'NAT_PRIVATE_CIDRS',
     type: 'list(string)',
     rules: [CIDR],
-    list: { anySourceOptIn: { prop: 'allowAnyClientSource', variable: 'allow_any_client_source', reach: 'every port of the NAT (and its forwarding)' } },
+    list: {
+      anySourceOptIn: {
+        prop: 'allowAnyClientSource',
+        variable: 'allow_any_client_source',
+        reach: 'every port of the NAT (and its forwarding)',
+      },
+    },
     default: [],
     summary: 'More clients (peered VPCs, Transit Gateway ranges), admitted on every port and translated',
   },
@@ -167,7 +225,13 @@ export const NAT_INSTANCE_SETTINGS = table({
     default: [],
     summary: 'Sources admitted to SSH on the NAT',
   },
-  allowAnySshSource: { prop: 'allowAnySshSource', type: 'bool', rules: [], default: false, summary: '`sshCidrs` may cover 2^25 addresses or more (the internet)' },
+  allowAnySshSource: {
+    prop: 'allowAnySshSource',
+    type: 'bool',
+    rules: [],
+    default: false,
+    summary: '`sshCidrs` may cover 2^25 addresses or more (the internet)',
+  },
   instanceProfileName: {
     prop: 'instanceProfileName',
     type: 'string',
@@ -179,7 +243,7 @@ export const NAT_INSTANCE_SETTINGS = table({
     prop: 'instanceRoleName',
     type: 'string',
     rules: [iamNameRule('an IAM role name', 64)],
-    defaultText: 'none: attach the NAT\'s policies to your role yourself',
+    defaultText: "none: attach the NAT's policies to your role yourself",
     summary: 'The role of your instance profile: the metrics and route-claim policies are attached to it',
   },
   interfaceWaitSeconds: {
@@ -198,7 +262,8 @@ export const NAT_INSTANCE_SETTINGS = table({
     type: 'bool',
     rules: [],
     default: true,
-    summary: 'A publisher on the instance: EgressProbe and ConntrackUsePercent to CloudWatch every minute (a NatGroup member\'s health agent publishes them, and OwnedRouteTables)',
+    summary:
+      "A publisher on the instance: EgressProbe and ConntrackUsePercent to CloudWatch every minute (a NatGroup member's health agent publishes them, and OwnedRouteTables)",
   },
   egressProbeUrl: {
     prop: 'egressProbeUrl',
@@ -207,10 +272,26 @@ export const NAT_INSTANCE_SETTINGS = table({
     default: 'https://checkip.amazonaws.com/',
     summary: "What the publisher's egress probe fetches through the public interface",
   },
-  alarmRecover: alarmSwitch('recoverOnSystemFailure', 'alarm_recover_on_system_failure', "A failed system status check: EC2 recovers the instance on healthy hardware"),
-  alarmReboot: alarmSwitch('rebootOnInstanceFailure', 'alarm_reboot_on_instance_failure', 'A failed instance status check: EC2 reboots the instance'),
-  alarmEgressProbe: alarmSwitch('egressProbe', 'alarm_egress_probe', 'The egress probe failing (or no data) for 3 minutes (needs `metrics`)'),
-  alarmConnectionTracking: alarmSwitch('connectionTracking', 'alarm_connection_tracking', 'Connection tracking above 80 % for 3 minutes (needs `metrics`)'),
+  alarmRecover: alarmSwitch(
+    'recoverOnSystemFailure',
+    'alarm_recover_on_system_failure',
+    'A failed system status check: EC2 recovers the instance on healthy hardware',
+  ),
+  alarmReboot: alarmSwitch(
+    'rebootOnInstanceFailure',
+    'alarm_reboot_on_instance_failure',
+    'A failed instance status check: EC2 reboots the instance',
+  ),
+  alarmEgressProbe: alarmSwitch(
+    'egressProbe',
+    'alarm_egress_probe',
+    'The egress probe failing (or no data) for 3 minutes (needs `metrics`)',
+  ),
+  alarmConnectionTracking: alarmSwitch(
+    'connectionTracking',
+    'alarm_connection_tracking',
+    'Connection tracking above 80 % for 3 minutes (needs `metrics`)',
+  ),
   alarmTopicArn: {
     prop: 'alarms.topicArn',
     variable: 'alarm_topic_arn',
@@ -219,7 +300,13 @@ export const NAT_INSTANCE_SETTINGS = table({
     defaultText: 'no notifications',
     summary: 'An SNS topic told when any alarm fires and when it clears',
   },
-  rootVolumeSize: { prop: 'rootVolumeSize', type: 'number', rules: [{ kind: 'integer', min: 8, max: 16384 }], default: 8, summary: 'Root volume size in GiB' },
+  rootVolumeSize: {
+    prop: 'rootVolumeSize',
+    type: 'number',
+    rules: [{ kind: 'integer', min: 8, max: 16384 }],
+    default: 8,
+    summary: 'Root volume size in GiB',
+  },
   tags: TAGS,
 });
 
@@ -228,7 +315,15 @@ export const NAT_INSTANCE_SETTINGS = table({
  * `port_forwards[*].<variable>`, one field of a `NAT_PORT_FORWARD` line).
  */
 export const PORT_FORWARD_SETTINGS = table({
-  protocol: { prop: 'protocol', variable: 'protocol', setting: 'NAT_PORT_FORWARD', type: 'string', rules: [{ kind: 'oneOf', values: ['tcp', 'udp'] }], default: 'tcp', summary: 'Protocol' },
+  protocol: {
+    prop: 'protocol',
+    variable: 'protocol',
+    setting: 'NAT_PORT_FORWARD',
+    type: 'string',
+    rules: [{ kind: 'oneOf', values: ['tcp', 'udp'] }],
+    default: 'tcp',
+    summary: 'Protocol',
+  },
   publicPort: {
     prop: 'publicPort',
     variable: 'public_port',
@@ -245,7 +340,14 @@ export const PORT_FORWARD_SETTINGS = table({
     rules: [{ kind: 'ipv4' }],
     summary: 'A usable address in one of the private subnets (not one of the five AWS reserves)',
   },
-  targetPort: { prop: 'targetPort', variable: 'target_port', setting: 'NAT_PORT_FORWARD', type: 'number', rules: [{ kind: 'integer', min: 1, max: 65535 }], summary: 'The port on the target' },
+  targetPort: {
+    prop: 'targetPort',
+    variable: 'target_port',
+    setting: 'NAT_PORT_FORWARD',
+    type: 'number',
+    rules: [{ kind: 'integer', min: 1, max: 65535 }],
+    summary: 'The port on the target',
+  },
   allowedCidrs: {
     prop: 'allowedCidrs',
     variable: 'allowed_cidrs',
@@ -282,12 +384,26 @@ export const EXISTING_INSTANCE_SETTINGS = table({
     setting: 'NAT_PRIVATE_CIDRS',
     type: 'list(string)',
     rules: [CIDR],
-    list: { minItems: 1, anySourceOptIn: { prop: 'allowAnyClientSource', reach: "every port of the host (with 'vpcId') and its forwarding" } },
+    list: {
+      minItems: 1,
+      anySourceOptIn: { prop: 'allowAnyClientSource', reach: "every port of the host (with 'vpcId') and its forwarding" },
+    },
     summary: 'The private subnets whose traffic the host translates',
   },
-  allowAnyClientSource: { prop: 'allowAnyClientSource', type: 'bool', rules: [], default: false, summary: '`privateCidrs` may cover 2^25 addresses or more (the internet)' },
+  allowAnyClientSource: {
+    prop: 'allowAnyClientSource',
+    type: 'bool',
+    rules: [],
+    default: false,
+    summary: '`privateCidrs` may cover 2^25 addresses or more (the internet)',
+  },
   routeTableIds,
-  roleName: { prop: 'roleName', type: 'string', rules: [iamNameRule('an IAM role name', 64)], summary: "The host's role; the route-claim policy is attached to it" },
+  roleName: {
+    prop: 'roleName',
+    type: 'string',
+    rules: [iamNameRule('an IAM role name', 64)],
+    summary: "The host's role; the route-claim policy is attached to it",
+  },
   vpcId: { ...vpcId, variable: undefined, summary: 'A security group admitting `privateCidrs` is created in it' },
   conntrackMax,
   tags: TAGS,

@@ -62,7 +62,9 @@ export function validateNatInstanceProps(props: NatInstanceProps): void {
   });
   requireOneRegion([
     ['publicSubnet.availabilityZone', props.publicSubnet.availabilityZone],
-    ...(Array.isArray(subnets) ? subnets.map((subnet, i): [string, string | undefined] => [`privateSubnets[${i}].availabilityZone`, subnet.availabilityZone]) : []),
+    ...(Array.isArray(subnets)
+      ? subnets.map((subnet, i): [string, string | undefined] => [`privateSubnets[${i}].availabilityZone`, subnet.availabilityZone])
+      : []),
     ['forwardingSubnet.availabilityZone', props.forwardingSubnet?.availabilityZone],
   ]);
 
@@ -118,16 +120,22 @@ function validateFallbackInstanceTypes(props: NatInstanceProps): void {
     ['spot', props.spot !== undefined && props.spot !== false],
   ] as const) {
     if (used && props.selfHealing !== true) {
-      throw new Error(`'${prop}' needs 'selfHealing': only the self-healing Auto Scaling group chooses among instance types and Spot capacity`);
+      throw new Error(
+        `'${prop}' needs 'selfHealing': only the self-healing Auto Scaling group chooses among instance types and Spot capacity`,
+      );
     }
   }
   if (isToken(fallbacks)) {
     // A dynamic block would iterate a set (sorted), losing the order of preference.
-    throw new Error(`'fallbackInstanceTypes' must be a list written out in code (its items may be tokens): the group tries the types in its order`);
+    throw new Error(
+      `'fallbackInstanceTypes' must be a list written out in code (its items may be tokens): the group tries the types in its order`,
+    );
   }
   const type = props.instanceType ?? 't4g.nano';
   if (fallbacks.length > MAX_INSTANCE_TYPES - 1) {
-    throw new Error(`'fallbackInstanceTypes' holds ${fallbacks.length} types; with 'instanceType' an Auto Scaling group takes at most ${MAX_INSTANCE_TYPES}`);
+    throw new Error(
+      `'fallbackInstanceTypes' holds ${fallbacks.length} types; with 'instanceType' an Auto Scaling group takes at most ${MAX_INSTANCE_TYPES}`,
+    );
   }
   const amiArchitecture = props.architecture ?? architectureOf(type);
   fallbacks.forEach((fallback, i) => {

@@ -111,7 +111,13 @@ export function portForwardSettingsLines(forwards: TerraformPortForward[], lineI
 export function portForwardIngress(forwards: TerraformPortForward[]): SecurityGroupIngress[] {
   return forwards.map((forward) => {
     const rule = ingressRule(concreteTerms(forward)) as unknown as Record<string, never>;
-    return { description: rule.description, protocol: rule.protocol, fromPort: rule.from_port, toPort: rule.to_port, cidrBlocks: rule.cidr_blocks };
+    return {
+      description: rule.description,
+      protocol: rule.protocol,
+      fromPort: rule.from_port,
+      toPort: rule.to_port,
+      cidrBlocks: rule.cidr_blocks,
+    };
   });
 }
 

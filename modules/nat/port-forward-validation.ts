@@ -47,6 +47,8 @@ function requireUsableTarget(targetIp: string, privateCidrs: Ipv4Cidr[], label: 
   }
   const reserved = reservedAddressRole(subnet, target);
   if (reserved) {
-    throw new Error(`'${label}' ${targetIp} is ${reserved} of ${subnet.text}: AWS reserves the first four and the last address of every subnet`);
+    throw new Error(
+      `'${label}' ${targetIp} is ${reserved} of ${subnet.text}: AWS reserves the first four and the last address of every subnet`,
+    );
   }
 }

@@ -32,7 +32,11 @@ export const NAME_CHARACTERS = 'A-Za-z0-9_+=,.@-';
 
 /** An IAM name of up to `max` characters; an ARN (`:` and `/`) fails it. */
 export function iamNameRule(what: string, max: number): ValueRule {
-  return { kind: 'pattern', pattern: `^[${NAME_CHARACTERS}]{1,${max}}$`, shape: `${what}: 1 to ${max} letters, digits or _+=,.@- (a name, not an ARN)` };
+  return {
+    kind: 'pattern',
+    pattern: `^[${NAME_CHARACTERS}]{1,${max}}$`,
+    shape: `${what}: 1 to ${max} letters, digits or _+=,.@- (a name, not an ARN)`,
+  };
 }
 
 /**
@@ -46,7 +50,11 @@ export const INSTANCE_TYPE: ValueRule = {
 };
 
 /** An EC2 key-pair name: 1 to 255 printable ASCII characters. */
-export const KEY_PAIR_NAME: ValueRule = { kind: 'pattern', pattern: '^[ -~]{1,255}$', shape: 'a key-pair name: 1 to 255 printable ASCII characters' };
+export const KEY_PAIR_NAME: ValueRule = {
+  kind: 'pattern',
+  pattern: '^[ -~]{1,255}$',
+  shape: 'a key-pair name: 1 to 255 printable ASCII characters',
+};
 
 /** The region part of a zone name: `eu-central-1` of `eu-central-1a` (and of Local Zones such as `us-east-1-bos-1a`). */
 const REGION = '[a-z]{2}(-[a-z]+)+-[0-9]+';

@@ -51,7 +51,7 @@ export function parseCidr(text: string, what: string): Ipv4Cidr {
 
 /** True when every address of `inner` lies inside `outer`. */
 export function cidrContains(outer: Ipv4Cidr, inner: Ipv4Cidr): boolean {
-  return inner.prefix >= outer.prefix && ((inner.network & mask(outer.prefix)) >>> 0) === outer.network;
+  return inner.prefix >= outer.prefix && (inner.network & mask(outer.prefix)) >>> 0 === outer.network;
 }
 
 /** True when the two blocks share at least one address. */
@@ -61,7 +61,7 @@ export function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
 
 /** True when the address lies inside the block. */
 export function cidrContainsAddress(block: Ipv4Cidr, address: number): boolean {
-  return ((address & mask(block.prefix)) >>> 0) === block.network;
+  return (address & mask(block.prefix)) >>> 0 === block.network;
 }
 
 /** The VPC router's address of a subnet: its network address plus one (`10.0.1.0/24` → `10.0.1.1`). */
@@ -74,7 +74,9 @@ export function subnetRouterAddress(block: Ipv4Cidr): string {
  * disjoint or nested, so the union is the sum of the blocks that no other block contains.
  */
 export function addressesCovered(blocks: readonly Ipv4Cidr[]): number {
-  const distinct = blocks.filter((block, i) => blocks.findIndex((other) => other.network === block.network && other.prefix === block.prefix) === i);
+  const distinct = blocks.filter(
+    (block, i) => blocks.findIndex((other) => other.network === block.network && other.prefix === block.prefix) === i,
+  );
   return distinct
     .filter((block) => !distinct.some((other) => other !== block && cidrContains(other, block)))
     .reduce((sum, block) => sum + 2 ** (32 - block.prefix), 0);

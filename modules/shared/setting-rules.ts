@@ -85,7 +85,9 @@ export function ruleShape(rule: ValueRule, quote: Quote = single): string {
     case 'integer':
       return `a whole number from ${rule.min} to ${rule.max}`;
     case 'oneOf':
-      return rule.values.length === 1 ? quote(rule.values[0]) : `${rule.values.slice(0, -1).map(quote).join(', ')} or ${quote(rule.values[rule.values.length - 1])}`;
+      return rule.values.length === 1
+        ? quote(rule.values[0])
+        : `${rule.values.slice(0, -1).map(quote).join(', ')} or ${quote(rule.values[rule.values.length - 1])}`;
     case 'pattern':
       return rule.shape;
     case 'notPattern':
@@ -103,7 +105,10 @@ export function describeSetting(setting: Setting): string {
   const exclusions = setting.rules.flatMap((rule) => (rule.kind === 'notPattern' ? [`must not ${rule.shape}`] : []));
   const parts: string[] = [];
   if (setting.map) {
-    parts.push(`at most ${setting.map.maxKeys} keys counting ${setting.map.addedKeys.map(single).join(', ')}`, ...exclusions.map((words) => `keys ${words}`));
+    parts.push(
+      `at most ${setting.map.maxKeys} keys counting ${setting.map.addedKeys.map(single).join(', ')}`,
+      ...exclusions.map((words) => `keys ${words}`),
+    );
   } else if (setting.list) {
     const { minItems, unique, anySourceOptIn } = setting.list;
     parts.push(`${minItems ? `at least ${minItems}, ` : ''}each ${shapes.join(' and ')}`, ...exclusions);
@@ -187,7 +192,8 @@ export function checkSetting(setting: Setting, value: unknown, options: CheckOpt
   }
   const items = value as unknown[];
   const { minItems = 0, unique, anySourceOptIn } = setting.list;
-  if (items.length < minItems) throw new Error(`'${label}' must contain at least ${minItems === 1 ? 'one element' : `${minItems} elements`}`);
+  if (items.length < minItems)
+    throw new Error(`'${label}' must contain at least ${minItems === 1 ? 'one element' : `${minItems} elements`}`);
   items.forEach((item, i) => checkValue(setting.rules, item, options.itemLabel?.(i) ?? `${label}[${i}]`));
   if (unique) {
     const duplicate = items.find((item, i) => !isToken(item) && items.indexOf(item) !== i);
@@ -274,17 +280,28 @@ export function conditionsOf(setting: Setting, x: string, label: string, optIn?:
         condition: `length(merge(${x}, {${setting.map.addedKeys.map((key) => `${key} = ""`).join(', ')}})) <= ${setting.map.maxKeys}`,
         message: `${label} may hold at most ${setting.map.maxKeys} tags counting the ${setting.map.addedKeys.map(double).join(', ')} tag we add (AWS's limit per resource).`,
       },
-      ...setting.rules.map((rule) => ({ condition: `alltrue([for v in keys(${x}) : ${ruleCondition(rule, 'v')}])`, message: `${label}: every key ${each(rule)}.` })),
+      ...setting.rules.map((rule) => ({
+        condition: `alltrue([for v in keys(${x}) : ${ruleCondition(rule, 'v')}])`,
+        message: `${label}: every key ${each(rule)}.`,
+      })),
     ];
   }
   if (!setting.list) return setting.rules.map((rule) => ({ condition: ruleCondition(rule, x), message: `${label} ${each(rule)}.` }));
   const { minItems, unique, anySourceOptIn } = setting.list;
   const conditions: TerraformCondition[] = [];
-  if (minItems) conditions.push({ condition: `length(${x}) >= ${minItems}`, message: `${label} must hold at least ${minItems === 1 ? 'one entry' : `${minItems} entries`}.` });
+  if (minItems)
+    conditions.push({
+      condition: `length(${x}) >= ${minItems}`,
+      message: `${label} must hold at least ${minItems === 1 ? 'one entry' : `${minItems} entries`}.`,
+    });
   for (const rule of setting.rules) {
-    conditions.push({ condition: `alltrue([for v in ${x} : ${ruleCondition(rule, 'v')}])`, message: `${label}: every entry ${each(rule)}.` });
+    conditions.push({
+      condition: `alltrue([for v in ${x} : ${ruleCondition(rule, 'v')}])`,
+      message: `${label}: every entry ${each(rule)}.`,
+    });
   }
   if (unique) conditions.push({ condition: `length(distinct(${x})) == length(${x})`, message: `${label} may list each entry only once.` });
-  if (anySourceOptIn && optIn !== undefined) conditions.push({ condition: anySourceCondition(x, optIn), message: anySourceMessage(label, anySourceOptIn) });
+  if (anySourceOptIn && optIn !== undefined)
+    conditions.push({ condition: anySourceCondition(x, optIn), message: anySourceMessage(label, anySourceOptIn) });
   return conditions;
 }

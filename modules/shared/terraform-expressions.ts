@@ -1,4 +1,16 @@
-import { Fn, FOR_EXPRESSION_VALUE, forExpression, IResolvable, Op, propertyAccess, ref, TerraformDataSource, TerraformResource, TerraformStack, Token } from 'cdktf';
+import {
+  Fn,
+  FOR_EXPRESSION_VALUE,
+  forExpression,
+  IResolvable,
+  Op,
+  propertyAccess,
+  ref,
+  TerraformDataSource,
+  TerraformResource,
+  TerraformStack,
+  Token,
+} from 'cdktf';
 
 /**
  * Terraform expressions in synthesized strings: values only known when Terraform runs (a
@@ -15,7 +27,9 @@ export function countWhen(condition: boolean | string | unknown): number {
 /** `<address>[*].<attribute>`: the attribute of every instance of a counted resource or data source. */
 export function splat(target: TerraformResource | TerraformDataSource, attribute: string): string[] {
   const prefix = target instanceof TerraformDataSource ? 'data.' : '';
-  return Token.asList(ref(`${prefix}${target.terraformResourceType}.${target.friendlyUniqueId}[*].${attribute}`, TerraformStack.of(target)));
+  return Token.asList(
+    ref(`${prefix}${target.terraformResourceType}.${target.friendlyUniqueId}[*].${attribute}`, TerraformStack.of(target)),
+  );
 }
 
 /** The attribute of a resource with count 0 or 1, or `fallback` when it does not exist. */
@@ -31,7 +45,10 @@ type TerraformExpression = Parameters<typeof forExpression>[1];
  * attribute of the current element.
  */
 export function mapList(list: unknown, build: (attribute: (name: string) => IResolvable) => TerraformExpression): IResolvable {
-  return forExpression(list as TerraformExpression, build((name) => propertyAccess(FOR_EXPRESSION_VALUE, [name])));
+  return forExpression(
+    list as TerraformExpression,
+    build((name) => propertyAccess(FOR_EXPRESSION_VALUE, [name])),
+  );
 }
 
 /** `value == expected` for a value that may be a token. */

@@ -13,7 +13,9 @@ export function requireOneRegion(zones: ReadonlyArray<readonly [string, string |
     const region = regionOfZone(zone);
     if (region === undefined) throw new Error(`'${label}' must be ${AVAILABILITY_ZONE.shape}, got '${zone}'`);
     if (first && first.region !== region) {
-      throw new Error(`'${label}' (${zone}) is in region ${region} but '${first.label}' is in ${first.region}: all zones must be in one region`);
+      throw new Error(
+        `'${label}' (${zone}) is in region ${region} but '${first.label}' is in ${first.region}: all zones must be in one region`,
+      );
     }
     first ??= { label, region };
   }

@@ -144,15 +144,13 @@ export function e2eBuildPolicyStatements(ctx: E2eBuildPolicyContext): PolicyStat
 
   // One statement per create: the request tag may only vouch for the resource the call creates,
   // never for a parent (else RunInstances could use any subnet, since its request carries the tag).
-  const creates = CREATES.map(
-    ({ action, creates }): PolicyStatement => ({
-      Sid: `${sidOf(action)}TaggedForStack`,
-      Effect: 'Allow',
-      Action: [action],
-      Resource: [ec2Arn(creates)],
-      Condition: requestTag,
-    }),
-  );
+  const creates = CREATES.map(({ action, creates }): PolicyStatement => ({
+    Sid: `${sidOf(action)}TaggedForStack`,
+    Effect: 'Allow',
+    Action: [action],
+    Resource: [ec2Arn(creates)],
+    Condition: requestTag,
+  }));
   // Parents may be shared: a resource being created has no aws:ResourceTag yet, so this cannot vouch for it.
   const withParents = CREATES.filter(({ within }) => within.length > 0);
   const parentTypes = [...new Set(withParents.flatMap(({ within }) => within))].sort();
@@ -196,12 +194,23 @@ export function e2eBuildPolicyStatements(ctx: E2eBuildPolicyContext): PolicyStat
       Resource: OWNED_RESOURCE_TYPES.map(ec2Arn),
       Condition: { StringEquals: { 'ec2:CreateAction': CREATES.map(({ action }) => sidOf(action)) } },
     },
-    { Sid: 'ChangeAndDeleteOwnedResources', Effect: 'Allow', Action: OWNED_RESOURCE_ACTIONS, Resource: OWNED_RESOURCE_TYPES.map(ec2Arn), Condition: resourceTag },
+    {
+      Sid: 'ChangeAndDeleteOwnedResources',
+      Effect: 'Allow',
+      Action: OWNED_RESOURCE_ACTIONS,
+      Resource: OWNED_RESOURCE_TYPES.map(ec2Arn),
+      Condition: resourceTag,
+    },
     {
       // Rules of an owned group carry no tags of their own; the group's tag gates the call above.
       Sid: 'RulesOfOwnedSecurityGroups',
       Effect: 'Allow',
-      Action: ['ec2:AuthorizeSecurityGroupEgress', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress', 'ec2:RevokeSecurityGroupIngress'],
+      Action: [
+        'ec2:AuthorizeSecurityGroupEgress',
+        'ec2:AuthorizeSecurityGroupIngress',
+        'ec2:RevokeSecurityGroupEgress',
+        'ec2:RevokeSecurityGroupIngress',
+      ],
       Resource: [ec2Arn('security-group-rule')],
     },
     {

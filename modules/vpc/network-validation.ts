@@ -10,7 +10,9 @@ const AWS_PREFIX_RANGE = { min: 16, max: 28 };
 
 function requireAwsBlockSize(block: Ipv4Cidr, prop: string): void {
   if (block.prefix < AWS_PREFIX_RANGE.min || block.prefix > AWS_PREFIX_RANGE.max) {
-    throw new Error(`'${prop}' (${block.text}) must be a /${AWS_PREFIX_RANGE.min} to /${AWS_PREFIX_RANGE.max} block, the sizes AWS accepts`);
+    throw new Error(
+      `'${prop}' (${block.text}) must be a /${AWS_PREFIX_RANGE.min} to /${AWS_PREFIX_RANGE.max} block, the sizes AWS accepts`,
+    );
   }
 }
 

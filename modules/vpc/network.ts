@@ -135,9 +135,7 @@ export class Network extends Construct {
       return { id: subnet.id, cidrBlock: cidr, availabilityZone: azOf(i) };
     });
 
-    const egressOnlyGateway = ipv6
-      ? new EgressOnlyInternetGateway(this, 'eigw', { vpcId: this.vpc.id, tags: named('eigw') })
-      : undefined;
+    const egressOnlyGateway = ipv6 ? new EgressOnlyInternetGateway(this, 'eigw', { vpcId: this.vpc.id, tags: named('eigw') }) : undefined;
     const layout = props.privateRouteTables ?? 'single';
     const tablesByKey = new Map<string, RouteTable>();
     const tableFor = (index: number): RouteTable => {

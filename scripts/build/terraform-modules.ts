@@ -37,7 +37,11 @@ export const TERRAFORM_MODULES: TerraformModuleDefinition[] = [
     stack: 'nat-self-healing-module',
     define: (app, stack) => new NatModuleStack(app, stack, { selfHealing: true }),
   },
-  { name: 'existing-instance-nat', stack: 'existing-instance-nat-module', define: (app, stack) => new ExistingInstanceNatModuleStack(app, stack) },
+  {
+    name: 'existing-instance-nat',
+    stack: 'existing-instance-nat-module',
+    define: (app, stack) => new ExistingInstanceNatModuleStack(app, stack),
+  },
 ];
 
 export const MODULE_FILE = 'main.tf.json';
@@ -61,7 +65,9 @@ export function synthesizeModuleStacks(): Map<string, string> {
     const app = new App({ outdir });
     for (const module of TERRAFORM_MODULES) module.define(app, module.stack);
     app.synth();
-    return new Map(TERRAFORM_MODULES.map((module) => [module.name, readFileSync(join(outdir, 'stacks', module.stack, 'cdk.tf.json'), 'utf8')]));
+    return new Map(
+      TERRAFORM_MODULES.map((module) => [module.name, readFileSync(join(outdir, 'stacks', module.stack, 'cdk.tf.json'), 'utf8')]),
+    );
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -101,7 +107,9 @@ export function moduleFileText(cdkTfJson: string): string {
 function hclValue(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(hclValue).join(', ')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.entries(value).map(([key, item]) => ` ${key} = ${hclValue(item)}`).join(',')}${Object.keys(value).length ? ' ' : ''}}`;
+    return `{${Object.entries(value)
+      .map(([key, item]) => ` ${key} = ${hclValue(item)}`)
+      .join(',')}${Object.keys(value).length ? ' ' : ''}}`;
   }
   return JSON.stringify(value);
 }
@@ -113,7 +121,10 @@ function cell(text: string): string {
 
 /** The generated part of a module README: requirements, inputs and outputs, from the module file. */
 export function inputsAndOutputs(module: Json): string {
-  const terraform = (module.terraform ?? {}) as { required_version?: string; required_providers?: Record<string, { source: string; version: string }> };
+  const terraform = (module.terraform ?? {}) as {
+    required_version?: string;
+    required_providers?: Record<string, { source: string; version: string }>;
+  };
   const variables = Object.entries((module.variable ?? {}) as Record<string, DocumentedBlock>);
   const outputs = Object.entries((module.output ?? {}) as Record<string, DocumentedBlock>);
   const required = variables.filter(([, variable]) => !('default' in variable));
@@ -159,7 +170,8 @@ export function expectedModuleFiles(): Map<string, string> {
     const moduleText = moduleFileText(cdkTfJson);
     files.set(relative(ROOT, join(dir, MODULE_FILE)), moduleText);
     const readmePath = join(dir, 'README.md');
-    if (!existsSync(readmePath)) throw new Error(`${relative(ROOT, readmePath)} is missing: write its hand-written part with the markers first`);
+    if (!existsSync(readmePath))
+      throw new Error(`${relative(ROOT, readmePath)} is missing: write its hand-written part with the markers first`);
     files.set(relative(ROOT, readmePath), readmeWithTables(readFileSync(readmePath, 'utf8'), JSON.parse(moduleText) as Json, readmePath));
   }
   return files;
@@ -167,7 +179,9 @@ export function expectedModuleFiles(): Map<string, string> {
 
 /** The generated files whose committed content differs from a fresh synth. */
 export function driftedModuleFiles(): string[] {
-  return [...expectedModuleFiles()].filter(([path, text]) => !existsSync(join(ROOT, path)) || readFileSync(join(ROOT, path), 'utf8') !== text).map(([path]) => path);
+  return [...expectedModuleFiles()]
+    .filter(([path, text]) => !existsSync(join(ROOT, path)) || readFileSync(join(ROOT, path), 'utf8') !== text)
+    .map(([path]) => path);
 }
 
 function main(): void {

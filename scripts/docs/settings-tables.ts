@@ -24,9 +24,18 @@ function defaultOf(setting: Setting): string {
 
 /** A construct's props; `variable` renders an entry's module variable, when the construct has a module. */
 function propsTable(settings: Record<string, Setting>, prefix: string, variable?: (name: string) => string): string {
-  const header = variable ? '| prop | module variable | boot setting | accepts | default | what |' : '| prop | boot setting | accepts | default | what |';
+  const header = variable
+    ? '| prop | module variable | boot setting | accepts | default | what |'
+    : '| prop | boot setting | accepts | default | what |';
   const rows = Object.values(settings).map((s) => {
-    const cells = [code(prefix + s.prop), ...(variable ? [code(s.variable && variable(s.variable))] : []), code(s.setting), cell(describeSetting(s)), defaultOf(s), cell(s.summary)];
+    const cells = [
+      code(prefix + s.prop),
+      ...(variable ? [code(s.variable && variable(s.variable))] : []),
+      code(s.setting),
+      cell(describeSetting(s)),
+      defaultOf(s),
+      cell(s.summary),
+    ];
     return `| ${cells.join(' | ')} |`;
   });
   return [header, header.replace(/[^|]+/g, '---'), ...rows].join('\n');
@@ -43,7 +52,10 @@ function bootSettingsTable(): string {
     return `| \`${key}\` | ${sources.map((prop) => code(prop)).join(', ')} | ${cell(accepts)} | ${defaultOf(first)} |`;
   });
   const fields = Object.values(PORT_FORWARD_SETTINGS).filter((s) => s.setting === 'NAT_PORT_FORWARD');
-  const fieldWords = fields.map((s) => `${s.variable}: ${s.type === 'bool' ? '`preserve` or `masquerade`' : describeSetting({ ...s, list: s.list && { minItems: 1 } })}`);
+  const fieldWords = fields.map(
+    (s) =>
+      `${s.variable}: ${s.type === 'bool' ? '`preserve` or `masquerade`' : describeSetting({ ...s, list: s.list && { minItems: 1 } })}`,
+  );
   rows.push(
     `| \`NAT_PORT_FORWARD\` | ${code('portForwards')} | ${cell(`repeatable: \`<protocol> <public_port> <target_ip> <target_port> <preserve|masquerade> <allowed_cidrs,…>\`; ${fieldWords.join('; ')}`)} | none |`,
   );
@@ -81,7 +93,8 @@ const end = (section: string) => `<!-- end generated:${section} -->`;
 export function withSection(text: string, section: string, content: string): string {
   const start = text.indexOf(begin(section));
   const stop = text.indexOf(end(section));
-  if (start < 0 || stop < start) throw new Error(`markers of the generated section '${section}' are missing: add ${begin(section)} and ${end(section)}`);
+  if (start < 0 || stop < start)
+    throw new Error(`markers of the generated section '${section}' are missing: add ${begin(section)} and ${end(section)}`);
   return `${text.slice(0, start)}${begin(section)}\n${content}\n${text.slice(stop)}`;
 }
 

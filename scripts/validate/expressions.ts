@@ -91,7 +91,9 @@ function unresolvedReason(parts: string[], scope: ExpressionScope, localNames: R
     case 'module':
       return first !== undefined && d.modules.has(first) ? undefined : `reference to undeclared module 'module.${first ?? ''}'`;
     case 'data':
-      return d.dataSources.has(`${first}.${second}`) ? undefined : `reference to undeclared data source 'data.${first ?? ''}.${second ?? ''}'`;
+      return d.dataSources.has(`${first}.${second}`)
+        ? undefined
+        : `reference to undeclared data source 'data.${first ?? ''}.${second ?? ''}'`;
     case 'each':
       return scope.each ? undefined : "'each' is only available in a block with for_each";
     case 'count':
@@ -110,7 +112,13 @@ function unresolvedReason(parts: string[], scope: ExpressionScope, localNames: R
   }
 }
 
-function checkReferences(node: AstNode, scope: ExpressionScope, sink: FindingSink, attribute: string, localNames: ReadonlySet<string>): void {
+function checkReferences(
+  node: AstNode,
+  scope: ExpressionScope,
+  sink: FindingSink,
+  attribute: string,
+  localNames: ReadonlySet<string>,
+): void {
   if (node.type === 'scopeTraversal') {
     const parts = traversalNames(node);
     const reason = unresolvedReason(parts, scope, localNames);
@@ -158,7 +166,8 @@ async function checkBlockBody(body: JsonObject, scope: ExpressionScope, sink: Fi
     const attribute = joinPath(path, key);
     if (key === METADATA_KEY || key === 'provider' || key === 'providers' || key === 'source') continue;
     if (key === 'depends_on' && Array.isArray(value)) {
-      for (const [index, entry] of value.entries()) if (typeof entry === 'string') await checkBareReference(entry, scope, sink, joinPath(attribute, index));
+      for (const [index, entry] of value.entries())
+        if (typeof entry === 'string') await checkBareReference(entry, scope, sink, joinPath(attribute, index));
     } else if (key === 'lifecycle') {
       await checkLifecycle(value, scope, sink, attribute);
     } else if (key === 'dynamic' && isObject(value)) {
@@ -178,7 +187,8 @@ async function checkLifecycle(value: JsonValue, scope: ExpressionScope, sink: Fi
       const attribute = joinPath(path, key);
       if (key === 'ignore_changes') continue; // attribute names, not expressions
       if (key === 'replace_triggered_by' && Array.isArray(setting)) {
-        for (const [index, entry] of setting.entries()) if (typeof entry === 'string') await checkBareReference(entry, scope, sink, joinPath(attribute, index));
+        for (const [index, entry] of setting.entries())
+          if (typeof entry === 'string') await checkBareReference(entry, scope, sink, joinPath(attribute, index));
       } else {
         await checkValue(setting, { ...scope, self: key === 'postcondition' || scope.self }, sink, attribute);
       }
@@ -248,7 +258,14 @@ async function checkVariables(section: JsonValue | undefined, declarations: Stac
     const address = `variable.${name}`;
     if (body.default !== undefined) {
       // A default is a constant: Terraform rejects references there.
-      const noReferences: StackDeclarations = { resources: new Set(), dataSources: new Set(), variables: new Set(), locals: new Set(), modules: new Set(), resourceTypes: new Set() };
+      const noReferences: StackDeclarations = {
+        resources: new Set(),
+        dataSources: new Set(),
+        variables: new Set(),
+        locals: new Set(),
+        modules: new Set(),
+        resourceTypes: new Set(),
+      };
       await checkValue(body.default, { address, declarations: noReferences }, sink, 'default');
     }
     if (body.validation !== undefined) {

@@ -64,7 +64,9 @@ async function main(): Promise<number> {
     for (const finding of findings) console.log(formatFinding(finding));
     const blocks = reports.reduce((sum, report) => sum + report.blocks, 0);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    console.log(`validate: ${reports.length} stacks (${[...stacks.keys()].join(', ')}), ${blocks} resources and data sources, ${findings.length} findings (${seconds}s)`);
+    console.log(
+      `validate: ${reports.length} stacks (${[...stacks.keys()].join(', ')}), ${blocks} resources and data sources, ${findings.length} findings (${seconds}s)`,
+    );
     return findings.length > 0 ? 1 : 0;
   } finally {
     if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });

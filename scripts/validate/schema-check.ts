@@ -1,5 +1,12 @@
 import { FindingSink } from './finding';
-import { ArgumentSchema, awsProviderSchema, BlockSchema, dataSourceSchema, providerPackageVersion, resourceSchema } from './provider-schema';
+import {
+  ArgumentSchema,
+  awsProviderSchema,
+  BlockSchema,
+  dataSourceSchema,
+  providerPackageVersion,
+  resourceSchema,
+} from './provider-schema';
 import { blockBodies, hasTemplateSequence, isObject, joinPath, JsonObject, JsonValue, METADATA_KEY } from './terraform-json';
 
 /**
@@ -8,10 +15,31 @@ import { blockBodies, hasTemplateSequence, isObject, joinPath, JsonObject, JsonV
  * one block vs several), plus the shape of `terraform`, `output`, `variable`, `locals`, `module`.
  */
 
-const TOP_LEVEL_KEYS = new Set([METADATA_KEY, 'terraform', 'provider', 'resource', 'data', 'output', 'variable', 'locals', 'module', 'moved', 'import', 'check', 'removed']);
+const TOP_LEVEL_KEYS = new Set([
+  METADATA_KEY,
+  'terraform',
+  'provider',
+  'resource',
+  'data',
+  'output',
+  'variable',
+  'locals',
+  'module',
+  'moved',
+  'import',
+  'check',
+  'removed',
+]);
 const RESOURCE_META_ARGUMENTS = new Set(['count', 'for_each', 'depends_on', 'provider', 'lifecycle', 'provisioner', 'connection']);
 const DATA_META_ARGUMENTS = new Set(['count', 'for_each', 'depends_on', 'provider', 'lifecycle']);
-const LIFECYCLE_KEYS = new Set(['create_before_destroy', 'prevent_destroy', 'ignore_changes', 'replace_triggered_by', 'precondition', 'postcondition']);
+const LIFECYCLE_KEYS = new Set([
+  'create_before_destroy',
+  'prevent_destroy',
+  'ignore_changes',
+  'replace_triggered_by',
+  'precondition',
+  'postcondition',
+]);
 const OUTPUT_KEYS = new Set(['value', 'description', 'sensitive', 'depends_on', 'precondition', 'ephemeral']);
 const VARIABLE_KEYS = new Set(['type', 'default', 'description', 'sensitive', 'nullable', 'validation', 'ephemeral']);
 const MODULE_META_ARGUMENTS = new Set(['source', 'version', 'count', 'for_each', 'depends_on', 'providers']);
@@ -45,11 +73,13 @@ function checkTerraformBlock(value: JsonValue | undefined, sink: FindingSink): v
     }
     for (const [key, setting] of Object.entries(body)) {
       if (!TERRAFORM_KEYS.has(key)) sink.add('terraform', key, `unknown terraform setting '${key}'`);
-      if (typeof setting === 'string' && hasTemplateSequence(setting)) sink.add('terraform', key, 'the terraform block cannot use interpolations');
+      if (typeof setting === 'string' && hasTemplateSequence(setting))
+        sink.add('terraform', key, 'the terraform block cannot use interpolations');
     }
     checkRequiredProviders(body.required_providers, sink);
     if (body.backend !== undefined) {
-      if (!isObject(body.backend) || Object.keys(body.backend).length !== 1) sink.add('terraform', 'backend', 'backend must name exactly one backend type');
+      if (!isObject(body.backend) || Object.keys(body.backend).length !== 1)
+        sink.add('terraform', 'backend', 'backend must name exactly one backend type');
     }
   }
 }
@@ -68,7 +98,8 @@ function checkRequiredProviders(value: JsonValue | undefined, sink: FindingSink)
         continue;
       }
       for (const key of Object.keys(requirement)) {
-        if (!['source', 'version', 'configuration_aliases'].includes(key)) sink.add('terraform', joinPath(attribute, key), `unknown provider requirement key '${key}'`);
+        if (!['source', 'version', 'configuration_aliases'].includes(key))
+          sink.add('terraform', joinPath(attribute, key), `unknown provider requirement key '${key}'`);
       }
       if (typeof requirement.source !== 'string') sink.add('terraform', joinPath(attribute, 'source'), 'source must be a string');
     }
@@ -93,7 +124,12 @@ function checkProviders(value: JsonValue | undefined, sink: FindingSink): Set<st
       }
       const alias = typeof config.alias === 'string' ? config.alias : undefined;
       const reference = alias ? `${name}.${alias}` : name;
-      if (declared.has(reference)) sink.add(address, alias ? 'alias' : '-', `duplicate provider configuration '${reference}' (give each extra configuration a unique alias)`);
+      if (declared.has(reference))
+        sink.add(
+          address,
+          alias ? 'alias' : '-',
+          `duplicate provider configuration '${reference}' (give each extra configuration a unique alias)`,
+        );
       declared.add(reference);
       if (!schema) {
         sink.add(address, '-', `no schema for provider '${name}' (only aws is installed)`);
@@ -121,7 +157,11 @@ function checkResources(value: JsonValue | undefined, mode: 'resource' | 'data',
       const address = mode === 'data' ? `data.${type}.${name}` : `${type}.${name}`;
       if (!NAME_PATTERN.test(name)) sink.add(address, '-', `invalid ${mode} name '${name}'`);
       if (!schema) {
-        sink.add(address, '-', `unknown ${mode === 'data' ? 'data source' : 'resource'} type '${type}' in @cdktf/provider-aws ${providerPackageVersion()}`);
+        sink.add(
+          address,
+          '-',
+          `unknown ${mode === 'data' ? 'data source' : 'resource'} type '${type}' in @cdktf/provider-aws ${providerPackageVersion()}`,
+        );
         continue;
       }
       if (!isObject(body)) {
@@ -160,7 +200,14 @@ function checkMetaArguments(body: JsonObject, address: string, sink: FindingSink
 }
 
 /** Checks one block body: unknown arguments, missing required ones, and the shape of each value. */
-export function checkBlockBody(body: JsonObject, schema: BlockSchema, address: string, path: string, sink: FindingSink, metaArguments: Set<string>): void {
+export function checkBlockBody(
+  body: JsonObject,
+  schema: BlockSchema,
+  address: string,
+  path: string,
+  sink: FindingSink,
+  metaArguments: Set<string>,
+): void {
   const dynamicBlocks = isObject(body.dynamic) ? body.dynamic : {};
   for (const [key, value] of Object.entries(body)) {
     if (key === METADATA_KEY || metaArguments.has(key)) continue;
@@ -170,7 +217,11 @@ export function checkBlockBody(body: JsonObject, schema: BlockSchema, address: s
     }
     const argument = schema.arguments.get(key);
     if (!argument) {
-      sink.add(address, joinPath(path, key), `unknown argument '${key}' (not in ${schema.source} of @cdktf/provider-aws ${providerPackageVersion()})`);
+      sink.add(
+        address,
+        joinPath(path, key),
+        `unknown argument '${key}' (not in ${schema.source} of @cdktf/provider-aws ${providerPackageVersion()})`,
+      );
       continue;
     }
     checkValueShape(value, argument, address, joinPath(path, key), sink);
@@ -217,16 +268,27 @@ function checkValueShape(value: JsonValue, argument: ArgumentSchema, address: st
     case 'string':
     case 'number':
     case 'bool':
-      if (typeof value === 'object') sink.add(address, path, `'${argument.name}' is a single ${argument.kind} attribute, got ${Array.isArray(value) ? 'a list' : 'an object/block'}`);
+      if (typeof value === 'object')
+        sink.add(
+          address,
+          path,
+          `'${argument.name}' is a single ${argument.kind} attribute, got ${Array.isArray(value) ? 'a list' : 'an object/block'}`,
+        );
       else if (typeof value === 'string' && !isExpression(value) && !convertsTo(value, argument.kind)) {
-        sink.add(address, path, `'${argument.name}' is a ${argument.kind} attribute; '${value.slice(0, 40)}' does not convert to a ${argument.kind}`);
+        sink.add(
+          address,
+          path,
+          `'${argument.name}' is a ${argument.kind} attribute; '${value.slice(0, 40)}' does not convert to a ${argument.kind}`,
+        );
       }
       return;
     case 'list':
-      if (!Array.isArray(value) && !isExpression(value)) sink.add(address, path, `'${argument.name}' is a list attribute, got ${describe(value)}`);
+      if (!Array.isArray(value) && !isExpression(value))
+        sink.add(address, path, `'${argument.name}' is a list attribute, got ${describe(value)}`);
       return;
     case 'map':
-      if (!isObject(value) && !isExpression(value)) sink.add(address, path, `'${argument.name}' is a map attribute, got ${describe(value)}`);
+      if (!isObject(value) && !isExpression(value))
+        sink.add(address, path, `'${argument.name}' is a map attribute, got ${describe(value)}`);
       return;
     case 'block':
       checkNestedBlock(value, argument, address, path, sink);
@@ -243,7 +305,11 @@ function checkNestedBlock(value: JsonValue, argument: ArgumentSchema, address: s
     const bodyPath = Array.isArray(value) && argument.multiple ? joinPath(path, index) : path;
     if (isObject(body) && argument.block) checkBlockBody(body, argument.block, address, bodyPath, sink, new Set());
     else if (!isObject(body)) {
-      sink.add(address, bodyPath, `'${argument.name}' is a nested block and needs an object, got ${describe(body)}${isExpression(body) ? ' (blocks cannot be set from an expression; use dynamic)' : ''}`);
+      sink.add(
+        address,
+        bodyPath,
+        `'${argument.name}' is a nested block and needs an object, got ${describe(body)}${isExpression(body) ? ' (blocks cannot be set from an expression; use dynamic)' : ''}`,
+      );
     }
   });
 }
@@ -262,7 +328,13 @@ function describe(value: JsonValue): string {
   return `a ${typeof value}`;
 }
 
-function checkNamedBlocks(value: JsonValue | undefined, kind: string, allowedKeys: Set<string> | undefined, required: string[], sink: FindingSink): void {
+function checkNamedBlocks(
+  value: JsonValue | undefined,
+  kind: string,
+  allowedKeys: Set<string> | undefined,
+  required: string[],
+  sink: FindingSink,
+): void {
   if (value === undefined) return;
   if (!isObject(value)) {
     sink.add(kind, '-', `${kind} must be an object keyed by name`);
@@ -278,13 +350,16 @@ function checkNamedBlocks(value: JsonValue | undefined, kind: string, allowedKey
       }
       for (const key of Object.keys(body)) {
         if (allowedKeys && key !== METADATA_KEY && !allowedKeys.has(key)) sink.add(address, key, `unknown ${kind} argument '${key}'`);
-        if (!allowedKeys && key !== METADATA_KEY && !MODULE_META_ARGUMENTS.has(key) && !NAME_PATTERN.test(key)) sink.add(address, key, `invalid module input name '${key}'`);
+        if (!allowedKeys && key !== METADATA_KEY && !MODULE_META_ARGUMENTS.has(key) && !NAME_PATTERN.test(key))
+          sink.add(address, key, `invalid module input name '${key}'`);
       }
       for (const key of required) {
         if (body[key] === undefined) sink.add(address, key, `missing required argument '${key}'`);
       }
-      if (kind === 'output' && body.sensitive !== undefined && typeof body.sensitive !== 'boolean') sink.add(address, 'sensitive', 'sensitive must be a boolean');
-      if (kind === 'variable' && body.type !== undefined && typeof body.type !== 'string') sink.add(address, 'type', 'type must be a type expression string');
+      if (kind === 'output' && body.sensitive !== undefined && typeof body.sensitive !== 'boolean')
+        sink.add(address, 'sensitive', 'sensitive must be a boolean');
+      if (kind === 'variable' && body.type !== undefined && typeof body.type !== 'string')
+        sink.add(address, 'type', 'type must be a type expression string');
     }
   }
 }

@@ -32,7 +32,12 @@ export function synthEnvironment(outdir: string, base: NodeJS.ProcessEnv = proce
 /** Runs the app exactly as `cdktf synth` does (through a shell, in the repo root) into `outdir`. */
 export function synthesizeApp(outdir: string, repoRoot: string = REPO_ROOT): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(appCommand(repoRoot), { shell: true, cwd: repoRoot, env: synthEnvironment(outdir), stdio: ['ignore', 'inherit', 'pipe'] });
+    const child = spawn(appCommand(repoRoot), {
+      shell: true,
+      cwd: repoRoot,
+      env: synthEnvironment(outdir),
+      stdio: ['ignore', 'inherit', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);

@@ -51,7 +51,11 @@ const ENCODED_LOCAL = /^\$\{base64(gzip|encode)\(local\.([\w-]+)\)\}$/;
 export const EC2_USER_DATA_LIMIT = 16384;
 
 /** Decoded, evaluated user data, or a reason it cannot be evaluated offline; `sentBytes` is what EC2 receives. */
-function evaluateUserData(value: string, base64: boolean, locals: Record<string, JsonValue>): { text?: string; sentBytes?: number; problem?: string } {
+function evaluateUserData(
+  value: string,
+  base64: boolean,
+  locals: Record<string, JsonValue>,
+): { text?: string; sentBytes?: number; problem?: string } {
   if (!base64) {
     const text = renderTemplateWithSamples(value);
     return { text, sentBytes: Buffer.byteLength(text) };
@@ -59,14 +63,18 @@ function evaluateUserData(value: string, base64: boolean, locals: Record<string,
   const local = ENCODED_LOCAL.exec(value);
   if (local) {
     const template = locals[local[2]];
-    if (typeof template !== 'string') return { problem: `user data refers to local.${local[2]}, which is not a string local of this stack` };
+    if (typeof template !== 'string')
+      return { problem: `user data refers to local.${local[2]}, which is not a string local of this stack` };
     const text = renderTemplateWithSamples(template);
     // Node's gzip stands in for Terraform's: the sizes differ by a few bytes at most.
     return { text, sentBytes: local[1] === 'gzip' ? gzipSync(text).length : Buffer.byteLength(text) };
   }
   const wrapped = unwrapBase64Function(value);
   if (wrapped !== undefined) return { text: renderTemplateWithSamples(wrapped) };
-  if (hasTemplateSequence(value)) return { problem: 'base64 user data is an expression the validator cannot evaluate offline (use base64encode("…") of a literal template)' };
+  if (hasTemplateSequence(value))
+    return {
+      problem: 'base64 user data is an expression the validator cannot evaluate offline (use base64encode("…") of a literal template)',
+    };
   const bytes = Buffer.from(value.replace(/\$\$\{/g, '${'), 'base64');
   const text = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
   return { text, sentBytes: bytes.length };
@@ -87,7 +95,11 @@ export function collectUserData(doc: JsonValue, sink: FindingSink): UserData[] {
         const { text, sentBytes, problem } = evaluateUserData(value, base64, isObject(doc.locals) ? doc.locals : {});
         if (problem) sink.add(address, attribute, problem);
         if (sentBytes !== undefined && sentBytes > EC2_USER_DATA_LIMIT) {
-          sink.add(address, attribute, `user data is ${sentBytes} bytes as EC2 receives it; EC2 accepts at most ${EC2_USER_DATA_LIMIT} (compress it: base64gzip)`);
+          sink.add(
+            address,
+            attribute,
+            `user data is ${sentBytes} bytes as EC2 receives it; EC2 accepts at most ${EC2_USER_DATA_LIMIT} (compress it: base64gzip)`,
+          );
         }
         if (text !== undefined) found.push({ address, attribute, text });
       }
@@ -102,7 +114,10 @@ const toolProblems = new Map<string, string | undefined>();
 function requireTool(name: string, versionArgs: string[]): string | undefined {
   if (!toolProblems.has(name)) {
     const probe = spawnSync(name, versionArgs, { encoding: 'utf8' });
-    toolProblems.set(name, probe.error ? `${name} is not installed (needed to check user data; see scripts/install-test-host.sh)` : undefined);
+    toolProblems.set(
+      name,
+      probe.error ? `${name} is not installed (needed to check user data; see scripts/install-test-host.sh)` : undefined,
+    );
   }
   return toolProblems.get(name);
 }
@@ -164,7 +179,9 @@ function decodeWriteFileContent(entry: Record<string, unknown>): string | undefi
   const encoding = typeof entry.encoding === 'string' ? entry.encoding.toLowerCase() : '';
   if (encoding === '' || encoding === 'text/plain') return entry.content;
   const bytes = Buffer.from(entry.content, 'base64');
-  return ['gz+b64', 'gzip+base64', 'gz+base64', 'gzip+b64'].includes(encoding) ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
+  return ['gz+b64', 'gzip+base64', 'gz+base64', 'gzip+b64'].includes(encoding)
+    ? gunzipSync(bytes).toString('utf8')
+    : bytes.toString('utf8');
 }
 
 /** The shell scripts a cloud-config writes: attribute label -> script text. */
@@ -218,7 +235,11 @@ export async function checkStackUserData(doc: JsonValue, sink: FindingSink): Pro
       } else if (isShellScript(userData.text)) {
         for (const problem of await shellcheckProblems(userData.text)) sink.add(userData.address, userData.attribute, problem);
       } else {
-        sink.add(userData.address, userData.attribute, 'user data is neither a #cloud-config document nor a shell script; the validator cannot check it');
+        sink.add(
+          userData.address,
+          userData.attribute,
+          'user data is neither a #cloud-config document nor a shell script; the validator cannot check it',
+        );
       }
     }
   } finally {

@@ -79,12 +79,17 @@ async function deployAndCheck(
 ): Promise<ConnectivityE2eReport> {
   log('deploying the stack');
   const deployed = await deployer.deploy();
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(deployed.publicIp)) throw new Error(`the stack's public IP output is not an IPv4 address: '${deployed.publicIp}'`);
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(deployed.publicIp))
+    throw new Error(`the stack's public IP output is not an IPv4 address: '${deployed.publicIp}'`);
   if (deployed.testInstanceIds.length === 0) throw new Error('the stack has no test instances: nothing would be checked');
   log(`NAT public IP ${deployed.publicIp}; test instances ${deployed.testInstanceIds.join(', ')}`);
 
   const agents = await waitUntilOnline(ssm, deployed.testInstanceIds, clock, options);
-  log(`all test instances are Online in SSM, agents ${Object.entries(agents).map(([id, version]) => `${id} ${version}`).join(', ')}`);
+  log(
+    `all test instances are Online in SSM, agents ${Object.entries(agents)
+      .map(([id, version]) => `${id} ${version}`)
+      .join(', ')}`,
+  );
 
   const positive = await runConnectivityDocument(ssm, options.documentName, deployed.testInstanceIds, deployed.publicIp, clock, options);
   const wrong = positive.filter((result) => result.status !== 'Success' || result.observedIp !== deployed.publicIp);
@@ -100,7 +105,9 @@ async function deployAndCheck(
   const negative = await runConnectivityDocument(ssm, options.documentName, deployed.testInstanceIds, wrongIp, clock, options);
   const vacuous = negative.filter((result) => result.status !== 'Failed');
   if (vacuous.length > 0) {
-    throw new Error(`negative check: the document did not fail with expectedIp ${wrongIp} on ${vacuous.map((r) => `${r.instanceId} (${r.status})`).join(', ')}`);
+    throw new Error(
+      `negative check: the document did not fail with expectedIp ${wrongIp} on ${vacuous.map((r) => `${r.instanceId} (${r.status})`).join(', ')}`,
+    );
   }
   log(`with expectedIp ${wrongIp} the document fails on every instance, as it must`);
   return { deployed, positive, negative };

@@ -34,7 +34,12 @@ const RUNNING_STATUSES = new Set(['Pending', 'InProgress', 'Delayed', 'Cancellin
  * ENV_VAR interpolation (see ssm-agent-version.ts), rather than letting the document fail later
  * for a reason its output would not tell. Returns each instance's agent version.
  */
-export async function waitUntilOnline(ssm: SSMClient, instanceIds: string[], clock: Clock, waits: SsmWaits): Promise<Record<string, string>> {
+export async function waitUntilOnline(
+  ssm: SSMClient,
+  instanceIds: string[],
+  clock: Clock,
+  waits: SsmWaits,
+): Promise<Record<string, string>> {
   let offline = [...instanceIds];
   return pollUntil(
     clock,
@@ -62,7 +67,10 @@ export async function waitUntilOnline(ssm: SSMClient, instanceIds: string[], clo
       offline = instanceIds.filter((id) => !agents.has(id));
       return offline.length === 0 ? Object.fromEntries(instanceIds.map((id) => [id, agents.get(id)!])) : undefined;
     },
-    () => new Error(`SSM: ${offline.length} of ${instanceIds.length} instances not Online after ${waits.onlineTimeoutMs} ms: ${offline.join(', ')}`),
+    () =>
+      new Error(
+        `SSM: ${offline.length} of ${instanceIds.length} instances not Online after ${waits.onlineTimeoutMs} ms: ${offline.join(', ')}`,
+      ),
   );
 }
 
@@ -114,7 +122,13 @@ export async function runConnectivityDocument(
   return results;
 }
 
-async function finalInvocation(ssm: SSMClient, commandId: string, instanceId: string, clock: Clock, waits: SsmWaits): Promise<InvocationResult> {
+async function finalInvocation(
+  ssm: SSMClient,
+  commandId: string,
+  instanceId: string,
+  clock: Clock,
+  waits: SsmWaits,
+): Promise<InvocationResult> {
   let lastStatus = 'not yet visible';
   return pollUntil(
     clock,

@@ -14,9 +14,7 @@ export const spawnCommand: CommandRunner = (command, args, options) =>
       process.stdout.write(chunk);
     });
     child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`)),
-    );
+    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))));
   });
 
 export interface TerraformDeployerConfig {
@@ -37,7 +35,9 @@ export function terraformDeployerConfigFromEnv(env: NodeJS.ProcessEnv, projectDi
   const missing = ['NAT_STATE_BUCKET', 'TESTING_SSM_ROLE'].filter((name) => !env[name]);
   const region = env.NAT_EXAMPLE_REGION || env.AWS_REGION || env.AWS_DEFAULT_REGION;
   if (!region) missing.push('AWS_REGION');
-  const stateKey = env.NAT_STATE_KEY || (env.CODEBUILD_BUILD_NUMBER && `${env.NAT_STATE_KEY_PREFIX ?? 'e2e-state/'}build-${env.CODEBUILD_BUILD_NUMBER}.tfstate`);
+  const stateKey =
+    env.NAT_STATE_KEY ||
+    (env.CODEBUILD_BUILD_NUMBER && `${env.NAT_STATE_KEY_PREFIX ?? 'e2e-state/'}build-${env.CODEBUILD_BUILD_NUMBER}.tfstate`);
   if (!stateKey) missing.push('NAT_STATE_KEY (or CODEBUILD_BUILD_NUMBER)');
   if (missing.length > 0) throw new Error(`e2e settings missing from the environment: ${missing.join(', ')}`);
   return {

@@ -26,7 +26,9 @@ test('the synthesized user data delivers the boot script byte for byte, executab
   ]);
   const publisher = userData.files.find((file) => file.path === '/var/lib/nat-instance/nat-metrics.sh');
   expect(publisher?.permissions).toBe('0755');
-  expect(publisher?.content).toBe(compactScript(readFileSync(join(__dirname, '..', '..', 'modules', 'nat', 'boot', 'nat-metrics.sh'), 'utf8')));
+  expect(publisher?.content).toBe(
+    compactScript(readFileSync(join(__dirname, '..', '..', 'modules', 'nat', 'boot', 'nat-metrics.sh'), 'utf8')),
+  );
 });
 
 test('the settings carry the props literally and resource IDs as evaluated references', () => {

@@ -92,7 +92,11 @@ describe('through a booted NAT (dual mode, as nat-example)', () => {
 
   test('the empty expectedIp (the default) only reports the observed IP', () => {
     const result = ran(runDocument(lab, 'h1', { checkUrl: LAB_CHECK_URL }));
-    expect(summary(result)).toEqual({ exit: 0, stdout: `observed IP: ${lab.natPublicIp}\nOK: no expected IP given, egress works`, stderr: '' });
+    expect(summary(result)).toEqual({
+      exit: 0,
+      stdout: `observed IP: ${lab.natPublicIp}\nOK: no expected IP given, egress works`,
+      stderr: '',
+    });
   });
 
   test('an expectedIp outside the allowedPattern is refused before anything runs', () => {
@@ -109,7 +113,17 @@ describe('through a booted NAT (dual mode, as nat-example)', () => {
     const marker = join(scriptDirectory, 'injected');
     const result = lab.exec(
       'h1',
-      ['env', '-i', `PATH=${process.env.PATH}`, `SSM_expectedIp=$(touch ${marker})`, `SSM_checkUrl=${LAB_CHECK_URL}`, 'SSM_timeoutSeconds=5', 'sh', '-c', scriptFile],
+      [
+        'env',
+        '-i',
+        `PATH=${process.env.PATH}`,
+        `SSM_expectedIp=$(touch ${marker})`,
+        `SSM_checkUrl=${LAB_CHECK_URL}`,
+        'SSM_timeoutSeconds=5',
+        'sh',
+        '-c',
+        scriptFile,
+      ],
       { check: false, timeoutMs: 25_000 },
     );
     expect(summary(result)).toEqual({
@@ -125,7 +139,8 @@ describe('through a booted NAT (dual mode, as nat-example)', () => {
     expect(summary(result)).toEqual({
       exit: 1,
       stdout: '',
-      stderr: 'FAIL: SSM_expectedIp, SSM_checkUrl or SSM_timeoutSeconds is not set: ENV_VAR interpolation needs SSM Agent 3.3.2746.0 or later',
+      stderr:
+        'FAIL: SSM_expectedIp, SSM_checkUrl or SSM_timeoutSeconds is not set: ENV_VAR interpolation needs SSM Agent 3.3.2746.0 or later',
     });
   });
 
@@ -151,7 +166,7 @@ describe('through a NAT that does not forward (boot script never ran)', () => {
   }, 120_000);
   afterAll(teardownLabs);
 
-  test('the route leads into a black hole: exit 1 by the document\'s own timeout, not killed', () => {
+  test("the route leads into a black hole: exit 1 by the document's own timeout, not killed", () => {
     const result = ran(runDocument(lab, 'h1', { expectedIp: LAB_ADDRESSES.natPublicIp, checkUrl: LAB_CHECK_URL, timeoutSeconds: '3' }));
     // code null would mean our guard had to kill it: the document's timeout did not bound it.
     expect(summary(result)).toEqual({

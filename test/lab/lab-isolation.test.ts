@@ -36,7 +36,11 @@ const OUTSIDE_ADDRESS = '198.18.0.1';
 async function bootedLab(scenario: string, options: LabVpcOptions = {}): Promise<LabVpc> {
   const lab = await createLabVpc({
     mode: 'dual',
-    natProps: { portForwards: [{ publicPort: FORWARDED_PORT, targetIp: '10.8.2.20', targetPort: LAB_ADDRESSES.hostHttpPort, allowedCidrs: [`${client}/32`] }] },
+    natProps: {
+      portForwards: [
+        { publicPort: FORWARDED_PORT, targetIp: '10.8.2.20', targetPort: LAB_ADDRESSES.hostHttpPort, allowedCidrs: [`${client}/32`] },
+      ],
+    },
     ...options,
   });
   expectBootSuccess(scenario, lab.runBootScript());
@@ -103,6 +107,9 @@ test('on a machine whose resolver the lab cannot reach, the lab builds and works
   const plain = lab.exec('h1', ['python3', '-c', plainServer], { check: false, timeoutMs: 3_000 });
   expect({ scenario, printed: plain.stdout, exit: plain.code }).toEqual({ scenario, printed: '', exit: null });
   const lookups = lab.packetsOutsideAddressPlan();
-  expect({ packets: lookups.packets > 0, destinations: lookups.destinations }).toEqual({ packets: true, destinations: [BLACK_HOLED_RESOLVER_IP] });
+  expect({ packets: lookups.packets > 0, destinations: lookups.destinations }).toEqual({
+    packets: true,
+    destinations: [BLACK_HOLED_RESOLVER_IP],
+  });
   lab.forgetPacketsOutsideAddressPlan();
 });

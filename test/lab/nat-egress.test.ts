@@ -56,7 +56,7 @@ test('scenario 2: dual-interface mode forwards through ens6 and translates to th
   expect(ruleCounter(lab, 'forward', 'private to internet')).toBeGreaterThanOrEqual(lab.privateHosts.length);
 });
 
-test('scenario 3: a private host outside the NAT\'s own subnet gets its replies back through ens6', async () => {
+test("scenario 3: a private host outside the NAT's own subnet gets its replies back through ens6", async () => {
   const scenario = 'scenario 3: other private subnet (dual)';
   const lab = await bootedLab(scenario, { mode: 'dual' });
   const [, other] = lab.privateHosts; // 10.8.2.0/24: not the forwarding subnet 10.8.1.0/24
@@ -99,7 +99,12 @@ test('scenario 10: UDP and ICMP are translated too', async () => {
     expectSourceIp(lab, { scenario, from: host.node, ...internetUdp }, lab.natPublicIp);
   }
   const ping = lab.exec('h3', ['python3', `${__dirname}/harness/whoami.py`, 'ping', LAB_ADDRESSES.internetServerIp], { check: false });
-  expect({ scenario, command: ping.command, exit: ping.code, stderr: ping.stderr }).toEqual({ scenario, command: ping.command, exit: 0, stderr: '' });
+  expect({ scenario, command: ping.command, exit: ping.code, stderr: ping.stderr }).toEqual({
+    scenario,
+    command: ping.command,
+    exit: 0,
+    stderr: '',
+  });
   const seen = lab.exec('internet', ['nft', '-j', 'list', 'set', 'ip', 'recorder', 'icmp_sources']).stdout;
   const elements = ((JSON.parse(seen).nftables as any[]).find((item) => item.set)?.set.elem ?? []) as unknown[];
   expect({ scenario, observedIcmpSources: elements }).toEqual({ scenario, observedIcmpSources: [lab.natPublicIp] });
@@ -113,7 +118,7 @@ test('scenario 11: a source outside the private CIDRs is not masqueraded', async
   expectSourceIp(lab, { scenario: `${scenario}, control`, from: 'h1', ...internetHttp }, lab.natPublicIp);
 });
 
-test('scenario 12: the NAT host\'s own traffic is untouched, outbound and inbound', async () => {
+test("scenario 12: the NAT host's own traffic is untouched, outbound and inbound", async () => {
   const scenario = 'scenario 12: NAT host traffic (dual)';
   const lab = await bootedLab(scenario, { mode: 'dual' });
   const masqueradedBefore = ruleCounter(lab, 'postrouting', 'private to internet');
@@ -148,7 +153,7 @@ test('forwarded TCP SYNs are clamped to an MSS that fits the 1500-byte internet 
   expect(oversized()).toBeGreaterThan(0);
 });
 
-test('scenario 12b: the NAT host\'s own traffic stays untranslated even when a private CIDR covers the NAT', async () => {
+test("scenario 12b: the NAT host's own traffic stays untranslated even when a private CIDR covers the NAT", async () => {
   const scenario = 'scenario 12b: NAT host traffic, private CIDRs covering the NAT (dual)';
   // A peered/Transit Gateway range that happens to contain the whole VPC, the NAT's own addresses included.
   const lab = await bootedLab(scenario, { mode: 'dual', natProps: { additionalCidrs: ['10.0.0.0/8'] } });

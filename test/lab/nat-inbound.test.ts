@@ -3,7 +3,17 @@
  * arriving at the NAT's public interface (as a neighbour in the public subnet could send it), gets
  * nothing — the private host never sees it. Port forwards are the only way in (port-forward.test.ts).
  */
-import { createLabVpc, expectBootSuccess, expectNoAnswer, expectSourceIp, LAB_ADDRESSES, LabVpc, requireRoot, SourceIpProbe, teardownLabs } from './harness';
+import {
+  createLabVpc,
+  expectBootSuccess,
+  expectNoAnswer,
+  expectSourceIp,
+  LAB_ADDRESSES,
+  LabVpc,
+  requireRoot,
+  SourceIpProbe,
+  teardownLabs,
+} from './harness';
 
 jest.setTimeout(120_000);
 beforeAll(requireRoot);
@@ -23,19 +33,23 @@ function watchForAttacker(lab: LabVpc, node: 'h2'): () => number {
       }
     }`,
   });
-  return () => JSON.parse(lab.exec(node, ['nft', '-j', 'list', 'counter', 'ip', 'witness', 'from_attacker']).stdout).nftables.find((item: any) => item.counter).counter.packets;
+  return () =>
+    JSON.parse(lab.exec(node, ['nft', '-j', 'list', 'counter', 'ip', 'witness', 'from_attacker']).stdout).nftables.find(
+      (item: any) => item.counter,
+    ).counter.packets;
 }
 
 /** The forward rule with this comment in the NAT's table: its handle and packet count. */
 function natRule(lab: LabVpc, comment: string): { handle: number; packets: number } {
-  const listing = JSON.parse(lab.exec('nat', ['nft', '-j', '-a', 'list', 'chain', 'ip', 'nat_instance', 'forward']).stdout).nftables as any[];
+  const listing = JSON.parse(lab.exec('nat', ['nft', '-j', '-a', 'list', 'chain', 'ip', 'nat_instance', 'forward']).stdout)
+    .nftables as any[];
   const rules = listing.filter((item) => item.rule?.comment === comment);
   if (rules.length !== 1) throw new Error(`expected one rule '${comment}' in the forward chain, found ${rules.length}`);
   return { handle: rules[0].rule.handle, packets: rules[0].rule.expr.find((expr: any) => expr.counter).counter.packets };
 }
 
 describe.each(['single', 'dual'] as const)('%s mode', (mode) => {
-  test('a new connection from the internet to a private host\'s address through the public interface gets nothing', async () => {
+  test("a new connection from the internet to a private host's address through the public interface gets nothing", async () => {
     const scenario = `no unsolicited inbound (${mode})`;
     const lab = await createLabVpc({ mode });
     expectBootSuccess(scenario, lab.runBootScript());
@@ -59,6 +73,9 @@ describe.each(['single', 'dual'] as const)('%s mode', (mode) => {
       if (mode === 'single') expectSourceIp(lab, control, attacker);
       else expectNoAnswer(lab, control);
     }
-    expect({ scenario: `${scenario}, control`, reachedPrivateHost: attackerSeen() > 0 }).toEqual({ scenario: `${scenario}, control`, reachedPrivateHost: true });
+    expect({ scenario: `${scenario}, control`, reachedPrivateHost: attackerSeen() > 0 }).toEqual({
+      scenario: `${scenario}, control`,
+      reachedPrivateHost: true,
+    });
   });
 });

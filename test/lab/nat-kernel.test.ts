@@ -51,7 +51,8 @@ test('loose reverse-path filter on every NAT interface: requests arriving by ens
   for (const probe of probes) expectNoAnswer(lab, { ...probe, scenario: `${scenario}, control: strict filter` });
   // ...and only them: with the route table back at ens6, requests and replies share an interface.
   lab.pointPrivateRouteTableAt(lab.natForwardingIp);
-  for (const probe of probes) expectSourceIp(lab, { ...probe, scenario: `${scenario}, control: strict filter, symmetric flow` }, lab.natPublicIp);
+  for (const probe of probes)
+    expectSourceIp(lab, { ...probe, scenario: `${scenario}, control: strict filter, symmetric flow` }, lab.natPublicIp);
 });
 
 test('the persisted kernel settings hold forwarding, redirects, loose filtering and the table size, and alone restore forwarding after a reboot', async () => {

@@ -46,8 +46,13 @@ function expectDegradedBoot(scenario: string, result: CommandResult, refusedCoun
   const summary = result.stdout.trim().split('\n').pop();
   const shown = `[${scenario}] ${result.command}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
   expect({ shown, exit: result.code, refusedLines: refused.length }).toEqual({ shown, exit: 2, refusedLines: refusedCount });
-  for (const line of refused) expect(line).toMatch(/^nat-instance: REFUSED: setting NAT_PORT_FORWARD '.*': .*; egress and the other forwards are not affected$/);
-  expect(summary).toMatch(new RegExp(`^nat-instance: degraded in \\d+s \\(egress ready; ${refusedCount} optional setting\\(s\\) REFUSED\\): .*, 2 port forward\\(s\\), `));
+  for (const line of refused)
+    expect(line).toMatch(/^nat-instance: REFUSED: setting NAT_PORT_FORWARD '.*': .*; egress and the other forwards are not affected$/);
+  expect(summary).toMatch(
+    new RegExp(
+      `^nat-instance: degraded in \\d+s \\(egress ready; ${refusedCount} optional setting\\(s\\) REFUSED\\): .*, 2 port forward\\(s\\), `,
+    ),
+  );
   return refused.map((line) => line.replace('nat-instance: REFUSED: ', ''));
 }
 
@@ -80,7 +85,13 @@ describe.each(['single', 'dual'] as const)('bad port forwards next to good ones,
 
   test('every private subnet still has egress through the NAT', () => {
     for (const host of lab.privateHosts) {
-      const probe = { scenario: `${mode}: egress from ${host.node}`, from: host.node, protocol: 'tcp' as const, host: LAB_ADDRESSES.internetServerIp, port: 80 };
+      const probe = {
+        scenario: `${mode}: egress from ${host.node}`,
+        from: host.node,
+        protocol: 'tcp' as const,
+        host: LAB_ADDRESSES.internetServerIp,
+        port: 80,
+      };
       expectSourceIp(lab, probe, lab.natPublicIp);
     }
   });
@@ -102,7 +113,11 @@ describe.each(['single', 'dual'] as const)('bad port forwards next to good ones,
   test('after a reboot the same: egress and the good forwards back, the bad ones refused again', async () => {
     await lab.rebootNat();
     expectDegradedBoot(`${mode}: boot after reboot`, lab.runBootScript(), 2);
-    expectSourceIp(lab, { scenario: `${mode}: egress after reboot`, from: 'h3', protocol: 'tcp', host: LAB_ADDRESSES.internetServerIp, port: 80 }, lab.natPublicIp);
+    expectSourceIp(
+      lab,
+      { scenario: `${mode}: egress after reboot`, from: 'h3', protocol: 'tcp', host: LAB_ADDRESSES.internetServerIp, port: 80 },
+      lab.natPublicIp,
+    );
     expectSourceIp(lab, forwardProbe(`${mode}: good TCP forward after reboot`, 'tcp', GOOD.tcp.publicPort), allowedClient);
   });
 });
@@ -121,7 +136,8 @@ describe('forwards that pass the checks but that nftables refuses', () => {
     const realNft = run(['sh', '-c', 'command -v nft']).stdout.trim();
     for (const dir of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
       if (!existsSync(dir)) continue;
-      for (const name of readdirSync(dir)) if (name !== 'nft' && !existsSync(join(bin, name))) symlinkSync(join(dir, name), join(bin, name));
+      for (const name of readdirSync(dir))
+        if (name !== 'nft' && !existsSync(join(bin, name))) symlinkSync(join(dir, name), join(bin, name));
     }
     writeFileSync(
       join(bin, 'nft'),
@@ -141,7 +157,7 @@ describe('forwards that pass the checks but that nftables refuses', () => {
     return bin;
   }
 
-  test('egress comes up without them: all forwards refused with nftables\' error, exit 2', async () => {
+  test("egress comes up without them: all forwards refused with nftables' error, exit 2", async () => {
     requireRoot();
     const lab = await createLabVpc({ mode: 'dual', natProps: { portForwards: [{ ...GOOD.tcp, allowedCidrs: [`${allowedClient}/32`] }] } });
     const result = run(['env', `PATH=${pathWithPickyNft(lab)}`, ...lab.bootScriptCommand()], { check: false, timeoutMs: 60_000 });
@@ -151,7 +167,11 @@ describe('forwards that pass the checks but that nftables refuses', () => {
         'nat-instance: REFUSED: nftables rejected the ruleset with the port forwards (Error: Could not process rule: Operation not supported (nft double)): ' +
         'all 1 port forward(s) left out; egress is not affected',
     });
-    expectSourceIp(lab, { scenario: 'egress with forwards refused by nftables', from: 'h2', protocol: 'tcp', host: LAB_ADDRESSES.internetServerIp, port: 80 }, lab.natPublicIp);
+    expectSourceIp(
+      lab,
+      { scenario: 'egress with forwards refused by nftables', from: 'h2', protocol: 'tcp', host: LAB_ADDRESSES.internetServerIp, port: 80 },
+      lab.natPublicIp,
+    );
     expectNoAnswer(lab, forwardProbe('forward refused by nftables', 'tcp', GOOD.tcp.publicPort));
     expect(lab.readNatFile(STATUS)).toMatch(/^state=degraded$/m);
   });

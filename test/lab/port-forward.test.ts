@@ -3,7 +3,17 @@
  * modes: allowed and refused sources, TCP and UDP, client address preserved or masqueraded,
  * and still there after a reboot.
  */
-import { createLabVpc, expectBootSuccess, expectNoAnswer, expectSourceIp, LAB_ADDRESSES, LabVpc, requireRoot, SourceIpProbe, teardownLabs } from './harness';
+import {
+  createLabVpc,
+  expectBootSuccess,
+  expectNoAnswer,
+  expectSourceIp,
+  LAB_ADDRESSES,
+  LabVpc,
+  requireRoot,
+  SourceIpProbe,
+  teardownLabs,
+} from './harness';
 
 jest.setTimeout(120_000);
 
@@ -53,7 +63,7 @@ describe.each(['single', 'dual'] as const)('port forwards, %s mode', (mode) => {
     expectNoAnswer(lab, probe('source not allowed (masqueraded forward)', FORWARDS.masqueraded, otherClient));
   });
 
-  test('with the client address not preserved the target sees the NAT\'s private IP', () => {
+  test("with the client address not preserved the target sees the NAT's private IP", () => {
     expectSourceIp(lab, probe('allowed source, masqueraded', FORWARDS.masqueraded, allowedClient), natPrivateIp);
   });
 
@@ -63,7 +73,13 @@ describe.each(['single', 'dual'] as const)('port forwards, %s mode', (mode) => {
   });
 
   test('forwarded connections do not change private-host egress', () => {
-    const egress = { scenario: `port forward (${mode}): egress`, from: 'h2' as const, protocol: 'tcp' as const, host: LAB_ADDRESSES.internetServerIp, port: 80 };
+    const egress = {
+      scenario: `port forward (${mode}): egress`,
+      from: 'h2' as const,
+      protocol: 'tcp' as const,
+      host: LAB_ADDRESSES.internetServerIp,
+      port: 80,
+    };
     expectSourceIp(lab, egress, lab.natPublicIp);
   });
 

@@ -131,7 +131,11 @@ async function bootSelfClaim(
     namespace: lab.namespace('nat'),
     instanceId: INSTANCE_ID,
     region: REGION,
-    interfaces: Object.fromEntries(Object.values(interfaces).filter(knownToMetadata).map((nic) => [nic.mac, nic.eni])),
+    interfaces: Object.fromEntries(
+      Object.values(interfaces)
+        .filter(knownToMetadata)
+        .map((nic) => [nic.mac, nic.eni]),
+    ),
     routeTables: tables(routeTableIds),
     refusals: options.refusals,
   });
@@ -179,7 +183,11 @@ function callSummary(calls: Ec2Call[]): Array<[string, string | null, string | n
 
 function expectPrivateHostsReachTheInternetThroughTheNat(scenario: string, lab: LabVpc): void {
   for (const host of lab.privateHosts) {
-    expectSourceIp(lab, internetProbe(`${scenario}, ${host.node} (${host.subnet})`, host.node as 'h1' | 'h2' | 'h3'), LAB_ADDRESSES.natPublicIp);
+    expectSourceIp(
+      lab,
+      internetProbe(`${scenario}, ${host.node} (${host.subnet})`, host.node as 'h1' | 'h2' | 'h3'),
+      LAB_ADDRESSES.natPublicIp,
+    );
   }
 }
 
@@ -224,7 +232,8 @@ async function bootSelfClaimOnMoto(mode: 'single' | 'dual', options: EmulatedSel
   current.moto = moto;
   const ec2 = <T = any>(...args: string[]): T => awsCli<T>(moto.clientEnv, ['ec2', ...args]);
   const vpcId = ec2('create-vpc', '--cidr-block', '10.8.0.0/16').Vpc.VpcId as string;
-  const subnet = (cidr: string) => ec2('create-subnet', '--vpc-id', vpcId, '--cidr-block', cidr, '--availability-zone', `${MOTO_ZONE}`).Subnet.SubnetId as string;
+  const subnet = (cidr: string) =>
+    ec2('create-subnet', '--vpc-id', vpcId, '--cidr-block', cidr, '--availability-zone', `${MOTO_ZONE}`).Subnet.SubnetId as string;
   const publicSubnet = subnet(LAB_ADDRESSES.natPublicSubnetIp.replace(/\.\d+$/, '.0/24'));
   const forwardingSubnet = subnet(LAB_ADDRESSES.natSecondaryIp.replace(/\.\d+$/, '.0/24'));
   const eni = (subnetId: string, address: string) =>
@@ -240,10 +249,14 @@ async function bootSelfClaimOnMoto(mode: 'single' | 'dual', options: EmulatedSel
     const before = options.tables(i);
     if (before === 'missing') return UNKNOWN_ROUTE_TABLE;
     const id = ec2('create-route-table', '--vpc-id', vpcId).RouteTable.RouteTableId as string;
-    if (before === 'stale') ec2('create-route', '--route-table-id', id, '--destination-cidr-block', '0.0.0.0/0', '--network-interface-id', staleEni);
+    if (before === 'stale')
+      ec2('create-route', '--route-table-id', id, '--destination-cidr-block', '0.0.0.0/0', '--network-interface-id', staleEni);
     return id;
   });
-  const userData = evaluateTerraformString(synthesized.raw, Object.fromEntries(references.map((reference, i) => [reference, routeTableIds[i]])));
+  const userData = evaluateTerraformString(
+    synthesized.raw,
+    Object.fromEntries(references.map((reference, i) => [reference, routeTableIds[i]])),
+  );
   const lab = await createLabVpc({ mode, userData });
   current.lab = lab;
   expect(settingsRouteTableIds(lab)).toEqual(routeTableIds);
@@ -253,7 +266,8 @@ async function bootSelfClaimOnMoto(mode: 'single' | 'dual', options: EmulatedSel
     Object.values(natInterfaces(lab)).map((nic) => [nic.ifname, { ...nic, eni: emulatedIds[nic.ifname] }]),
   ) as Record<string, NatInterface>;
   const forwarding = interfaces[mode === 'dual' ? 'ens6' : 'ens5'];
-  const metadataEni = (nic: NatInterface) => (nic === forwarding && options.forwardingEniInMetadata ? options.forwardingEniInMetadata : nic.eni);
+  const metadataEni = (nic: NatInterface) =>
+    nic === forwarding && options.forwardingEniInMetadata ? options.forwardingEniInMetadata : nic.eni;
   const bridge = await bridgeLoopbackPort(lab.namespace('nat'), moto.port);
   current.bridge = bridge;
   const doubles = await AwsDoubles.start({
@@ -277,7 +291,10 @@ function emulatedRouteTargets(boot: EmulatedSelfClaimBoot): Record<string, strin
   const known = boot.routeTableIds.filter((id) => id !== UNKNOWN_ROUTE_TABLE);
   const tables = awsCli(boot.moto.clientEnv, ['ec2', 'describe-route-tables', '--route-table-ids', ...known]).RouteTables as any[];
   return Object.fromEntries(
-    tables.map((table) => [table.RouteTableId, table.Routes.find((route: any) => route.DestinationCidrBlock === '0.0.0.0/0')?.NetworkInterfaceId ?? null]),
+    tables.map((table) => [
+      table.RouteTableId,
+      table.Routes.find((route: any) => route.DestinationCidrBlock === '0.0.0.0/0')?.NetworkInterfaceId ?? null,
+    ]),
   );
 }
 
@@ -293,7 +310,8 @@ describe('route self-claim at boot against the emulated EC2 API (moto), IMDSv2 d
     const forwarding = boot.interfaces.ens6;
     expect(forwarding.eni).not.toBe(boot.interfaces.ens5.eni);
     expect(emulatedRouteTargets(boot)).toEqual(Object.fromEntries(boot.routeTableIds.map((id) => [id, forwarding.eni])));
-    for (const id of boot.routeTableIds) expect(boot.result.stdout).toContain(`route table ${id}: 0.0.0.0/0 -> ${forwarding.eni} (replaced)`);
+    for (const id of boot.routeTableIds)
+      expect(boot.result.stdout).toContain(`route table ${id}: 0.0.0.0/0 -> ${forwarding.eni} (replaced)`);
     expect(boot.result.stdout).toContain(`claimed route tables ${boot.routeTableIds.join(' ')} for ${forwarding.eni}`);
 
     // IMDSv2: a token first (with its TTL header), then only token-bearing reads, all answered.
@@ -316,7 +334,9 @@ describe('route self-claim at boot against the emulated EC2 API (moto), IMDSv2 d
     expectBootSuccess(scenario, boot.result);
     const forwarding = boot.interfaces.ens5;
     const [created, ...replaced] = boot.routeTableIds;
-    expect(boot.result.stdout).toContain(`route table ${created}: 0.0.0.0/0 -> ${forwarding.eni} (created: there was no default route to replace)`);
+    expect(boot.result.stdout).toContain(
+      `route table ${created}: 0.0.0.0/0 -> ${forwarding.eni} (created: there was no default route to replace)`,
+    );
     for (const id of replaced) expect(boot.result.stdout).toContain(`route table ${id}: 0.0.0.0/0 -> ${forwarding.eni} (replaced)`);
     expect(emulatedRouteTargets(boot)).toEqual(Object.fromEntries(boot.routeTableIds.map((id) => [id, forwarding.eni])));
     // Not a retry: the emulator answered replace-route with a non-transient error the first time.
@@ -342,7 +362,9 @@ describe('route self-claim at boot against the emulated EC2 API (moto), IMDSv2 d
     expect(boot.result.stdout).not.toMatch(/ready in \d+s/);
     expect(emulatedRouteTargets(boot)).toEqual(Object.fromEntries(boot.routeTableIds.map((id) => [id, boot.staleEni])));
     // Control: the interface the metadata should have named is one the emulator knows.
-    expect(awsCliResult(boot.moto.clientEnv, ['ec2', 'describe-network-interfaces', '--network-interface-ids', boot.interfaces.ens5.eni]).code).toBe(0);
+    expect(
+      awsCliResult(boot.moto.clientEnv, ['ec2', 'describe-network-interfaces', '--network-interface-ids', boot.interfaces.ens5.eni]).code,
+    ).toBe(0);
   });
 
   it('an unknown route table fails with errors that are not transient: the script stops there, at once, with one line naming it and both errors', async () => {
@@ -353,7 +375,9 @@ describe('route self-claim at boot against the emulated EC2 API (moto), IMDSv2 d
     expect({ code: boot.result.code, boot: describeEmulatedBoot(boot) }).toEqual({ code: 1, boot: describeEmulatedBoot(boot) });
     expect(boot.result.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(
-        new RegExp(`^nat-instance: FAILED: cannot point route table ${unknown} at ${eni}: replace-route: .*InvalidRouteTableID\\.NotFound.*; create-route: .*InvalidRouteTableID\\.NotFound`),
+        new RegExp(
+          `^nat-instance: FAILED: cannot point route table ${unknown} at ${eni}: replace-route: .*InvalidRouteTableID\\.NotFound.*; create-route: .*InvalidRouteTableID\\.NotFound`,
+        ),
       ),
     ]);
     expect(boot.result.stdout).not.toMatch(/ready in \d+s/);
@@ -366,7 +390,6 @@ describe('route self-claim at boot against the emulated EC2 API (moto), IMDSv2 d
   });
 });
 
-
 describe('route self-claim at boot, IMDSv2 and EC2 API doubles (what moto cannot do), real AWS CLI', () => {
   it('a refused port forward does not stop the claim (dual mode): exit 2 with the REFUSED line, every route table claimed, egress through the NAT', async () => {
     const scenario = 'self-claim with a refused forward';
@@ -375,10 +398,14 @@ describe('route self-claim at boot, IMDSv2 and EC2 API doubles (what moto cannot
       extraSettings: `${badForward}\n`,
     });
     expect({ code: boot.result.code, boot: describeBoot(boot) }).toEqual({ code: 2, boot: describeBoot(boot) });
-    expect(boot.result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^nat-instance: REFUSED: setting NAT_PORT_FORWARD 'tcp 2222 10\.8\.2\.1 .*the VPC router of 10\.8\.2\.0\/24/)]);
+    expect(boot.result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^nat-instance: REFUSED: setting NAT_PORT_FORWARD 'tcp 2222 10\.8\.2\.1 .*the VPC router of 10\.8\.2\.0\/24/),
+    ]);
     const forwarding = boot.interfaces.ens6;
     expect(boot.doubles.routeTargets()).toEqual(Object.fromEntries(boot.routeTableIds.map((id) => [id, forwarding.eni])));
-    expect(boot.result.stdout.trim().split('\n').pop()).toMatch(/^nat-instance: degraded in \d+s \(egress ready; 1 optional setting\(s\) REFUSED\): .*routes by self-claim/);
+    expect(boot.result.stdout.trim().split('\n').pop()).toMatch(
+      /^nat-instance: degraded in \d+s \(egress ready; 1 optional setting\(s\) REFUSED\): .*routes by self-claim/,
+    );
     followClaimedRoutes(boot, boot.doubles.routeTargets());
     expectPrivateHostsReachTheInternetThroughTheNat(scenario, boot.lab);
   });
@@ -399,15 +426,38 @@ describe('route self-claim at boot, IMDSv2 and EC2 API doubles (what moto cannot
     expect(status([`http://${IMDS_ADDRESS}/latest/meta-data/instance-id`])).toBe('401');
     expect(status(['-H', 'X-aws-ec2-metadata-token: forged', `http://${IMDS_ADDRESS}/latest/meta-data/instance-id`])).toBe('401');
     expect(status(['-X', 'PUT', `http://${IMDS_ADDRESS}/latest/api/token`])).toBe('400');
-    const token = lab.exec('nat', ['curl', '-s', '-f', '-X', 'PUT', '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 60', `http://${IMDS_ADDRESS}/latest/api/token`]).stdout;
-    const read = lab.exec('nat', ['curl', '-s', '-f', '-H', `X-aws-ec2-metadata-token: ${token}`, `http://${IMDS_ADDRESS}/latest/meta-data/instance-id`]);
+    const token = lab.exec('nat', [
+      'curl',
+      '-s',
+      '-f',
+      '-X',
+      'PUT',
+      '-H',
+      'X-aws-ec2-metadata-token-ttl-seconds: 60',
+      `http://${IMDS_ADDRESS}/latest/api/token`,
+    ]).stdout;
+    const read = lab.exec('nat', [
+      'curl',
+      '-s',
+      '-f',
+      '-H',
+      `X-aws-ec2-metadata-token: ${token}`,
+      `http://${IMDS_ADDRESS}/latest/meta-data/instance-id`,
+    ]);
     expect(read.stdout).toBe(INSTANCE_ID);
   });
 
   it('transient refusals (IAM not yet visible, throttling, 5xx) are retried with doubling waits, then both route tables are claimed (single mode)', async () => {
     const scenario = 'self-claim: refused at first, then claimed';
     // Call by call: replace refused; replace answered "no route"; create refused four times; create succeeds.
-    const refusals: Array<Ec2Refusal | null> = ['UnauthorizedOperation', null, 'RequestLimitExceeded', 'Unavailable', 'InternalError', 'HTTP503'];
+    const refusals: Array<Ec2Refusal | null> = [
+      'UnauthorizedOperation',
+      null,
+      'RequestLimitExceeded',
+      'Unavailable',
+      'InternalError',
+      'HTTP503',
+    ];
     const boot = await bootSelfClaim(
       'single',
       (ids) => Object.fromEntries(ids.map((id, i) => [id, { defaultRoute: i === 0 ? null : STALE_ENI }])),
@@ -468,7 +518,9 @@ describe('route self-claim at boot, IMDSv2 and EC2 API doubles (what moto cannot
       Array.from({ length: CLAIM_ATTEMPTS }, () => ['ReplaceRoute', first, '0.0.0.0/0', eni, 'UnauthorizedOperation']),
     );
     expect(boot.doubles.routeTargets()).toEqual(Object.fromEntries(boot.routeTableIds.map((id) => [id, STALE_ENI])));
-    expect(boot.lab.natLog()).toContain(`FAILED: cannot point route table ${first} at ${eni}: replace-route still refused after ${CLAIM_ATTEMPTS} attempts`);
+    expect(boot.lab.natLog()).toContain(
+      `FAILED: cannot point route table ${first} at ${eni}: replace-route still refused after ${CLAIM_ATTEMPTS} attempts`,
+    );
   });
 
   it('a bad NAT_ROUTE_CLAIM_BACKOFF_MS stops the script before it changes anything, with one line naming it', async () => {
@@ -485,15 +537,17 @@ describe('route self-claim at boot, IMDSv2 and EC2 API doubles (what moto cannot
   });
 
   it('metadata without the forwarding interface: non-zero exit after bounded retries, one line, no EC2 call', async () => {
-    const boot = await bootSelfClaim(
-      'dual',
-      (ids) => Object.fromEntries(ids.map((id) => [id, { defaultRoute: STALE_ENI }])),
-      { knownToMetadata: (nic) => nic.ifname !== 'ens6' },
-    );
+    const boot = await bootSelfClaim('dual', (ids) => Object.fromEntries(ids.map((id) => [id, { defaultRoute: STALE_ENI }])), {
+      knownToMetadata: (nic) => nic.ifname !== 'ens6',
+    });
     const mac = boot.interfaces.ens6.mac;
     expect({ code: boot.result.code, boot: describeBoot(boot) }).toEqual({ code: 1, boot: describeBoot(boot) });
     expect(boot.result.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(new RegExp(`^nat-instance: FAILED: instance metadata meta-data/network/interfaces/macs/${mac}/interface-id: no valid value after \\d+ attempts`)),
+      expect.stringMatching(
+        new RegExp(
+          `^nat-instance: FAILED: instance metadata meta-data/network/interfaces/macs/${mac}/interface-id: no valid value after \\d+ attempts`,
+        ),
+      ),
     ]);
     expect(boot.result.stdout).not.toMatch(/ready in \d+s/);
     const lookups = boot.doubles.imdsCalls().filter((call) => call.path.endsWith(`${mac}/interface-id`));

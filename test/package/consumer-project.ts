@@ -78,7 +78,9 @@ interface InvokingUser {
 export function invokingUser(): InvokingUser | undefined {
   const uid = Number(process.env.SUDO_UID);
   if (process.getuid?.() !== 0 || !Number.isInteger(uid) || uid <= 0) return undefined;
-  const entry = execFileSync('getent', ['passwd', String(uid)], { encoding: 'utf8' }).trim().split(':');
+  const entry = execFileSync('getent', ['passwd', String(uid)], { encoding: 'utf8' })
+    .trim()
+    .split(':');
   return { uid, gid: Number(process.env.SUDO_GID ?? entry[3]), home: entry[5], name: entry[0] };
 }
 
@@ -107,7 +109,9 @@ export function runInConsumer(project: ConsumerProject, command: string, args: s
   });
   if (result.error) throw new Error(`${command} ${args.join(' ')}: ${result.error.message}`);
   if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited ${result.status} in ${project.dir}:\n${result.stderr}\n${result.stdout.slice(-4000)}`);
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${result.status} in ${project.dir}:\n${result.stderr}\n${result.stdout.slice(-4000)}`,
+    );
   }
   return { stdout: result.stdout, stderr: result.stderr };
 }
@@ -147,7 +151,10 @@ export function lockedClosure(lock: Lockfile, names: string[]): Record<string, L
     if (selected[path]) return;
     const { dev: _dev, devOptional: _devOptional, ...entry } = lock.packages[path];
     selected[path] = entry;
-    const optional = { ...entry.optionalDependencies, ...Object.fromEntries(Object.entries(entry.peerDependenciesMeta ?? {}).filter(([, meta]) => meta.optional)) };
+    const optional = {
+      ...entry.optionalDependencies,
+      ...Object.fromEntries(Object.entries(entry.peerDependenciesMeta ?? {}).filter(([, meta]) => meta.optional)),
+    };
     for (const dependency of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies, ...entry.peerDependencies })) {
       const found = lockPathOf(lock.packages, path, dependency);
       if (found) visit(found);

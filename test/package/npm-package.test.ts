@@ -34,14 +34,24 @@ afterAll(() => {
 /** What may be in the package: the built library, the package's documents, package.json. */
 const ALLOWED = [/^dist\/.+/, /^README\.md$/, /^LICENSE$/, /^CHANGELOG\.md$/, /^package\.json$/];
 /** What must never be: tests, fixtures, sources, build and tool configuration. */
-const FORBIDDEN = [/(^|\/)test\//, /\.test\./, /fixtures?\//, /^(modules|stacks|scripts|bench)\//, /(?<!\.d)\.ts$/, /tsconfig/, /jest\.config/];
+const FORBIDDEN = [
+  /(^|\/)test\//,
+  /\.test\./,
+  /fixtures?\//,
+  /^(modules|stacks|scripts|bench)\//,
+  /(?<!\.d)\.ts$/,
+  /tsconfig/,
+  /jest\.config/,
+];
 
 describe('npm pack', () => {
   test('GIVEN npm pack --dry-run WHEN it lists the package THEN there is no test file, no source and nothing outside the built library and its documents', () => {
     const listed = packLibrary(scratch, ['--dry-run', '--ignore-scripts']).files.map((file) => file.path);
     expect(listed.filter((path) => FORBIDDEN.some((pattern) => pattern.test(path)))).toEqual([]);
     expect(listed.filter((path) => !ALLOWED.some((pattern) => pattern.test(path)))).toEqual([]);
-    expect(listed).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'CHANGELOG.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']));
+    expect(listed).toEqual(
+      expect.arrayContaining(['README.md', 'LICENSE', 'CHANGELOG.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']),
+    );
     // The same list as the tarball the consumer installs.
     expect([...listed].sort()).toEqual(pack.files.map((file) => file.path).sort());
   });
@@ -49,7 +59,9 @@ describe('npm pack', () => {
   test('GIVEN the tarball WHEN its entry points and shell are looked up THEN main, types, every export and the boot script are in it', () => {
     const files = new Set(pack.files.map((file) => file.path));
     const library = repoPackageJson();
-    const targets = [library.main, library.types, ...JSON.stringify(library.exports).match(/\.\/[^"]+/g)!].map((path) => path!.replace(/^\.\//, ''));
+    const targets = [library.main, library.types, ...JSON.stringify(library.exports).match(/\.\/[^"]+/g)!].map((path) =>
+      path!.replace(/^\.\//, ''),
+    );
     expect(targets.filter((path) => !files.has(path))).toEqual([]);
     // Every shell script beside the sources is shipped beside the compiled code that reads it.
     expect(files).toContain('dist/modules/nat/boot/nat-instance.sh');
@@ -80,8 +92,10 @@ describe('a consumer project', () => {
     app.synth();
     const ours = readFileSync(join(oursOut, 'stacks', CONSUMER_STACK, 'cdk.tf.json'), 'utf8');
 
-    const json = (text: string) => JSON.parse(text) as { locals: Record<string, string>; resource: { aws_instance: Record<string, object> } };
-    const natUserData = (text: string) => Object.values(json(text).resource.aws_instance).map((instance) => userDataOf(json(text), instance));
+    const json = (text: string) =>
+      JSON.parse(text) as { locals: Record<string, string>; resource: { aws_instance: Record<string, object> } };
+    const natUserData = (text: string) =>
+      Object.values(json(text).resource.aws_instance).map((instance) => userDataOf(json(text), instance));
     expect(natUserData(ours)).toHaveLength(1);
     expect(natUserData(theirs)).toEqual(natUserData(ours));
     // The existing-instance user data (a local of its own) and every other local, then the whole document.

@@ -122,7 +122,9 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
     if (Date.now() > deadline) {
       const output = log();
       await stop();
-      throw new Error(`moto_server did not answer on ${endpoint}/moto-api/ within ${options.readyTimeoutMs ?? 30_000} ms (last: ${lastError}): ${output}`);
+      throw new Error(
+        `moto_server did not answer on ${endpoint}/moto-api/ within ${options.readyTimeoutMs ?? 30_000} ms (last: ${lastError}): ${output}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

@@ -53,14 +53,32 @@ export function findProviderMirror(): string {
   if (!discoveredMirror) {
     const found = spawnSync(
       'find',
-      ['/', '-xdev', '(', '-path', '/proc', '-o', '-name', 'node_modules', ')', '-prune', '-o', '-name', 'terraform-provider-aws_*', '-print', '-quit'],
+      [
+        '/',
+        '-xdev',
+        '(',
+        '-path',
+        '/proc',
+        '-o',
+        '-name',
+        'node_modules',
+        ')',
+        '-prune',
+        '-o',
+        '-name',
+        'terraform-provider-aws_*',
+        '-print',
+        '-quit',
+      ],
       { encoding: 'utf8', timeout: 60_000 },
     ).stdout.trim();
     const match = /^(.*)\/registry\.terraform\.io\/hashicorp\/aws\//.exec(found);
     discoveredMirror = match?.[1];
   }
   if (!discoveredMirror) {
-    throw new Error('no Terraform filesystem mirror with hashicorp/aws found: set TF_PROVIDER_MIRROR to the directory above registry.terraform.io');
+    throw new Error(
+      'no Terraform filesystem mirror with hashicorp/aws found: set TF_PROVIDER_MIRROR to the directory above registry.terraform.io',
+    );
   }
   return discoveredMirror;
 }
@@ -94,7 +112,19 @@ provider_installation {
 
 /** The services our stacks call, each pointed at the emulator. */
 const EMULATED_SERVICES = [
-  'autoscaling', 'cloudwatch', 'codebuild', 'codepipeline', 'ec2', 'events', 'iam', 'kms', 'logs', 's3', 'sns', 'ssm', 'sts',
+  'autoscaling',
+  'cloudwatch',
+  'codebuild',
+  'codepipeline',
+  'ec2',
+  'events',
+  'iam',
+  'kms',
+  'logs',
+  's3',
+  'sns',
+  'ssm',
+  'sts',
 ];
 
 /**
@@ -202,7 +232,9 @@ export class TerraformWorkspace {
       );
     }
     if ((options.check ?? true) && outcome.code !== 0) {
-      throw new Error(`terraform ${args.join(' ')} exited ${outcome.code} in ${this.dir}:\n${outcome.stderr}\n${outcome.stdout.slice(-4000)}`);
+      throw new Error(
+        `terraform ${args.join(' ')} exited ${outcome.code} in ${this.dir}:\n${outcome.stderr}\n${outcome.stdout.slice(-4000)}`,
+      );
     }
     return outcome;
   }
@@ -228,7 +260,10 @@ export class TerraformWorkspace {
       input: `jsonencode(${expression})\n`,
       env: { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_CLI_CONFIG_FILE: terraformCliConfig(), ...options?.env },
     });
-    if (result.status !== 0) throw new Error(`terraform console could not evaluate ${expression}: ${plainText(result.stderr ?? '')}${plainText(result.stdout ?? '')}`);
+    if (result.status !== 0)
+      throw new Error(
+        `terraform console could not evaluate ${expression}: ${plainText(result.stderr ?? '')}${plainText(result.stdout ?? '')}`,
+      );
     // The console prints the JSON text as a quoted string: decode twice.
     return JSON.parse(JSON.parse(result.stdout.trim()) as string) as unknown;
   }

@@ -15,7 +15,9 @@ export function userDataOf(json: { locals?: Record<string, unknown> }, instance:
   const local = GZIPPED_LOCAL.exec(instance.user_data_base64 ?? '')?.[1];
   const text = local === undefined ? undefined : json.locals?.[local];
   if (typeof text !== 'string') {
-    throw new Error(`the instance has neither user_data nor user_data_base64 = base64gzip(local.…): ${JSON.stringify(instance).slice(0, 200)}`);
+    throw new Error(
+      `the instance has neither user_data nor user_data_base64 = base64gzip(local.…): ${JSON.stringify(instance).slice(0, 200)}`,
+    );
   }
   return text;
 }

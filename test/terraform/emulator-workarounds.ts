@@ -286,8 +286,12 @@ export function withoutKeptPrimaryInterfaces(env: Record<string, string>, interf
 export function destroyOnEmulator(workspace: TerraformWorkspace): void {
   const first = workspace.run(['destroy', '-auto-approve', '-input=false', '-no-color'], { check: false });
   if (first.code === 0) return;
-  if (!/device index 0 and networkCard index 0 cannot be detached/.test(first.stderr)) throw new Error(`terraform destroy failed:\n${first.stderr}`);
-  const interfaces = workspace.resources().filter((resource) => resource.type === 'aws_network_interface').map((resource) => resource.address);
+  if (!/device index 0 and networkCard index 0 cannot be detached/.test(first.stderr))
+    throw new Error(`terraform destroy failed:\n${first.stderr}`);
+  const interfaces = workspace
+    .resources()
+    .filter((resource) => resource.type === 'aws_network_interface')
+    .map((resource) => resource.address);
   workspace.run(['state', 'rm', ...interfaces]);
   workspace.run(['destroy', '-auto-approve', '-input=false', '-no-color']);
 }

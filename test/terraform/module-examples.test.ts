@@ -53,15 +53,21 @@ test('GIVEN the examples WHEN terraform fmt -check runs THEN they are formatted 
   expect({ code: result.code, diff: result.stdout }).toEqual({ code: 0, diff: '' });
 });
 
-test.each(examples)(`GIVEN example $module/$example WHEN terraform init and validate run with hashicorp/aws ${TESTED_AWS_PROVIDER} THEN it is valid`, ({ module, example }) => {
-  const { workspace, chdir } = exampleWorkspace(module, example);
-  const init = workspace.run([chdir, 'init', '-input=false', '-no-color']);
-  expect(init.stdout).toContain(`Installed hashicorp/aws v${TESTED_AWS_PROVIDER}`);
-  const validate = workspace.run([chdir, 'validate', '-json'], { check: false });
-  const result = JSON.parse(validate.stdout) as { valid: boolean; diagnostics: Array<{ severity: string; summary: string; detail: string }> };
-  expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  expect(result.valid).toBe(true);
-});
+test.each(examples)(
+  `GIVEN example $module/$example WHEN terraform init and validate run with hashicorp/aws ${TESTED_AWS_PROVIDER} THEN it is valid`,
+  ({ module, example }) => {
+    const { workspace, chdir } = exampleWorkspace(module, example);
+    const init = workspace.run([chdir, 'init', '-input=false', '-no-color']);
+    expect(init.stdout).toContain(`Installed hashicorp/aws v${TESTED_AWS_PROVIDER}`);
+    const validate = workspace.run([chdir, 'validate', '-json'], { check: false });
+    const result = JSON.parse(validate.stdout) as {
+      valid: boolean;
+      diagnostics: Array<{ severity: string; summary: string; detail: string }>;
+    };
+    expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(result.valid).toBe(true);
+  },
+);
 
 describe('the existing-instance and self-healing examples against the emulated AWS API', () => {
   let moto: MotoServer;
@@ -96,10 +102,23 @@ describe('the existing-instance and self-healing examples against the emulated A
     // What EC2 holds for the host: the readable cloud-config, compressed by Terraform.
     const attribute = execFileSync(
       'aws',
-      ['ec2', 'describe-instance-attribute', '--instance-id', web.id, '--attribute', 'userData', '--endpoint-url', moto.endpoint, '--output', 'json'],
+      [
+        'ec2',
+        'describe-instance-attribute',
+        '--instance-id',
+        web.id,
+        '--attribute',
+        'userData',
+        '--endpoint-url',
+        moto.endpoint,
+        '--output',
+        'json',
+      ],
       { encoding: 'utf8', env: { ...process.env, ...moto.clientEnv } },
     );
-    const sent = gunzipSync(Buffer.from((JSON.parse(attribute) as { UserData: { Value: string } }).UserData.Value, 'base64')).toString('utf8');
+    const sent = gunzipSync(Buffer.from((JSON.parse(attribute) as { UserData: { Value: string } }).UserData.Value, 'base64')).toString(
+      'utf8',
+    );
     expect(sent).toBe(outputs.probe_user_data.value);
     const cloudConfig = parse(sent) as { write_files: Array<{ path: string; content: string; permissions: string }> };
     expect(sent.startsWith('#cloud-config\n')).toBe(true);
@@ -107,7 +126,12 @@ describe('the existing-instance and self-healing examples against the emulated A
     expect(script.content).toBe(readFileSync(join(__dirname, '../../modules/nat/boot/nat-instance.sh'), 'utf8'));
     expect(script.permissions).toBe('0755');
     expect(settings.content.split('\n')).toEqual(
-      expect.arrayContaining(['NAT_MODE=single', 'NAT_PRIVATE_CIDRS=10.0.1.0/24', 'NAT_ROUTE_MODE=self-claim', `NAT_ROUTE_TABLE_IDS=${privateTable}`]),
+      expect.arrayContaining([
+        'NAT_MODE=single',
+        'NAT_PRIVATE_CIDRS=10.0.1.0/24',
+        'NAT_ROUTE_MODE=self-claim',
+        `NAT_ROUTE_TABLE_IDS=${privateTable}`,
+      ]),
     );
     // The write_files output is the same entries, for a host with a cloud-config of its own.
     expect((parse(`write_files:\n${outputs.probe_write_files.value}`) as typeof cloudConfig).write_files).toEqual(cloudConfig.write_files);
@@ -120,7 +144,8 @@ describe('the existing-instance and self-healing examples against the emulated A
 
     const policy = resources.find((resource) => resource.type === 'aws_iam_policy')!.values;
     expect(outputs.route_claim_policy_arn.value).toBe(`arn:aws:iam::${MOTO_ACCOUNT_ID}:policy/web-host-route-claim`);
-    const statements = (JSON.parse(policy.policy as string) as { Statement: Array<{ Sid: string; Action: string[]; Resource: unknown }> }).Statement;
+    const statements = (JSON.parse(policy.policy as string) as { Statement: Array<{ Sid: string; Action: string[]; Resource: unknown }> })
+      .Statement;
     expect(statements.find((statement) => statement.Sid === 'ClaimDefaultRoute')).toMatchObject({
       Action: ['ec2:CreateRoute', 'ec2:ReplaceRoute'],
       Resource: [`arn:aws:ec2:${MOTO_REGION}:${MOTO_ACCOUNT_ID}:route-table/${privateTable}`],
@@ -133,7 +158,9 @@ describe('the existing-instance and self-healing examples against the emulated A
 
   test('GIVEN the self-healing example WHEN applied THEN a group of one launches the NAT from a template, trying t4g.nano then t4g.micro, with an Elastic IP the instance associates itself; destroy leaves nothing', () => {
     const { workspace, chdir } = exampleWorkspace('nat-instance-self-healing', 'single');
-    workspace.write('nat-instance-self-healing/examples/single/emulator_override.tf.json', { provider: { aws: [emulatorProviderSettings(moto.endpoint)] } });
+    workspace.write('nat-instance-self-healing/examples/single/emulator_override.tf.json', {
+      provider: { aws: [emulatorProviderSettings(moto.endpoint)] },
+    });
     workspace.run([chdir, 'init', '-input=false', '-no-color']);
     workspace.run([chdir, 'apply', '-auto-approve', '-input=false', '-no-color']);
     const outputs = JSON.parse(workspace.run([chdir, 'output', '-json']).stdout) as Record<string, { value: any }>;
@@ -147,17 +174,26 @@ describe('the existing-instance and self-healing examples against the emulated A
     const [eip] = ofType('aws_eip');
     expect(outputs.nat_public_ip.value).toBe(eip.public_ip);
     expect(ofType('aws_eip_association')).toEqual([]);
-    expect(ofType('aws_iam_policy').map((policy) => policy.name).sort()).toEqual([
-      'nat-self-healing-metrics',
-      'nat-self-healing-route-claim',
-      'nat-self-healing-self-healing',
-    ]);
+    expect(
+      ofType('aws_iam_policy')
+        .map((policy) => policy.name)
+        .sort(),
+    ).toEqual(['nat-self-healing-metrics', 'nat-self-healing-route-claim', 'nat-self-healing-self-healing']);
 
     // The group as the Auto Scaling API describes it, independently of Terraform's state.
     const described = JSON.parse(
       execFileSync(
         'aws',
-        ['autoscaling', 'describe-auto-scaling-groups', '--auto-scaling-group-names', outputs.nat_autoscaling_group_name.value, '--endpoint-url', moto.endpoint, '--output', 'json'],
+        [
+          'autoscaling',
+          'describe-auto-scaling-groups',
+          '--auto-scaling-group-names',
+          outputs.nat_autoscaling_group_name.value,
+          '--endpoint-url',
+          moto.endpoint,
+          '--output',
+          'json',
+        ],
         { encoding: 'utf8', env: { ...process.env, ...moto.clientEnv } },
       ),
     ) as { AutoScalingGroups: any[] };
@@ -165,9 +201,15 @@ describe('the existing-instance and self-healing examples against the emulated A
     const [group] = described.AutoScalingGroups;
     expect(group).toMatchObject({ MinSize: 1, MaxSize: 1, DesiredCapacity: 1 });
     expect(group.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId).toBe(template.id);
-    expect(group.MixedInstancesPolicy.LaunchTemplate.Overrides.map((override: { InstanceType: string }) => override.InstanceType)).toEqual(['t4g.nano', 't4g.micro']);
+    expect(group.MixedInstancesPolicy.LaunchTemplate.Overrides.map((override: { InstanceType: string }) => override.InstanceType)).toEqual([
+      't4g.nano',
+      't4g.micro',
+    ]);
     // spot = false (the default): everything on demand, the first type with capacity first.
-    expect(group.MixedInstancesPolicy.InstancesDistribution).toMatchObject({ OnDemandAllocationStrategy: 'prioritized', OnDemandPercentageAboveBaseCapacity: 100 });
+    expect(group.MixedInstancesPolicy.InstancesDistribution).toMatchObject({
+      OnDemandAllocationStrategy: 'prioritized',
+      OnDemandPercentageAboveBaseCapacity: 100,
+    });
     expect(group.Instances.map((instance: { LifecycleState: string }) => instance.LifecycleState)).toEqual(['InService']);
 
     workspace.run([chdir, 'destroy', '-auto-approve', '-input=false', '-no-color']);
@@ -180,7 +222,10 @@ describe('existing-instance-nat refuses at plan what the construct refuses at sy
   let workspace: TerraformWorkspace;
   beforeAll(async () => {
     moto = await startMoto();
-    workspace = new TerraformWorkspace('existing-instance-plan').copyFrom(join(TERRAFORM_MODULES_DIR, 'existing-instance-nat'), 'existing-instance-nat');
+    workspace = new TerraformWorkspace('existing-instance-plan').copyFrom(
+      join(TERRAFORM_MODULES_DIR, 'existing-instance-nat'),
+      'existing-instance-nat',
+    );
     workspaces.push(workspace);
     workspace.write('emulator_override.tf.json', { provider: { aws: [emulatorProviderSettings(moto.endpoint)] } });
     workspace.write('main.tf.json', {
@@ -204,9 +249,20 @@ describe('existing-instance-nat refuses at plan what the construct refuses at sy
   });
 
   const plan = (privateCidrs: string[], allowAny: boolean) =>
-    workspace.run(['plan', '-input=false', '-no-color', '-var', `private_cidrs=${JSON.stringify(privateCidrs)}`, '-var', `allow_any_client_source=${allowAny}`], {
-      check: false,
-    });
+    workspace.run(
+      [
+        'plan',
+        '-input=false',
+        '-no-color',
+        '-var',
+        `private_cidrs=${JSON.stringify(privateCidrs)}`,
+        '-var',
+        `allow_any_client_source=${allowAny}`,
+      ],
+      {
+        check: false,
+      },
+    );
 
   test('GIVEN private_cidrs covering the internet in two halves WHEN planned without the opt-in THEN the plan fails naming the variable and its opt-in', () => {
     const result = plan(['0.0.0.0/1', '128.0.0.0/1'], false);

@@ -57,7 +57,18 @@ beforeAll(async () => {
     publicSubnetId: subnet('10.8.0.0/24', 'eu-central-1a'),
     privateSubnetIds: [subnet('10.8.1.0/24', 'eu-central-1a'), subnet('10.8.2.0/24', 'eu-central-1b')],
     routeTableIds: [routeTable(), routeTable()],
-    securityGroupId: aws('ec2', 'create-security-group', '--vpc-id', vpcId, '--group-name', 'clients', '--description', 'clients', '--query', 'GroupId'),
+    securityGroupId: aws(
+      'ec2',
+      'create-security-group',
+      '--vpc-id',
+      vpcId,
+      '--group-name',
+      'clients',
+      '--description',
+      'clients',
+      '--query',
+      'GroupId',
+    ),
   };
   workspace = new TerraformWorkspace('nat-module-checks')
     .copyFrom(synthesizeStacks().directory('nat-module'), 'nat-module')
@@ -105,7 +116,13 @@ function plan(cases: Record<string, Record<string, unknown>>): Plan {
   const diagnostics = result.stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { type: string; diagnostic?: { severity: 'error' | 'warning'; summary: string; detail: string; range?: { filename: string } } })
+    .map(
+      (line) =>
+        JSON.parse(line) as {
+          type: string;
+          diagnostic?: { severity: 'error' | 'warning'; summary: string; detail: string; range?: { filename: string } };
+        },
+    )
     .filter((message) => message.type === 'diagnostic' && message.diagnostic)
     .map(({ diagnostic }) => ({
       severity: diagnostic!.severity,
@@ -125,17 +142,45 @@ const VALIDATION_CASES: Array<[string, () => Record<string, unknown>, string]> =
   ['empty_public_subnet_id', () => ({ public_subnet_id: '' }), 'public_subnet_id must be a subnet ID (subnet- and hex digits'],
   ['public_subnet_name', () => ({ public_subnet_id: 'public-a' }), 'public_subnet_id must be a subnet ID'],
   ['no_private_subnets', () => ({ private_subnet_ids: [] }), 'private_subnet_ids must hold at least one entry.'],
-  ['empty_private_subnet_id', () => ({ private_subnet_ids: [net.privateSubnetIds[0], ''] }), 'private_subnet_ids: every entry must be a subnet ID'],
-  ['private_subnet_twice', () => ({ private_subnet_ids: [net.privateSubnetIds[0], net.privateSubnetIds[0]] }), 'private_subnet_ids may list each entry only once.'],
+  [
+    'empty_private_subnet_id',
+    () => ({ private_subnet_ids: [net.privateSubnetIds[0], ''] }),
+    'private_subnet_ids: every entry must be a subnet ID',
+  ],
+  [
+    'private_subnet_twice',
+    () => ({ private_subnet_ids: [net.privateSubnetIds[0], net.privateSubnetIds[0]] }),
+    'private_subnet_ids may list each entry only once.',
+  ],
   ['no_route_tables', () => ({ route_table_ids: [] }), 'route_table_ids must hold at least one entry.'],
-  ['route_table_of_wrong_shape', () => ({ route_table_ids: ['subnet-0abc'] }), 'route_table_ids: every entry must be a route-table ID (rtb- and hex digits'],
-  ['route_table_twice', () => ({ route_table_ids: [net.routeTableIds[0], net.routeTableIds[0]] }), 'route_table_ids may list each entry only once.'],
+  [
+    'route_table_of_wrong_shape',
+    () => ({ route_table_ids: ['subnet-0abc'] }),
+    'route_table_ids: every entry must be a route-table ID (rtb- and hex digits',
+  ],
+  [
+    'route_table_twice',
+    () => ({ route_table_ids: [net.routeTableIds[0], net.routeTableIds[0]] }),
+    'route_table_ids may list each entry only once.',
+  ],
   ['unknown_mode', () => ({ mode: 'triple' }), 'mode must be "single" or "dual".'],
   ['instance_size_typo', () => ({ instance_type: 't4g.nanno' }), 'instance_type must be an EC2 instance type: a family, a dot and a size'],
   ['instance_type_without_family', () => ({ instance_type: 'nano' }), 'instance_type must be an EC2 instance type'],
-  ['security_group_name', () => ({ additional_security_group_ids: ['web-servers'] }), 'additional_security_group_ids: every entry must be a security-group ID, not its name'],
-  ['security_group_twice', () => ({ additional_security_group_ids: [net.securityGroupId, net.securityGroupId] }), 'additional_security_group_ids may list each entry only once.'],
-  ['cidr_prefix_33', () => ({ additional_cidrs: ['10.0.0.0/33'] }), 'additional_cidrs: every entry must be an IPv4 CIDR block like 10.0.0.0/16, without host bits.'],
+  [
+    'security_group_name',
+    () => ({ additional_security_group_ids: ['web-servers'] }),
+    'additional_security_group_ids: every entry must be a security-group ID, not its name',
+  ],
+  [
+    'security_group_twice',
+    () => ({ additional_security_group_ids: [net.securityGroupId, net.securityGroupId] }),
+    'additional_security_group_ids may list each entry only once.',
+  ],
+  [
+    'cidr_prefix_33',
+    () => ({ additional_cidrs: ['10.0.0.0/33'] }),
+    'additional_cidrs: every entry must be an IPv4 CIDR block like 10.0.0.0/16, without host bits.',
+  ],
   ['cidr_with_host_bits', () => ({ additional_cidrs: ['10.20.0.1/16'] }), 'additional_cidrs: every entry must be an IPv4 CIDR block'],
   ['ipv6_cidr', () => ({ additional_cidrs: ['fd00::/8'] }), 'additional_cidrs: every entry must be an IPv4 CIDR block'],
   ['empty_name', () => ({ name: '' }), 'name must be 1 to 64 ASCII letters, digits or _+=,.@-'],
@@ -145,27 +190,91 @@ const VALIDATION_CASES: Array<[string, () => Record<string, unknown>, string]> =
   ['name_starting_sg', () => ({ name: 'sg-nat' }), 'name must not start with sg- (security-group names may not).'],
   ['fifty_tags', () => ({ tags: mixed(50, (i) => `k${i}`) }), 'tags may hold at most 50 tags counting the "Name" tag we add'],
   ['aws_tag_key', () => ({ tags: { Team: 'net', 'aws:owner': 'me' } }), 'tags: every key must not start with aws: (reserved by AWS).'],
-  ['public_port_0', () => ({ port_forwards: [{ ...SSH, public_port: 0 }] }), 'port_forwards: public_port must be a whole number from 1 to 65535.'],
-  ['fractional_public_port', () => ({ port_forwards: [{ ...SSH, public_port: 80.5 }] }), 'port_forwards: public_port must be a whole number from 1 to 65535.'],
-  ['target_port_70000', () => ({ port_forwards: [{ ...SSH, target_port: 70000 }] }), 'port_forwards: target_port must be a whole number from 1 to 65535.'],
+  [
+    'public_port_0',
+    () => ({ port_forwards: [{ ...SSH, public_port: 0 }] }),
+    'port_forwards: public_port must be a whole number from 1 to 65535.',
+  ],
+  [
+    'fractional_public_port',
+    () => ({ port_forwards: [{ ...SSH, public_port: 80.5 }] }),
+    'port_forwards: public_port must be a whole number from 1 to 65535.',
+  ],
+  [
+    'target_port_70000',
+    () => ({ port_forwards: [{ ...SSH, target_port: 70000 }] }),
+    'port_forwards: target_port must be a whole number from 1 to 65535.',
+  ],
   ['forward_protocol_icmp', () => ({ port_forwards: [{ ...SSH, protocol: 'icmp' }] }), 'port_forwards: protocol must be "tcp" or "udp".'],
-  ['forward_target_not_ip', () => ({ port_forwards: [{ ...SSH, target_ip: '10.8.1' }] }), 'port_forwards: target_ip must be an IPv4 address like 10.0.1.10.'],
-  ['forward_target_ipv6', () => ({ port_forwards: [{ ...SSH, target_ip: 'fd00::1' }] }), 'port_forwards: target_ip must be an IPv4 address'],
-  ['forward_without_sources', () => ({ port_forwards: [{ ...SSH, allowed_cidrs: [] }] }), 'port_forwards: allowed_cidrs must hold at least one entry.'],
-  ['forward_source_prefix_33', () => ({ port_forwards: [{ ...SSH, allowed_cidrs: ['203.0.113.7/33'] }] }), 'port_forwards: allowed_cidrs: every entry must be an IPv4 CIDR block'],
-  ['forward_from_internet', () => ({ port_forwards: [{ ...SSH, allowed_cidrs: ['203.0.113.7/32', '0.0.0.0/0'] }] }), 'port_forwards: allowed_cidrs covers 2^25 addresses or more'],
-  ['forward_from_internet_halves', () => ({ port_forwards: [{ ...SSH, allowed_cidrs: ['0.0.0.0/1', '128.0.0.0/1'] }] }), 'port_forwards: allowed_cidrs covers 2^25 addresses or more'],
-  ['forward_port_twice', () => ({ port_forwards: [SSH, { ...SSH, target_ip: '10.8.1.11' }] }), 'port_forwards: each protocol and public_port pair may appear only once.'],
-  ['eip_association_id', () => ({ eip_allocation_ids: ['eipassoc-0123abcd'] }), 'eip_allocation_ids: every entry must be an Elastic IP allocation ID (eipalloc- and hex digits'],
-  ['eip_allocation_twice', () => ({ eip_allocation_ids: ['eipalloc-0123abcd', 'eipalloc-0123abcd'] }), 'eip_allocation_ids may list each entry only once.'],
+  [
+    'forward_target_not_ip',
+    () => ({ port_forwards: [{ ...SSH, target_ip: '10.8.1' }] }),
+    'port_forwards: target_ip must be an IPv4 address like 10.0.1.10.',
+  ],
+  [
+    'forward_target_ipv6',
+    () => ({ port_forwards: [{ ...SSH, target_ip: 'fd00::1' }] }),
+    'port_forwards: target_ip must be an IPv4 address',
+  ],
+  [
+    'forward_without_sources',
+    () => ({ port_forwards: [{ ...SSH, allowed_cidrs: [] }] }),
+    'port_forwards: allowed_cidrs must hold at least one entry.',
+  ],
+  [
+    'forward_source_prefix_33',
+    () => ({ port_forwards: [{ ...SSH, allowed_cidrs: ['203.0.113.7/33'] }] }),
+    'port_forwards: allowed_cidrs: every entry must be an IPv4 CIDR block',
+  ],
+  [
+    'forward_from_internet',
+    () => ({ port_forwards: [{ ...SSH, allowed_cidrs: ['203.0.113.7/32', '0.0.0.0/0'] }] }),
+    'port_forwards: allowed_cidrs covers 2^25 addresses or more',
+  ],
+  [
+    'forward_from_internet_halves',
+    () => ({ port_forwards: [{ ...SSH, allowed_cidrs: ['0.0.0.0/1', '128.0.0.0/1'] }] }),
+    'port_forwards: allowed_cidrs covers 2^25 addresses or more',
+  ],
+  [
+    'forward_port_twice',
+    () => ({ port_forwards: [SSH, { ...SSH, target_ip: '10.8.1.11' }] }),
+    'port_forwards: each protocol and public_port pair may appear only once.',
+  ],
+  [
+    'eip_association_id',
+    () => ({ eip_allocation_ids: ['eipassoc-0123abcd'] }),
+    'eip_allocation_ids: every entry must be an Elastic IP allocation ID (eipalloc- and hex digits',
+  ],
+  [
+    'eip_allocation_twice',
+    () => ({ eip_allocation_ids: ['eipalloc-0123abcd', 'eipalloc-0123abcd'] }),
+    'eip_allocation_ids may list each entry only once.',
+  ],
   ['public_ip_count_0', () => ({ public_ip_count: 0 }), 'public_ip_count must be a whole number from 1 to 50.'],
   ['public_ip_count_fractional', () => ({ public_ip_count: 1.5 }), 'public_ip_count must be a whole number from 1 to 50.'],
   ['public_ip_count_51', () => ({ public_ip_count: 51 }), 'public_ip_count must be a whole number from 1 to 50.'],
   // The self-healing module: the same rules where its variables are the same, and its own.
-  ['self_healing_route_table_twice', () => ({ ...SELF_HEALING, route_table_ids: [net.routeTableIds[0], net.routeTableIds[0]] }), 'route_table_ids may list each entry only once.'],
-  ['self_healing_instance_size_typo', () => ({ ...SELF_HEALING, instance_type: 't4g.nanno' }), 'instance_type must be an EC2 instance type'],
-  ['self_healing_fallback_without_family', () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.micro', 'micro'] }), 'fallback_instance_types: every entry must be an EC2 instance type'],
-  ['self_healing_fallback_twice', () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.micro', 't4g.micro'] }), 'fallback_instance_types may list each entry only once.'],
+  [
+    'self_healing_route_table_twice',
+    () => ({ ...SELF_HEALING, route_table_ids: [net.routeTableIds[0], net.routeTableIds[0]] }),
+    'route_table_ids may list each entry only once.',
+  ],
+  [
+    'self_healing_instance_size_typo',
+    () => ({ ...SELF_HEALING, instance_type: 't4g.nanno' }),
+    'instance_type must be an EC2 instance type',
+  ],
+  [
+    'self_healing_fallback_without_family',
+    () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.micro', 'micro'] }),
+    'fallback_instance_types: every entry must be an EC2 instance type',
+  ],
+  [
+    'self_healing_fallback_twice',
+    () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.micro', 't4g.micro'] }),
+    'fallback_instance_types may list each entry only once.',
+  ],
 ];
 
 /**
@@ -177,14 +286,26 @@ const PRECONDITION_CASES: Array<[string, () => Record<string, unknown>, string]>
   [
     'forward_targets_outside_or_reserved',
     () => ({
-      port_forwards: ['10.8.0.10', '10.8.1.0', '10.8.1.1', '10.8.1.2', '10.8.1.3', '10.8.2.255', '10.8.1.10'].map((target_ip, i) => ({ ...SSH, public_port: 9000 + i, target_ip })),
+      port_forwards: ['10.8.0.10', '10.8.1.0', '10.8.1.1', '10.8.1.2', '10.8.1.3', '10.8.2.255', '10.8.1.10'].map((target_ip, i) => ({
+        ...SSH,
+        public_port: 9000 + i,
+        target_ip,
+      })),
     }),
     'port_forwards: target_ip must be a usable address of one of private_subnet_ids (10.8.1.0/24, 10.8.2.0/24), not one of the five addresses AWS reserves in every subnet (the first four and the last); refused: 10.8.0.10, 10.8.1.0, 10.8.1.1, 10.8.1.2, 10.8.1.3, 10.8.2.255.',
   ],
   ['internet_as_clients', () => ({ additional_cidrs: ['0.0.0.0/0'] }), 'additional_cidrs covers 2^25 addresses or more'],
-  ['internet_as_clients_in_halves', () => ({ additional_cidrs: ['10.20.0.0/16', '0.0.0.0/1', '128.0.0.0/1'] }), 'set allow_any_client_source = true if you mean it.'],
+  [
+    'internet_as_clients_in_halves',
+    () => ({ additional_cidrs: ['10.20.0.0/16', '0.0.0.0/1', '128.0.0.0/1'] }),
+    'set allow_any_client_source = true if you mean it.',
+  ],
   // The self-healing module's preconditions sit on its launch template.
-  ['self_healing_fallback_repeats_instance_type', () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.nano'] }), 'fallback_instance_types lists t4g.nano, which is instance_type already.'],
+  [
+    'self_healing_fallback_repeats_instance_type',
+    () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.nano'] }),
+    'fallback_instance_types lists t4g.nano, which is instance_type already.',
+  ],
   [
     'self_healing_fallback_of_another_architecture',
     () => ({ ...SELF_HEALING, fallback_instance_types: ['t4g.micro', 't3.micro'] }),
@@ -205,7 +326,15 @@ const ACCEPTED_CASES: Array<[string, () => Record<string, unknown>]> = [
   ['every_private_range', () => ({ additional_cidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'] })],
   ['internet_with_opt_in', () => ({ additional_cidrs: ['0.0.0.0/1', '128.0.0.0/1'], allow_any_client_source: true })],
   ['forward_from_internet_with_opt_in', () => ({ port_forwards: [{ ...SSH, allowed_cidrs: ['0.0.0.0/0'], allow_any_source: true }] })],
-  ['forwards_on_subnet_edges', () => ({ port_forwards: [{ ...SSH, target_ip: '10.8.1.4' }, { ...SSH, protocol: 'udp', target_ip: '10.8.2.254' }] })],
+  [
+    'forwards_on_subnet_edges',
+    () => ({
+      port_forwards: [
+        { ...SSH, target_ip: '10.8.1.4' },
+        { ...SSH, protocol: 'udp', target_ip: '10.8.2.254' },
+      ],
+    }),
+  ],
   ['forty_nine_tags', () => ({ tags: mixed(49, (i) => `k${i}`), name: 'n'.repeat(64) })],
   ['client_security_group', () => ({ additional_security_group_ids: [net.securityGroupId], instance_type: 'c7gn.16xlarge' })],
   ['owned_elastic_ip', () => ({ eip_allocation_ids: ['eipalloc-0123abcd'] })],
@@ -224,14 +353,30 @@ const ACCEPTED_CASES: Array<[string, () => Record<string, unknown>]> = [
  * and `elastic_ip` are separate variables. Planned together; Terraform names no calling module for
  * a precondition, so each case is told by how often its message appears.
  */
-const OVER_THE_INTERFACE_LIMIT = 'The number of public addresses exceeds the IPv4 addresses one network interface of the instance type carries';
+const OVER_THE_INTERFACE_LIMIT =
+  'The number of public addresses exceeds the IPv4 addresses one network interface of the instance type carries';
 const PUBLIC_ADDRESS_CASES: Array<[string, () => Record<string, unknown>, string, number]> = [
   ['three_addresses_on_a_nano', () => ({ public_ip_count: 3 }), OVER_THE_INTERFACE_LIMIT, 1],
   ['eleven_addresses_on_an_m5_large', () => ({ public_ip_count: 11, instance_type: 'm5.large' }), OVER_THE_INTERFACE_LIMIT, 1],
-  ['two_addresses_without_elastic_ips', () => ({ public_ip_count: 2, elastic_ip: false }), 'Several public addresses need elastic_ip = true', 1],
-  ['owned_address_without_elastic_ip', () => ({ eip_allocation_ids: ['eipalloc-0123abcd'], elastic_ip: false }), 'Owned Elastic IPs need elastic_ip = true (it is false).', 1],
+  [
+    'two_addresses_without_elastic_ips',
+    () => ({ public_ip_count: 2, elastic_ip: false }),
+    'Several public addresses need elastic_ip = true',
+    1,
+  ],
+  [
+    'owned_address_without_elastic_ip',
+    () => ({ eip_allocation_ids: ['eipalloc-0123abcd'], elastic_ip: false }),
+    'Owned Elastic IPs need elastic_ip = true (it is false).',
+    1,
+  ],
   // Two owned addresses: each association refuses.
-  ['more_owned_than_addresses', () => ({ eip_allocation_ids: ['eipalloc-0123abcd', 'eipalloc-0123abce'], public_ip_count: 1 }), 'More Elastic IP allocation IDs than public addresses', 2],
+  [
+    'more_owned_than_addresses',
+    () => ({ eip_allocation_ids: ['eipalloc-0123abcd', 'eipalloc-0123abce'], public_ip_count: 1 }),
+    'More Elastic IP allocation IDs than public addresses',
+    2,
+  ],
 ];
 
 describe('nat-module at terraform plan', () => {
@@ -240,11 +385,17 @@ describe('nat-module at terraform plan', () => {
     expect(result.code).not.toBe(0);
     const outcomes = VALIDATION_CASES.map(([name, , message]) => {
       const mine = result.diagnostics.filter((d) => d.file === `case_${name}.tf.json`);
-      return { name, refused: mine.some((d) => d.severity === 'error' && d.summary === 'Invalid value for variable' && d.detail.includes(message)), details: mine.map((d) => d.detail) };
+      return {
+        name,
+        refused: mine.some((d) => d.severity === 'error' && d.summary === 'Invalid value for variable' && d.detail.includes(message)),
+        details: mine.map((d) => d.detail),
+      };
     });
     expect(outcomes.filter((outcome) => !outcome.refused)).toEqual([]);
     // Nothing else failed: every error belongs to one of the cases.
-    expect(result.diagnostics.filter((d) => d.severity === 'error' && !VALIDATION_CASES.some(([name]) => d.file === `case_${name}.tf.json`))).toEqual([]);
+    expect(
+      result.diagnostics.filter((d) => d.severity === 'error' && !VALIDATION_CASES.some(([name]) => d.file === `case_${name}.tf.json`)),
+    ).toEqual([]);
   });
 
   test.each(PRECONDITION_CASES)('GIVEN %s THEN a precondition of the instance refuses it, naming the variable', (name, inputs, message) => {
@@ -270,7 +421,7 @@ describe('nat-module at terraform plan', () => {
     expect(errors).toHaveLength([...expected.values()].reduce((a, b) => a + b, 0));
   });
 
-  test('GIVEN dual mode without an Elastic IP THEN the plan succeeds with the check block\'s warning, as the construct warns', () => {
+  test("GIVEN dual mode without an Elastic IP THEN the plan succeeds with the check block's warning, as the construct warns", () => {
     const result = plan({ dual_mode_without_eip: { mode: 'dual', elastic_ip: false } });
     expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(result.code).toBe(0);

@@ -103,7 +103,10 @@ function unwrapped(text: string): string {
 
 test('GIVEN dual mode WHEN the forwarding subnet is in another zone than the public subnet THEN terraform plan fails with a message naming both subnets and zones', () => {
   const result = plan('dual', [vpc.privateInZoneB, vpc.privateInZoneA]);
-  expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 1, stderr: expect.stringContaining('Resource precondition failed') });
+  expect({ code: result.code, stderr: result.stderr }).toEqual({
+    code: 1,
+    stderr: expect.stringContaining('Resource precondition failed'),
+  });
   expect(unwrapped(result.stderr)).toContain(
     `NAT dual mode: the forwarding interface's subnet ${vpc.privateInZoneB} is in ${ZONE_B} but the public subnet ` +
       `${vpc.publicInZoneA} is in ${ZONE_A}; all interfaces of an instance must be in its availability zone, so the ` +

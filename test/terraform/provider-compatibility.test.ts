@@ -24,7 +24,10 @@ test.each(['nat-example', 'nat-module', 'nat-test-pipeline'] as const)(
     const init = workspace.init();
     expect(init.stdout).toContain(`Installed hashicorp/aws v${TESTED_AWS_PROVIDER}`);
     const validate = workspace.run(['validate', '-json'], { check: false });
-    const result = JSON.parse(validate.stdout) as { valid: boolean; diagnostics: Array<{ severity: string; summary: string; detail: string }> };
+    const result = JSON.parse(validate.stdout) as {
+      valid: boolean;
+      diagnostics: Array<{ severity: string; summary: string; detail: string }>;
+    };
     expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(result.valid).toBe(true);
   },

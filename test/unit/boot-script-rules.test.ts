@@ -59,7 +59,18 @@ function candidatesOf(rule: ValueRule): unknown[] {
     case 'ipv4':
       return ['10.8.1.10', '10.8.2.9', '10.8.1.256', '10.8.01.10', '10.8.1', '10.8.1.10.1', 'fd00::1', ''];
     case 'cidr':
-      return ['10.8.1.0/24', '0.0.0.0/0', '10.8.1.1/24', '10.8.1.0/33', '10.0.0.0/08', '010.8.1.0/24', '10.8.1.0', '256.0.0.0/8', 'fd00::/8', ''];
+      return [
+        '10.8.1.0/24',
+        '0.0.0.0/0',
+        '10.8.1.1/24',
+        '10.8.1.0/33',
+        '10.0.0.0/08',
+        '010.8.1.0/24',
+        '10.8.1.0',
+        '256.0.0.0/8',
+        'fd00::/8',
+        '',
+      ];
     case 'notPattern':
       return [];
   }
@@ -67,7 +78,8 @@ function candidatesOf(rule: ValueRule): unknown[] {
 
 /** Every table entry the boot script reads, with its settings key. */
 const BOOT_SETTINGS = [...Object.values(NAT_INSTANCE_SETTINGS), ...Object.values(EXISTING_INSTANCE_SETTINGS)].filter(
-  (setting): setting is Setting & { setting: string } => 'setting' in setting && setting.setting !== undefined && setting.setting !== 'NAT_PORT_FORWARD',
+  (setting): setting is Setting & { setting: string } =>
+    'setting' in setting && setting.setting !== undefined && setting.setting !== 'NAT_PORT_FORWARD',
 );
 
 describe('the boot script and the constructs agree on every setting in the table', () => {
@@ -117,48 +129,59 @@ describe('the boot script and the constructs agree on every port-forward field',
   };
   const fields = Object.values(PORT_FORWARD_SETTINGS).filter((field) => field.setting === 'NAT_PORT_FORWARD' && field.rules.length > 0);
 
-  test.each(fields.map((field) => [field.variable, field]))('%s: the line the construct renders is accepted by the script exactly when the construct accepts the value', (_name, field) => {
-    // Whitespace inside a field cannot survive the space-separated line: such candidates say nothing here.
-    const values = field.rules
-      .flatMap(candidatesOf)
-      .filter((value) => !/\s/.test(String(value)))
-      .map((value) => (field.list ? [value] : value));
-    const lines = values.map((value) => portForwardSettingsLines([{ ...GOOD, [field.variable!]: value } as TerraformPortForward], '')[0].replace(/^NAT_PORT_FORWARD=/, ''));
-    const script = scriptProblems(lines.map((line) => ['NAT_PORT_FORWARD', line] as const));
-    const verdicts = values.map((value, i) => ({
-      line: lines[i],
-      construct: constructProblem(field, value) === '' ? 'accepts' : 'refuses',
-      script: script[i] === '' ? 'accepts' : 'refuses',
-      why: script[i],
-    }));
-    expect(verdicts.filter(({ construct, script }) => construct !== script)).toEqual([]);
-    expect(new Set(verdicts.map(({ construct }) => construct))).toEqual(new Set(['accepts', 'refuses']));
-  });
+  test.each(fields.map((field) => [field.variable, field]))(
+    '%s: the line the construct renders is accepted by the script exactly when the construct accepts the value',
+    (_name, field) => {
+      // Whitespace inside a field cannot survive the space-separated line: such candidates say nothing here.
+      const values = field.rules
+        .flatMap(candidatesOf)
+        .filter((value) => !/\s/.test(String(value)))
+        .map((value) => (field.list ? [value] : value));
+      const lines = values.map((value) =>
+        portForwardSettingsLines([{ ...GOOD, [field.variable!]: value } as TerraformPortForward], '')[0].replace(/^NAT_PORT_FORWARD=/, ''),
+      );
+      const script = scriptProblems(lines.map((line) => ['NAT_PORT_FORWARD', line] as const));
+      const verdicts = values.map((value, i) => ({
+        line: lines[i],
+        construct: constructProblem(field, value) === '' ? 'accepts' : 'refuses',
+        script: script[i] === '' ? 'accepts' : 'refuses',
+        why: script[i],
+      }));
+      expect(verdicts.filter(({ construct, script }) => construct !== script)).toEqual([]);
+      expect(new Set(verdicts.map(({ construct }) => construct))).toEqual(new Set(['accepts', 'refuses']));
+    },
+  );
 
-  test.each(['10.8.1.0/24', '10.8.2.0/28', '10.20.0.0/22'])('targets in %s: the script refuses exactly the addresses the construct finds reserved or outside', (block) => {
-    const cidr = parseCidr(block, 'block');
-    const size = 2 ** (32 - cidr.prefix);
-    // The address before the block, its first 256, its broadcast address and the address after it.
-    const offsets = [...new Set([-1, ...Array.from({ length: Math.min(size, 256) }, (_, i) => i), size - 1, size])];
-    const addresses = offsets.map((offset) => cidr.network + offset).map((n) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'));
-    const script = scriptProblems(
-      addresses.map((ip) => ['NAT_PORT_FORWARD', `tcp 8080 ${ip} 80 preserve 203.0.113.0/24`] as const),
-      [block],
-    );
-    const construct = addresses.map((ip) => {
-      const address = parseIpv4(ip)!;
-      return address >= cidr.network && address < cidr.network + size && reservedAddressRole(cidr, address) === undefined;
-    });
-    const verdicts = addresses.map((ip, i) => ({ ip, construct: construct[i], script: script[i] === '' }));
-    expect(verdicts.filter((v) => v.construct !== v.script)).toEqual([]);
-    expect(verdicts.filter((v) => !v.construct).length).toBe(7); // the one before, the five reserved, the one after
-  });
+  test.each(['10.8.1.0/24', '10.8.2.0/28', '10.20.0.0/22'])(
+    'targets in %s: the script refuses exactly the addresses the construct finds reserved or outside',
+    (block) => {
+      const cidr = parseCidr(block, 'block');
+      const size = 2 ** (32 - cidr.prefix);
+      // The address before the block, its first 256, its broadcast address and the address after it.
+      const offsets = [...new Set([-1, ...Array.from({ length: Math.min(size, 256) }, (_, i) => i), size - 1, size])];
+      const addresses = offsets
+        .map((offset) => cidr.network + offset)
+        .map((n) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'));
+      const script = scriptProblems(
+        addresses.map((ip) => ['NAT_PORT_FORWARD', `tcp 8080 ${ip} 80 preserve 203.0.113.0/24`] as const),
+        [block],
+      );
+      const construct = addresses.map((ip) => {
+        const address = parseIpv4(ip)!;
+        return address >= cidr.network && address < cidr.network + size && reservedAddressRole(cidr, address) === undefined;
+      });
+      const verdicts = addresses.map((ip, i) => ({ ip, construct: construct[i], script: script[i] === '' }));
+      expect(verdicts.filter((v) => v.construct !== v.script)).toEqual([]);
+      expect(verdicts.filter((v) => !v.construct).length).toBe(7); // the one before, the five reserved, the one after
+    },
+  );
 });
 
 describe('the Terraform conditions generated from the table agree with the constructs', () => {
   /** Every table entry with a module variable (or port_forwards attribute) and rules. */
   const settings = [...Object.values(NAT_INSTANCE_SETTINGS), ...Object.values(PORT_FORWARD_SETTINGS)].filter(
-    (setting): setting is Setting & { variable: string } => 'variable' in setting && setting.variable !== undefined && (setting.rules.length > 0 || setting.list !== undefined),
+    (setting): setting is Setting & { variable: string } =>
+      'variable' in setting && setting.variable !== undefined && (setting.rules.length > 0 || setting.list !== undefined),
   );
   const MAP_CANDIDATES = [
     {},
@@ -170,11 +193,47 @@ describe('the Terraform conditions generated from the table agree with the const
     Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, 'v'])),
     Object.fromEntries(Array.from({ length: 50 }, (_, i) => [i ? `k${i}` : 'Name', 'v'])),
   ];
-  const NAME_CANDIDATES = ['nat-instance', 'Nat_1+=,.@-x', '', 'my nat', 'nät', 'n'.repeat(64), 'n'.repeat(65), 'sg-nat', 'SG-nat', 'nat:1', 'arn:aws:iam::1:role/x'];
-  const INSTANCE_TYPES = ['t4g.nano', 'c7gn.16xlarge', 'u7in-32tb.224xlarge', 'm7i.metal-48xl', 'mac2-m2pro.metal', 't4g.nanno', 't4g', 'T4G.NANO', 't4g.', '.nano', 't4g.1024xlarge', ''];
+  const NAME_CANDIDATES = [
+    'nat-instance',
+    'Nat_1+=,.@-x',
+    '',
+    'my nat',
+    'nät',
+    'n'.repeat(64),
+    'n'.repeat(65),
+    'sg-nat',
+    'SG-nat',
+    'nat:1',
+    'arn:aws:iam::1:role/x',
+  ];
+  const INSTANCE_TYPES = [
+    't4g.nano',
+    'c7gn.16xlarge',
+    'u7in-32tb.224xlarge',
+    'm7i.metal-48xl',
+    'mac2-m2pro.metal',
+    't4g.nanno',
+    't4g',
+    'T4G.NANO',
+    't4g.',
+    '.nano',
+    't4g.1024xlarge',
+    '',
+  ];
   const ID_CANDIDATES = [
-    'vpc-0abc', 'subnet-0abc', 'sg-0abc', 'rtb-0abc', 'eipalloc-0abc', 'vpc-zz', 'sg-web', 'web-servers', '',
-    'arn:aws:sns:eu-central-1:123456789012:nat-alarms', 'arn:aws-cn:sns:cn-north-1:123456789012:a_b', 'arn:aws:sns:eu-central-1:1234:short-account', 'arn:aws:sqs:eu-central-1:123456789012:q',
+    'vpc-0abc',
+    'subnet-0abc',
+    'sg-0abc',
+    'rtb-0abc',
+    'eipalloc-0abc',
+    'vpc-zz',
+    'sg-web',
+    'web-servers',
+    '',
+    'arn:aws:sns:eu-central-1:123456789012:nat-alarms',
+    'arn:aws-cn:sns:cn-north-1:123456789012:a_b',
+    'arn:aws:sns:eu-central-1:1234:short-account',
+    'arn:aws:sqs:eu-central-1:123456789012:q',
   ];
 
   function candidates(setting: Setting): unknown[] {
@@ -209,7 +268,10 @@ describe('the Terraform conditions generated from the table agree with the const
     // Every variable's candidates include values both accept and values both refuse.
     for (const setting of settings) {
       const mine = verdicts.filter((v) => v.variable === setting.variable);
-      expect({ variable: setting.variable, verdicts: new Set(mine.map((v) => v.construct)) }).toEqual({ variable: setting.variable, verdicts: new Set([true, false]) });
+      expect({ variable: setting.variable, verdicts: new Set(mine.map((v) => v.construct)) }).toEqual({
+        variable: setting.variable,
+        verdicts: new Set([true, false]),
+      });
     }
   });
 
@@ -226,7 +288,9 @@ describe('the Terraform conditions generated from the table agree with the const
       ['0.0.0.0/1', '0.0.0.0/0', '128.0.0.0/2'],
       [],
     ];
-    const terraform = evaluateTerraformValue(`\${[${lists.map((list) => addressesCoveredExpression(JSON.stringify(list))).join(', ')}]}`) as number[];
+    const terraform = evaluateTerraformValue(
+      `\${[${lists.map((list) => addressesCoveredExpression(JSON.stringify(list))).join(', ')}]}`,
+    ) as number[];
     expect(terraform).toEqual(lists.map((list) => addressesCovered(list.map((text) => parseCidr(text, 'list')))));
     expect(terraform.slice(0, 3)).toEqual([2 ** 32, 2 ** 32, 2 ** 32]);
   });

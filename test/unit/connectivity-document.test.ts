@@ -58,18 +58,12 @@ describe('TestInternetConnectivity document (synthesized nat-test-pipeline stack
     expect(ssmAccepts(parameters.expectedIp, value)).toBe(true);
   });
 
-  test.each([
-    '256.1.1.1',
-    '1.2.3',
-    '01.2.3.4',
-    '1.2.3.4 ',
-    '1.2.3.4; reboot',
-    '$(reboot)',
-    '1.2.3.4\n5.6.7.8',
-    '::1',
-  ])('expectedIp %p is refused', (value) => {
-    expect(ssmAccepts(parameters.expectedIp, value)).toBe(false);
-  });
+  test.each(['256.1.1.1', '1.2.3', '01.2.3.4', '1.2.3.4 ', '1.2.3.4; reboot', '$(reboot)', '1.2.3.4\n5.6.7.8', '::1'])(
+    'expectedIp %p is refused',
+    (value) => {
+      expect(ssmAccepts(parameters.expectedIp, value)).toBe(false);
+    },
+  );
 
   test.each(['http://198.51.100.1:8080/', 'https://checkip.amazonaws.com', 'http://echo.lab/ip'])('checkUrl %p is accepted', (value) => {
     expect(ssmAccepts(parameters.checkUrl, value)).toBe(true);
@@ -91,7 +85,9 @@ describe('TestInternetConnectivity document (synthesized nat-test-pipeline stack
   });
 
   test('the step outlives the longest check the pattern allows, so the check reports its own timeout', () => {
-    const longestAllowed = Math.max(...Array.from({ length: 1000 }, (_, i) => i).filter((n) => ssmAccepts(parameters.timeoutSeconds, String(n))));
+    const longestAllowed = Math.max(
+      ...Array.from({ length: 1000 }, (_, i) => i).filter((n) => ssmAccepts(parameters.timeoutSeconds, String(n))),
+    );
     expect(longestAllowed).toBe(300);
     expect(Number(content.mainSteps[0].inputs.timeoutSeconds)).toBeGreaterThan(longestAllowed);
   });
@@ -99,8 +95,9 @@ describe('TestInternetConnectivity document (synthesized nat-test-pipeline stack
 
 describe('ConnectivityDocument props', () => {
   test('GIVEN a custom name, check URL and timeout THEN the document carries them', () => {
-    const { only } = synthesize((stack: TerraformStack) =>
-      new ConnectivityDocument(stack, 'doc', { name: 'CheckEgress', checkUrl: 'http://192.0.2.1/', timeoutSeconds: 5 }),
+    const { only } = synthesize(
+      (stack: TerraformStack) =>
+        new ConnectivityDocument(stack, 'doc', { name: 'CheckEgress', checkUrl: 'http://192.0.2.1/', timeoutSeconds: 5 }),
     );
     const { block } = only('aws_ssm_document');
     const content = JSON.parse(evaluateTerraformString(block.content));

@@ -26,7 +26,9 @@ beforeAll(() => {
   writeFileSync(join(staging, 'terraform'), '#!/bin/sh\necho "Terraform v1.11.4 (stand-in)"\n', { mode: 0o755 });
   const zip = spawnSync('zip', ['-q', '-j', join(release, `terraform_${VERSION}_linux_arm64.zip`), join(staging, 'terraform')]);
   if (zip.status !== 0) throw new Error(`zip failed: ${zip.stderr}`);
-  archiveSha256 = createHash('sha256').update(readFileSync(join(release, `terraform_${VERSION}_linux_arm64.zip`))).digest('hex');
+  archiveSha256 = createHash('sha256')
+    .update(readFileSync(join(release, `terraform_${VERSION}_linux_arm64.zip`)))
+    .digest('hex');
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 afterEach(() => rmSync(join(installDir, 'terraform'), { force: true }));
@@ -57,14 +59,18 @@ test('refuses an archive whose SHA-256 differs, and installs nothing', () => {
   const other = 'a'.repeat(64);
   const outcome = install(other);
   expect(outcome.exit).toBe(1);
-  expect(outcome.stderr).toBe(`install-terraform: SHA-256 mismatch for terraform_${VERSION}_linux_arm64.zip: got ${archiveSha256}, expected ${other}`);
+  expect(outcome.stderr).toBe(
+    `install-terraform: SHA-256 mismatch for terraform_${VERSION}_linux_arm64.zip: got ${archiveSha256}, expected ${other}`,
+  );
   expect(existsSync(join(installDir, 'terraform'))).toBe(false);
 });
 
 test('refuses a placeholder instead of a real checksum, before downloading', () => {
   const outcome = install('REPLACE_WITH_SHA256');
   expect(outcome.exit).toBe(1);
-  expect(outcome.stderr).toContain("TERRAFORM_SHA256 must be the 64-hex SHA-256 published for terraform_1.11.4_linux_arm64.zip, got 'REPLACE_WITH_SHA256'");
+  expect(outcome.stderr).toContain(
+    "TERRAFORM_SHA256 must be the 64-hex SHA-256 published for terraform_1.11.4_linux_arm64.zip, got 'REPLACE_WITH_SHA256'",
+  );
   expect(outcome.stdout).not.toContain('downloading');
 });
 

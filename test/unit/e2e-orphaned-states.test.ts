@@ -19,7 +19,11 @@ function stateBucket(states: Record<string, boolean>, pageSize = 100) {
     const start = input.ContinuationToken ? Number(input.ContinuationToken) : 0;
     const page = keys.slice(start, start + pageSize);
     const more = start + pageSize < keys.length;
-    return { Contents: page.map((Key) => ({ Key })), IsTruncated: more, NextContinuationToken: more ? String(start + pageSize) : undefined };
+    return {
+      Contents: page.map((Key) => ({ Key })),
+      IsTruncated: more,
+      NextContinuationToken: more ? String(start + pageSize) : undefined,
+    };
   });
   s3.on(GetObjectCommand).callsFake((input) => {
     const state = { version: 4, resources: states[input.Key] ? [{ type: 'aws_instance', name: 'x' }] : [] };
@@ -44,7 +48,14 @@ function deployers(failing: string[] = []) {
 
 const deletedKeys = () => s3.commandCalls(DeleteObjectCommand).map((call) => call.args[0].input.Key);
 const sweep = (deployerFor: (key: string) => StackDeployer, currentKey = 'e2e-state/build-9.tfstate') =>
-  destroyOrphanedStacks({ s3: new S3Client({ region: 'eu-central-1' }), bucket: BUCKET, prefix: 'e2e-state/', currentKey, deployerFor, log: () => {} });
+  destroyOrphanedStacks({
+    s3: new S3Client({ region: 'eu-central-1' }),
+    bucket: BUCKET,
+    prefix: 'e2e-state/',
+    currentKey,
+    deployerFor,
+    log: () => {},
+  });
 
 test('destroys the resources of a killed build, deletes its state, and removes states that are already empty', async () => {
   stateBucket({ 'e2e-state/build-7.tfstate': true, 'e2e-state/build-8.tfstate': false });
@@ -66,7 +77,9 @@ test("never touches the current build's own state, nor other files", async () =>
 test('a failed destroy keeps that state for the next build, cleans the others, and fails naming the key', async () => {
   stateBucket({ 'e2e-state/build-5.tfstate': true, 'e2e-state/build-6.tfstate': true });
   const { destroyed, deployerFor } = deployers(['e2e-state/build-5.tfstate']);
-  await expect(sweep(deployerFor)).rejects.toThrow('could not clean up 1 orphaned state(s): e2e-state/build-5.tfstate: DependencyViolation');
+  await expect(sweep(deployerFor)).rejects.toThrow(
+    'could not clean up 1 orphaned state(s): e2e-state/build-5.tfstate: DependencyViolation',
+  );
   expect(destroyed).toEqual(['e2e-state/build-6.tfstate']);
   expect(deletedKeys()).toEqual(['e2e-state/build-6.tfstate']);
 });

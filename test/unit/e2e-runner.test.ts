@@ -99,7 +99,10 @@ function healthyAws() {
 async function run(deployer = new DeployerDouble()) {
   const clock = new FakeClock();
   const lines: string[] = [];
-  const outcome = runConnectivityE2e({ ssm: new SSMClient({ region: 'eu-central-1' }), deployer, clock, log: (l) => lines.push(l) }, OPTIONS);
+  const outcome = runConnectivityE2e(
+    { ssm: new SSMClient({ region: 'eu-central-1' }), deployer, clock, log: (l) => lines.push(l) },
+    OPTIONS,
+  );
   return { outcome, deployer, clock, lines };
 }
 
@@ -115,7 +118,9 @@ describe('runConnectivityE2e on a healthy deployment', () => {
   });
 
   test('sends the document by name to exactly the test instances, expectedIp as a parameter', async () => {
-    await (await run()).outcome;
+    await (
+      await run()
+    ).outcome;
     const sends = ssm.commandCalls(SendCommandCommand).map((call) => call.args[0].input);
     expect(sends).toEqual([
       expect.objectContaining({ DocumentName: 'TestInternetConnectivity', InstanceIds: INSTANCES, Parameters: { expectedIp: [NAT_IP] } }),
@@ -124,7 +129,9 @@ describe('runConnectivityE2e on a healthy deployment', () => {
   });
 
   test('retries InvocationDoesNotExist instead of failing on it', async () => {
-    await (await run()).outcome;
+    await (
+      await run()
+    ).outcome;
     // Three polls per invocation (not visible, running, final) for 3 instances and 2 commands.
     expect(ssm.commandCalls(GetCommandInvocationCommand)).toHaveLength(18);
   });
@@ -136,7 +143,9 @@ describe('runConnectivityE2e on a healthy deployment', () => {
       const online = INSTANCES.slice(0, Math.min(describes, INSTANCES.length));
       return { InstanceInformationList: online.map((id) => ({ InstanceId: id, PingStatus: 'Online', AgentVersion: AGENT })) };
     });
-    await (await run()).outcome;
+    await (
+      await run()
+    ).outcome;
     expect(describes).toBe(3);
   });
 });
@@ -170,16 +179,18 @@ describe('runConnectivityE2e fails, and still destroys, when', () => {
   });
 
   test('one instance fails the check', async () => {
-    ssm.on(GetCommandInvocationCommand).callsFake((input) =>
-      input.InstanceId === 'i-0bbb' ? invocation('Failed', undefined, 'no answer within 20s') : invocation('Success', NAT_IP),
-    );
+    ssm
+      .on(GetCommandInvocationCommand)
+      .callsFake((input) =>
+        input.InstanceId === 'i-0bbb' ? invocation('Failed', undefined, 'no answer within 20s') : invocation('Success', NAT_IP),
+      );
     await expectFailure(/egress check failed on 1 of 3 instances: i-0bbb Failed observed nothing: FAIL: no answer/);
   });
 
   test('an instance reports Success but leaves with another IP', async () => {
-    ssm.on(GetCommandInvocationCommand).callsFake((input) =>
-      input.InstanceId === 'i-0ccc' ? invocation('Success', '198.51.100.99') : invocation('Success', NAT_IP),
-    );
+    ssm
+      .on(GetCommandInvocationCommand)
+      .callsFake((input) => (input.InstanceId === 'i-0ccc' ? invocation('Success', '198.51.100.99') : invocation('Success', NAT_IP)));
     await expectFailure(/i-0ccc Success observed 198\.51\.100\.99/);
   });
 
@@ -221,7 +232,11 @@ describe('the SSM Agent version (ENV_VAR interpolation needs 3.3.2746.0 or later
   /** Every instance Online, with these agent versions (undefined: none reported). */
   function agents(versions: Record<string, string | undefined>) {
     ssm.on(DescribeInstanceInformationCommand).resolves({
-      InstanceInformationList: Object.entries(versions).map(([id, version]) => ({ InstanceId: id, PingStatus: 'Online', AgentVersion: version })),
+      InstanceInformationList: Object.entries(versions).map(([id, version]) => ({
+        InstanceId: id,
+        PingStatus: 'Online',
+        AgentVersion: version,
+      })),
     });
   }
 
@@ -237,13 +252,16 @@ describe('the SSM Agent version (ENV_VAR interpolation needs 3.3.2746.0 or later
     expect(versionComponents('')).toBeUndefined();
   });
 
-  test.each(['3.3.2746.0', '3.3.2746.1', '3.3.10000.0', '3.10.0.0', '4.0.0.0'])('agent %s (equal or newer) proceeds to the check, which passes', async (version) => {
-    agents(Object.fromEntries(INSTANCES.map((id) => [id, version])));
-    const { outcome, lines } = await run();
-    await expect(outcome).resolves.toBeDefined();
-    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(2);
-    expect(lines).toContain(`all test instances are Online in SSM, agents ${INSTANCES.map((id) => `${id} ${version}`).join(', ')}`);
-  });
+  test.each(['3.3.2746.0', '3.3.2746.1', '3.3.10000.0', '3.10.0.0', '4.0.0.0'])(
+    'agent %s (equal or newer) proceeds to the check, which passes',
+    async (version) => {
+      agents(Object.fromEntries(INSTANCES.map((id) => [id, version])));
+      const { outcome, lines } = await run();
+      await expect(outcome).resolves.toBeDefined();
+      expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(2);
+      expect(lines).toContain(`all test instances are Online in SSM, agents ${INSTANCES.map((id) => `${id} ${version}`).join(', ')}`);
+    },
+  );
 
   test.each(['3.3.2745.0', '3.3.999.0', '3.2.9999.0', '2.3.1319.0', 'unknown'])(
     'agent %s (older, or unreadable) fails at once with one line naming instance and version, before any command, and destroys',
@@ -262,7 +280,9 @@ describe('the SSM Agent version (ENV_VAR interpolation needs 3.3.2746.0 or later
   test('several old agents, and one that reports no version, are all named in the one line', async () => {
     agents({ 'i-0aaa': '3.2.582.0', 'i-0bbb': AGENT, 'i-0ccc': undefined });
     const { outcome } = await run();
-    await expect(outcome).rejects.toThrow(/^SSM Agent older than 3\.3\.2746\.0, [^\n]* on i-0aaa \(3\.2\.582\.0\), i-0ccc \(no version reported\): use a newer AMI or update the agent$/);
+    await expect(outcome).rejects.toThrow(
+      /^SSM Agent older than 3\.3\.2746\.0, [^\n]* on i-0aaa \(3\.2\.582\.0\), i-0ccc \(no version reported\): use a newer AMI or update the agent$/,
+    );
   });
 
   test('an old agent fails the run early, without waiting for the other instances to come Online', async () => {

@@ -45,7 +45,11 @@ describe('TerraformDeployer', () => {
   test('destroy re-synthesizes and re-initializes, so it works after a half-done deploy or in a fresh build', async () => {
     const { calls, run } = recordingRunner();
     await new TerraformDeployer(CONFIG, run, {}).destroy();
-    expect(calls.map((c) => c.line)).toEqual(['npx cdktf synth', 'terraform init -input=false -reconfigure', 'terraform destroy -input=false -auto-approve']);
+    expect(calls.map((c) => c.line)).toEqual([
+      'npx cdktf synth',
+      'terraform init -input=false -reconfigure',
+      'terraform destroy -input=false -auto-approve',
+    ]);
   });
 
   test('a failing command fails the deploy', async () => {
@@ -70,7 +74,13 @@ describe('parseStackOutputs', () => {
 describe('terraformDeployerConfigFromEnv', () => {
   test('derives a per-build state key from the CodeBuild build number', () => {
     const config = terraformDeployerConfigFromEnv(
-      { NAT_STATE_BUCKET: 'b', TESTING_SSM_ROLE: 'p', AWS_REGION: 'eu-central-1', NAT_STATE_KEY_PREFIX: 'e2e-state/', CODEBUILD_BUILD_NUMBER: '42' },
+      {
+        NAT_STATE_BUCKET: 'b',
+        TESTING_SSM_ROLE: 'p',
+        AWS_REGION: 'eu-central-1',
+        NAT_STATE_KEY_PREFIX: 'e2e-state/',
+        CODEBUILD_BUILD_NUMBER: '42',
+      },
       '/repo',
     );
     expect(config).toMatchObject({ stateKey: 'e2e-state/build-42.tfstate', stackName: 'nat-example', region: 'eu-central-1' });
@@ -78,7 +88,13 @@ describe('terraformDeployerConfigFromEnv', () => {
 
   test('an explicit NAT_STATE_KEY wins (cleanup of an older build)', () => {
     const config = terraformDeployerConfigFromEnv(
-      { NAT_STATE_BUCKET: 'b', TESTING_SSM_ROLE: 'p', AWS_REGION: 'r', NAT_STATE_KEY: 'e2e-state/build-7.tfstate', CODEBUILD_BUILD_NUMBER: '42' },
+      {
+        NAT_STATE_BUCKET: 'b',
+        TESTING_SSM_ROLE: 'p',
+        AWS_REGION: 'r',
+        NAT_STATE_KEY: 'e2e-state/build-7.tfstate',
+        CODEBUILD_BUILD_NUMBER: '42',
+      },
       '/repo',
     );
     expect(config.stateKey).toBe('e2e-state/build-7.tfstate');

@@ -32,7 +32,9 @@ describe('existing-instance-nat-module as a plain Terraform module', () => {
   test('THEN the policy allows route writes only on the ARNs of route_table_ids', () => {
     const policy = synthesized.only('aws_iam_policy').block.policy as string;
     expect(policy).toContain('"Action" = ["ec2:CreateRoute", "ec2:ReplaceRoute"]');
-    expect(policy).toMatch(/"Resource" = formatlist\("arn:%s:ec2:%s:%s:route-table\/%s", data\.aws_partition\.[\w-]+\.partition, data\.aws_region\.[\w-]+\.id, data\.aws_caller_identity\.[\w-]+\.account_id, var\.route_table_ids\)/);
+    expect(policy).toMatch(
+      /"Resource" = formatlist\("arn:%s:ec2:%s:%s:route-table\/%s", data\.aws_partition\.[\w-]+\.partition, data\.aws_region\.[\w-]+\.id, data\.aws_caller_identity\.[\w-]+\.account_id, var\.route_table_ids\)/,
+    );
   });
 
   test('THEN the security group admits every protocol from private_cidrs only', () => {

@@ -39,7 +39,10 @@ const APPLY_VALUES: TerraformValues = {
 };
 
 /** GIVEN an ExistingInstanceNat and the user's host using `userData(nat)`: the host's user data as the instance receives it. */
-function deliveredUserData(props: Partial<ExistingInstanceNatProps>, userData: (nat: ExistingInstanceNat) => string = (nat) => nat.userData) {
+function deliveredUserData(
+  props: Partial<ExistingInstanceNatProps>,
+  userData: (nat: ExistingInstanceNat) => string = (nat) => nat.userData,
+) {
   const synth = synthesize((stack) => {
     const nat = new ExistingInstanceNat(stack, 'tinynat', { ...BASE_PROPS, ...props });
     new Instance(stack, 'ecs-host', { ami: 'ami-0123456789abcdef0', instanceType: 't4g.small', userData: userData(nat) });
@@ -158,7 +161,9 @@ describe('ExistingInstanceNat IAM and network', () => {
     const policy = synth.only('aws_iam_policy');
     const document = JSON.parse(policy.block.policy);
     const writes = document.Statement.find((statement: { Action: string[] }) => statement.Action.includes('ec2:ReplaceRoute'));
-    expect(writes.Resource).toEqual(ROUTE_TABLES.map((id) => expect.stringMatching(new RegExp(`^arn:\\$\\{data\\.aws_partition\\..+:route-table/${id}$`))));
+    expect(writes.Resource).toEqual(
+      ROUTE_TABLES.map((id) => expect.stringMatching(new RegExp(`^arn:\\$\\{data\\.aws_partition\\..+:route-table/${id}$`))),
+    );
     expect(policy.block.name).toBe('tinynat-route-claim');
     expect(synth.only('aws_iam_role_policy_attachment').block).toEqual({
       role: 'ecs-host-role',
@@ -178,7 +183,9 @@ describe('ExistingInstanceNat IAM and network', () => {
     );
     const group = withVpc.only('aws_security_group');
     expect(group.block.vpc_id).toBe('vpc-0123456789abcdef0');
-    expect(group.block.ingress).toEqual([expect.objectContaining({ protocol: '-1', from_port: 0, to_port: 0, cidr_blocks: PRIVATE_CIDRS })]);
+    expect(group.block.ingress).toEqual([
+      expect.objectContaining({ protocol: '-1', from_port: 0, to_port: 0, cidr_blocks: PRIVATE_CIDRS }),
+    ]);
     expect(withVpc.exposed.securityGroupId).toBe(withVpc.ref('aws_security_group', group.name, 'id'));
   });
 
@@ -189,7 +196,9 @@ describe('ExistingInstanceNat IAM and network', () => {
       expect(nat.requiredInstanceSettings).toBe(EXISTING_INSTANCE_REQUIREMENTS);
       new Instance(stack, 'ecs-host', { ami: 'ami-0123456789abcdef0', instanceType: 't4g.small', ...nat.requiredInstanceSettings });
     });
-    expect(synth.only('aws_instance').block).toEqual(expect.objectContaining({ source_dest_check: false, associate_public_ip_address: true }));
+    expect(synth.only('aws_instance').block).toEqual(
+      expect.objectContaining({ source_dest_check: false, associate_public_ip_address: true }),
+    );
   });
 });
 
@@ -200,21 +209,43 @@ describe('ExistingInstanceNat validation (at synth, naming the prop)', () => {
     ['no route tables', { routeTableIds: [] }, /'routeTableIds'/],
     ['a conntrackMax out of range', { conntrackMax: 10 }, /'conntrackMax'/],
     ['a route-table ID that is not rtb-…', { routeTableIds: ['rtb-0a1b2c3d4e5f60001', 'subnet-0123'] }, /routeTableIds\[1\]/],
-    ['an empty roleName', { roleName: '' }, /'roleName' must be an IAM role name: 1 to 64 letters, digits or _\+=,\.@- \(a name, not an ARN\), got ''/],
-    ['a role ARN where the role name belongs', { roleName: 'arn:aws:iam::123456789012:role/ecs-host' }, /'roleName' must be an IAM role name.*got 'arn:aws:iam::123456789012:role\/ecs-host'/],
+    [
+      'an empty roleName',
+      { roleName: '' },
+      /'roleName' must be an IAM role name: 1 to 64 letters, digits or _\+=,\.@- \(a name, not an ARN\), got ''/,
+    ],
+    [
+      'a role ARN where the role name belongs',
+      { roleName: 'arn:aws:iam::123456789012:role/ecs-host' },
+      /'roleName' must be an IAM role name.*got 'arn:aws:iam::123456789012:role\/ecs-host'/,
+    ],
     ['a role name longer than IAM allows', { roleName: 'r'.repeat(65) }, /'roleName' must be an IAM role name: 1 to 64/],
-    ['0.0.0.0/0 among the private CIDRs', { privateCidrs: ['10.0.1.0/24', '0.0.0.0/0'] }, /'privateCidrs' \(10\.0\.1\.0\/24, 0\.0\.0\.0\/0\) covers 4294967296 addresses, the whole internet: that would open every port of the host \(with 'vpcId'\) and its forwarding to the internet; set 'allowAnyClientSource: true'/],
-    ['the internet in two halves as private CIDRs', { privateCidrs: ['0.0.0.0/1', '128.0.0.0/1'] }, /'privateCidrs' \(0\.0\.0\.0\/1, 128\.0\.0\.0\/1\) covers 4294967296 addresses/],
+    [
+      '0.0.0.0/0 among the private CIDRs',
+      { privateCidrs: ['10.0.1.0/24', '0.0.0.0/0'] },
+      /'privateCidrs' \(10\.0\.1\.0\/24, 0\.0\.0\.0\/0\) covers 4294967296 addresses, the whole internet: that would open every port of the host \(with 'vpcId'\) and its forwarding to the internet; set 'allowAnyClientSource: true'/,
+    ],
+    [
+      'the internet in two halves as private CIDRs',
+      { privateCidrs: ['0.0.0.0/1', '128.0.0.0/1'] },
+      /'privateCidrs' \(0\.0\.0\.0\/1, 128\.0\.0\.0\/1\) covers 4294967296 addresses/,
+    ],
     ['an empty vpcId', { vpcId: '' }, /'vpcId' must be a VPC ID/],
     ['a name with a space', { name: 'tiny nat' }, /'name' must be 1 to 64 ASCII letters/],
-    ['a tag key starting with aws:', { tags: { 'aws:cloudformation:stack-name': 'x' } }, /'tags' key 'aws:cloudformation:stack-name' must not start with aws:/],
+    [
+      'a tag key starting with aws:',
+      { tags: { 'aws:cloudformation:stack-name': 'x' } },
+      /'tags' key 'aws:cloudformation:stack-name' must not start with aws:/,
+    ],
   ];
   it.each(cases)('refuses %s', (_what, props, message) => {
     expect(synthError((stack: TerraformStack) => new ExistingInstanceNat(stack, 'tinynat', { ...BASE_PROPS, ...props }))).toMatch(message);
   });
   it('accepts the internet as private CIDRs only with allowAnyClientSource', () => {
     expect(() =>
-      synthesize((stack) => new ExistingInstanceNat(stack, 'tinynat', { ...BASE_PROPS, privateCidrs: ['0.0.0.0/0'], allowAnyClientSource: true })),
+      synthesize(
+        (stack) => new ExistingInstanceNat(stack, 'tinynat', { ...BASE_PROPS, privateCidrs: ['0.0.0.0/0'], allowAnyClientSource: true }),
+      ),
     ).not.toThrow();
   });
 });

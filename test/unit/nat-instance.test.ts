@@ -155,7 +155,9 @@ describe('NatInstance in single mode with defaults', () => {
     });
     const attachments = Object.values(synth.resources('aws_iam_role_policy_attachment'));
     const partitionNames = Object.keys(synth.dataSources('aws_partition'));
-    const ssmCore = partitionNames.map((name) => `arn:\${data.aws_partition.${name}.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`);
+    const ssmCore = partitionNames.map(
+      (name) => `arn:\${data.aws_partition.${name}.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
+    );
     const metricsPolicy = synth.ref('aws_iam_policy', synth.only('aws_iam_policy').name, 'arn');
     expect(attachments).toHaveLength(2);
     expect(attachments.filter((attachment) => ssmCore.includes(attachment.policy_arn))).toHaveLength(1);
@@ -215,18 +217,21 @@ describe('NatInstance in dual mode', () => {
 
 describe('NatInstance in dual mode with an explicit forwarding subnet', () => {
   it('GIVEN privateSubnets[2] (same zone as the public subnet) THEN the second interface is created there', () => {
-    const synth = synthesize((stack) => {
-      const network = new Network(stack, 'network', { ...EXAMPLE_NETWORK, privateRouteTables: 'single' });
-      new NatInstance(stack, 'nat', {
-        mode: 'dual',
-        vpcId: network.vpcId,
-        publicSubnet: network.publicSubnets[0],
-        privateSubnets: network.privateSubnets,
-        forwardingSubnet: network.privateSubnets[2],
-        routeTableIds: network.privateRouteTableIds,
-      });
-      return network;
-    }, (network) => ({ third: network.privateSubnetIds[2] }));
+    const synth = synthesize(
+      (stack) => {
+        const network = new Network(stack, 'network', { ...EXAMPLE_NETWORK, privateRouteTables: 'single' });
+        new NatInstance(stack, 'nat', {
+          mode: 'dual',
+          vpcId: network.vpcId,
+          publicSubnet: network.publicSubnets[0],
+          privateSubnets: network.privateSubnets,
+          forwardingSubnet: network.privateSubnets[2],
+          routeTableIds: network.privateRouteTableIds,
+        });
+        return network;
+      },
+      (network) => ({ third: network.privateSubnetIds[2] }),
+    );
     expect(synth.only('aws_network_interface').block.subnet_id).toBe(synth.exposed.third);
   });
 });
@@ -255,15 +260,23 @@ describe('NatInstance with two public addresses, one owned and one created', () 
     ({ network, nat }) => ({ publicSubnetId: network.publicSubnetIds[0], publicIps: nat.publicIps, securityGroupId: nat.securityGroupId }),
   );
   const { name: instanceName, block: instance } = synth.only('aws_instance');
-  const publicEnis = Object.entries(synth.resources('aws_network_interface')).filter(([, eni]) => eni.subnet_id === synth.exposed.publicSubnetId);
+  const publicEnis = Object.entries(synth.resources('aws_network_interface')).filter(
+    ([, eni]) => eni.subnet_id === synth.exposed.publicSubnetId,
+  );
 
   it('THEN the public interface is one of our own with one secondary private address, in the public subnet and the NAT group', () => {
     expect(publicEnis).toHaveLength(1);
-    expect(publicEnis[0][1]).toMatchObject({ private_ips_count: 1, security_groups: [synth.exposed.securityGroupId], source_dest_check: true });
+    expect(publicEnis[0][1]).toMatchObject({
+      private_ips_count: 1,
+      security_groups: [synth.exposed.securityGroupId],
+      source_dest_check: true,
+    });
   });
 
   it('THEN the instance launches with it as device 0, and names no subnet, group, public address or check of its own (they conflict)', () => {
-    expect(instance.network_interface).toEqual([{ device_index: 0, network_interface_id: synth.ref('aws_network_interface', publicEnis[0][0], 'id') }]);
+    expect(instance.network_interface).toEqual([
+      { device_index: 0, network_interface_id: synth.ref('aws_network_interface', publicEnis[0][0], 'id') },
+    ]);
     for (const argument of ['subnet_id', 'vpc_security_group_ids', 'associate_public_ip_address', 'source_dest_check']) {
       expect({ argument, value: instance[argument] }).toEqual({ argument, value: undefined });
     }
@@ -430,7 +443,9 @@ describe('NatInstance with options that change what is created', () => {
 
   it('GIVEN routeMode self-claim THEN the instance depends on the attachment of the route-claim policy to its role (it claims routes at boot)', () => {
     const synth = synthNat({ routeMode: 'self-claim' });
-    const [policyName] = Object.entries(synth.resources('aws_iam_policy')).find(([, policy]) => String(policy.name).endsWith('-route-claim'))!;
+    const [policyName] = Object.entries(synth.resources('aws_iam_policy')).find(([, policy]) =>
+      String(policy.name).endsWith('-route-claim'),
+    )!;
     const attachments = Object.entries(synth.resources('aws_iam_role_policy_attachment')).filter(
       ([, attachment]) => attachment.policy_arn === synth.ref('aws_iam_policy', policyName, 'arn'),
     );
@@ -446,7 +461,12 @@ describe('NatInstance with options that change what is created', () => {
     expect(synth.built.nat.routeClaimPolicy?.attachment).toBeUndefined();
     expect(natInstance(synth).block.depends_on).toBeUndefined();
     const warnings = warningsOf(synth.built.nat);
-    expect(warnings).toEqual(expect.arrayContaining([expect.stringContaining('attach routeClaimPolicy.policyArn'), expect.stringContaining('attach metricsPolicy.policyArn')]));
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('attach routeClaimPolicy.policyArn'),
+        expect.stringContaining('attach metricsPolicy.policyArn'),
+      ]),
+    );
     expect(warnings).toHaveLength(2);
   });
 
@@ -456,7 +476,11 @@ describe('NatInstance with options that change what is created', () => {
     const attachments = Object.entries(synth.resources('aws_iam_role_policy_attachment'));
     const policies = synth.resources('aws_iam_policy');
     expect(attachments.map(([, attachment]) => attachment.role)).toEqual(['existing-role', 'existing-role']);
-    expect(attachments.map(([, attachment]) => attachment.policy_arn).sort()).toEqual(Object.keys(policies).map((name) => synth.ref('aws_iam_policy', name, 'arn')).sort());
+    expect(attachments.map(([, attachment]) => attachment.policy_arn).sort()).toEqual(
+      Object.keys(policies)
+        .map((name) => synth.ref('aws_iam_policy', name, 'arn'))
+        .sort(),
+    );
     const routeClaimAttachment = attachments.find(([, attachment]) => attachment.policy_arn.includes('route-claim'))![0];
     expect(natInstance(synth).block.depends_on).toEqual([`aws_iam_role_policy_attachment.${routeClaimAttachment}`]);
     expect(warningsOf(synth.built.nat)).toEqual([]);

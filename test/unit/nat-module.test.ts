@@ -21,7 +21,14 @@ const SAMPLE_FORWARDS: PortForward[] = [
 /** The same forwards as an HCL user writes them (optional attributes left to their defaults). */
 const SAMPLE_PORT_FORWARDS = [
   { public_port: 9999, target_ip: '10.8.1.10', target_port: 22, allowed_cidrs: ['203.0.113.7/32', '198.51.100.0/24'] },
-  { public_port: 5353, protocol: 'udp', target_ip: '10.8.2.20', target_port: 53, allowed_cidrs: ['198.51.100.0/24'], preserve_client_ip: false },
+  {
+    public_port: 5353,
+    protocol: 'udp',
+    target_ip: '10.8.2.20',
+    target_port: 53,
+    allowed_cidrs: ['198.51.100.0/24'],
+    preserve_client_ip: false,
+  },
 ];
 /** `port_forwards` with the module's own type, so Terraform applies the optional attributes' defaults. */
 const portForwardsVariable = (value: unknown[]) => ({ type: moduleJson.variable.port_forwards.type as string, value });
@@ -33,8 +40,10 @@ function interpolations(text: string): string[] {
 
 function declaredAddresses(json: Record<string, any>): Set<string> {
   const addresses = new Set<string>();
-  for (const [type, blocks] of Object.entries(json.resource ?? {})) for (const name of Object.keys(blocks as object)) addresses.add(`${type}.${name}`);
-  for (const [type, blocks] of Object.entries(json.data ?? {})) for (const name of Object.keys(blocks as object)) addresses.add(`data.${type}.${name}`);
+  for (const [type, blocks] of Object.entries(json.resource ?? {}))
+    for (const name of Object.keys(blocks as object)) addresses.add(`${type}.${name}`);
+  for (const [type, blocks] of Object.entries(json.data ?? {}))
+    for (const name of Object.keys(blocks as object)) addresses.add(`data.${type}.${name}`);
   for (const name of Object.keys(json.variable ?? {})) addresses.add(`var.${name}`);
   for (const name of Object.keys(json.locals ?? {})) addresses.add(`local.${name}`);
   return addresses;
@@ -107,7 +116,14 @@ describe('nat-module stack as a plain Terraform module', () => {
 
   test('THEN it warns (a check block) in dual mode without an Elastic IP, and needs a Terraform that knows check blocks', () => {
     expect(moduleJson.check).toEqual({
-      dual_mode_elastic_ip: { assert: [{ condition: '${var.mode != "dual" || var.elastic_ip}', error_message: expect.stringMatching(/^elastic_ip is false in dual mode/) }] },
+      dual_mode_elastic_ip: {
+        assert: [
+          {
+            condition: '${var.mode != "dual" || var.elastic_ip}',
+            error_message: expect.stringMatching(/^elastic_ip is false in dual mode/),
+          },
+        ],
+      },
     });
     expect(moduleJson.terraform.required_version).toBe('>= 1.5');
   });
@@ -132,7 +148,8 @@ describe('nat-module stack as a plain Terraform module', () => {
     const declared = declaredAddresses(moduleJson);
     const references = interpolations(moduleText).flatMap(
       (expression) =>
-        expression.match(/\b(?:data\.aws_[a-z0-9_]+\.[A-Za-z0-9_-]+|aws_[a-z0-9_]+\.[A-Za-z0-9_-]+|var\.[a-z_]+|local\.[A-Za-z0-9_-]+)/g) ?? [],
+        expression.match(/\b(?:data\.aws_[a-z0-9_]+\.[A-Za-z0-9_-]+|aws_[a-z0-9_]+\.[A-Za-z0-9_-]+|var\.[a-z_]+|local\.[A-Za-z0-9_-]+)/g) ??
+        [],
     );
     expect(references.length).toBeGreaterThan(20);
     const dangling = [...new Set(references)].filter((reference) => !declared.has(reference));
@@ -142,7 +159,14 @@ describe('nat-module stack as a plain Terraform module', () => {
 
   test('THEN the outputs users wire next refer to resources of the module', () => {
     const outputs = moduleJson.output as Record<string, { value: string }>;
-    expect(Object.keys(outputs).sort()).toEqual(['forwarding_interface_id', 'instance_id', 'public_ip', 'public_ips', 'role_name', 'security_group_id']);
+    expect(Object.keys(outputs).sort()).toEqual([
+      'forwarding_interface_id',
+      'instance_id',
+      'public_ip',
+      'public_ips',
+      'role_name',
+      'security_group_id',
+    ]);
     const declared = declaredAddresses(moduleJson);
     for (const [name, output] of Object.entries(outputs)) {
       const targets = output.value.match(/aws_[a-z0-9_]+\.[A-Za-z0-9_-]+/g) ?? [];
@@ -152,15 +176,16 @@ describe('nat-module stack as a plain Terraform module', () => {
 
   test('THEN it creates the same kinds of resources as the concrete dual-mode NATs with a created and with an owned Elastic IP', () => {
     const concrete = (props: Partial<ConstructorParameters<typeof NatInstance>[2]>) =>
-      synthesize((stack) =>
-        new NatInstance(stack, 'nat', {
-          vpcId: 'vpc-1',
-          mode: 'dual',
-          publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
-          privateSubnets: [{ id: 'subnet-a', cidrBlock: '10.8.1.0/24' }],
-          routeTableIds: ['rtb-1'],
-          ...props,
-        }),
+      synthesize(
+        (stack) =>
+          new NatInstance(stack, 'nat', {
+            vpcId: 'vpc-1',
+            mode: 'dual',
+            publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
+            privateSubnets: [{ id: 'subnet-a', cidrBlock: '10.8.1.0/24' }],
+            routeTableIds: ['rtb-1'],
+            ...props,
+          }),
       ).json;
     const kinds = new Set([...resourceTypes(concrete({})), ...resourceTypes(concrete({ elasticIpAllocationIds: ['eipalloc-0123abcd'] }))]);
     expect(resourceTypes(moduleJson)).toEqual([...kinds].sort());
@@ -191,9 +216,21 @@ describe('nat-module public addresses, counted by terraform console for sample i
   });
 
   test.each([
-    ['the defaults: one created address on the instance\'s own interface', true, [], null, { publicInterface: 0, created: 1, associated: 0 }],
+    [
+      "the defaults: one created address on the instance's own interface",
+      true,
+      [],
+      null,
+      { publicInterface: 0, created: 1, associated: 0 },
+    ],
     ['one owned address', true, ['eipalloc-0123abcd'], null, { publicInterface: 0, created: 0, associated: 1 }],
-    ['two owned addresses (the count follows them)', true, ['eipalloc-0a', 'eipalloc-0b'], null, { publicInterface: 1, created: 0, associated: 2 }],
+    [
+      'two owned addresses (the count follows them)',
+      true,
+      ['eipalloc-0a', 'eipalloc-0b'],
+      null,
+      { publicInterface: 1, created: 0, associated: 2 },
+    ],
     ['public_ip_count = 3 with one owned address', true, ['eipalloc-0a'], 3, { publicInterface: 1, created: 2, associated: 1 }],
     ['public_ip_count = 2', true, [], 2, { publicInterface: 1, created: 2, associated: 0 }],
     ['elastic_ip = false', false, [], null, { publicInterface: 0, created: 0, associated: 0 }],
@@ -240,41 +277,48 @@ describe('nat-module user data, evaluated by terraform console for sample inputs
   }
 
   function concreteUserData(mode: 'single' | 'dual', portForwards: PortForward[] = []): string {
-    const json = synthesize((stack) =>
-      new NatInstance(stack, 'nat', {
-        vpcId: 'vpc-1',
-        mode,
-        publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
-        privateSubnets: privateCidrs.map((cidrBlock, i) => ({ id: `subnet-${i}`, cidrBlock })),
-        additionalCidrs,
-        routeTableIds: ['rtb-1'],
-        portForwards,
-      }),
+    const json = synthesize(
+      (stack) =>
+        new NatInstance(stack, 'nat', {
+          vpcId: 'vpc-1',
+          mode,
+          publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
+          privateSubnets: privateCidrs.map((cidrBlock, i) => ({ id: `subnet-${i}`, cidrBlock })),
+          additionalCidrs,
+          routeTableIds: ['rtb-1'],
+          portForwards,
+        }),
     ).json;
     return evaluateTerraformString(userDataOf(json, Object.values<any>(json.resource.aws_instance)[0]));
   }
 
-  test.each(['dual', 'single'] as const)('WHEN mode is %s THEN it matches the concrete rendering apart from the mode-switch comment', (mode) => {
-    const fromModule = evaluateModuleUserData(mode).replace(/^\s*# single mode: no forwarding subnet\n/m, '');
-    expect(fromModule).toEqual(concreteUserData(mode));
-    expect(fromModule).toContain(`NAT_PRIVATE_CIDRS=${[...privateCidrs, ...additionalCidrs].join(',')}`);
-    expect(fromModule).not.toContain('NAT_PORT_FORWARD=');
-  });
+  test.each(['dual', 'single'] as const)(
+    'WHEN mode is %s THEN it matches the concrete rendering apart from the mode-switch comment',
+    (mode) => {
+      const fromModule = evaluateModuleUserData(mode).replace(/^\s*# single mode: no forwarding subnet\n/m, '');
+      expect(fromModule).toEqual(concreteUserData(mode));
+      expect(fromModule).toContain(`NAT_PRIVATE_CIDRS=${[...privateCidrs, ...additionalCidrs].join(',')}`);
+      expect(fromModule).not.toContain('NAT_PORT_FORWARD=');
+    },
+  );
 
-  test.each(['dual', 'single'] as const)('WHEN mode is %s with port forwards THEN the forward lines match the concrete rendering', (mode) => {
-    const fromModule = evaluateModuleUserData(mode, SAMPLE_PORT_FORWARDS).replace(/^\s*# single mode: no forwarding subnet\n/m, '');
-    expect(fromModule).toEqual(concreteUserData(mode, SAMPLE_FORWARDS));
-    // The settings file is a YAML block: each line at the block's indentation, in the list's order.
-    expect(fromModule).toContain(
-      [
-        '      NAT_ROUTE_MODE=terraform',
-        '      NAT_PUBLIC_ADDRESS_COUNT=1',
-        '      NAT_PORT_FORWARD=tcp 9999 10.8.1.10 22 preserve 203.0.113.7/32,198.51.100.0/24',
-        '      NAT_PORT_FORWARD=udp 5353 10.8.2.20 53 masquerade 198.51.100.0/24',
-        '  - path: ',
-      ].join('\n'),
-    );
-  });
+  test.each(['dual', 'single'] as const)(
+    'WHEN mode is %s with port forwards THEN the forward lines match the concrete rendering',
+    (mode) => {
+      const fromModule = evaluateModuleUserData(mode, SAMPLE_PORT_FORWARDS).replace(/^\s*# single mode: no forwarding subnet\n/m, '');
+      expect(fromModule).toEqual(concreteUserData(mode, SAMPLE_FORWARDS));
+      // The settings file is a YAML block: each line at the block's indentation, in the list's order.
+      expect(fromModule).toContain(
+        [
+          '      NAT_ROUTE_MODE=terraform',
+          '      NAT_PUBLIC_ADDRESS_COUNT=1',
+          '      NAT_PORT_FORWARD=tcp 9999 10.8.1.10 22 preserve 203.0.113.7/32,198.51.100.0/24',
+          '      NAT_PORT_FORWARD=udp 5353 10.8.2.20 53 masquerade 198.51.100.0/24',
+          '  - path: ',
+        ].join('\n'),
+      );
+    },
+  );
 });
 
 describe('nat-module security group, evaluated by terraform console for sample inputs', () => {
@@ -315,7 +359,10 @@ describe('nat-module security group, evaluated by terraform console for sample i
         Object.entries(block).map(([name, value]) => [
           name,
           typeof value === 'string' && value.includes('${')
-            ? evaluateTerraformValue(bind(value).replace(/data\.aws_subnet\.private_subnet\[\*\]\.cidr_block/g, 'var.private_cidrs'), values)
+            ? evaluateTerraformValue(
+                bind(value).replace(/data\.aws_subnet\.private_subnet\[\*\]\.cidr_block/g, 'var.private_cidrs'),
+                values,
+              )
             : value,
         ]),
       );
@@ -331,7 +378,9 @@ describe('nat-module security group, evaluated by terraform console for sample i
     const expanded = dynamicBlocks.flatMap((block) => {
       const elements: string[] = Array.isArray(block.for_each)
         ? block.for_each.map(hclObjectOf)
-        : (evaluateTerraformValue(block.for_each, values) as unknown[]).map((_element, i) => `(${String(block.for_each).slice(2, -1)})[${i}]`);
+        : (evaluateTerraformValue(block.for_each, values) as unknown[]).map(
+            (_element, i) => `(${String(block.for_each).slice(2, -1)})[${i}]`,
+          );
       const iterator = new RegExp(`\\b${block.iterator}\\.(value|key)\\b`, 'g');
       return elements.map((element, i) =>
         evaluateBlock(block.content, (text) => text.replace(iterator, (_match, part) => (part === 'key' ? `${i}` : `(${element})`))),
@@ -344,21 +393,26 @@ describe('nat-module security group, evaluated by terraform console for sample i
   /** An element of a literal for_each tuple as an HCL object expression (`"${x}"` strings become `x`). */
   function hclObjectOf(element: Record<string, unknown>): string {
     const valueOf = (value: unknown) =>
-      typeof value === 'string' && /^\$\{[^]*\}$/.test(value) && !value.slice(2).includes('${') ? value.slice(2, -1) : JSON.stringify(value);
-    return `{ ${Object.entries(element).map(([name, value]) => `${name} = ${valueOf(value)}`).join(', ')} }`;
+      typeof value === 'string' && /^\$\{[^]*\}$/.test(value) && !value.slice(2).includes('${')
+        ? value.slice(2, -1)
+        : JSON.stringify(value);
+    return `{ ${Object.entries(element)
+      .map(([name, value]) => `${name} = ${valueOf(value)}`)
+      .join(', ')} }`;
   }
 
   function concreteIngress(portForwards: PortForward[]): any[] {
-    const json = synthesize((stack) =>
-      new NatInstance(stack, 'nat', {
-        vpcId: 'vpc-1',
-        publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
-        privateSubnets: privateCidrs.map((cidrBlock, i) => ({ id: `subnet-${i}`, cidrBlock })),
-        additionalCidrs,
-        additionalSecurityGroupIds: clientGroups,
-        routeTableIds: ['rtb-1'],
-        portForwards,
-      }),
+    const json = synthesize(
+      (stack) =>
+        new NatInstance(stack, 'nat', {
+          vpcId: 'vpc-1',
+          publicSubnet: { id: 'subnet-0b1', cidrBlock: '10.8.0.0/24' },
+          privateSubnets: privateCidrs.map((cidrBlock, i) => ({ id: `subnet-${i}`, cidrBlock })),
+          additionalCidrs,
+          additionalSecurityGroupIds: clientGroups,
+          routeTableIds: ['rtb-1'],
+          portForwards,
+        }),
     ).json;
     return Object.values<any>(json.resource.aws_security_group)[0].ingress;
   }
@@ -381,6 +435,9 @@ describe('nat-module security group, evaluated by terraform console for sample i
   test('WHEN port_forwards is empty THEN only the client rules remain, as on the concrete path', () => {
     const fromModule = admitted(moduleIngress([]));
     expect(fromModule).toEqual(admitted(concreteIngress([])));
-    expect(fromModule.map((rule) => rule.description)).toEqual(['All traffic from NAT client security groups', 'All traffic from NAT clients']);
+    expect(fromModule.map((rule) => rule.description)).toEqual([
+      'All traffic from NAT client security groups',
+      'All traffic from NAT clients',
+    ]);
   });
 });

@@ -117,19 +117,22 @@ describe('Network private route-table layouts', () => {
     ['single', 1, [0, 0, 0]],
     ['per-az', 2, [0, 1, 0]],
     ['per-subnet', 3, [0, 1, 2]],
-  ] as const)('GIVEN %s over 2 zones and 3 private subnets THEN %d private tables and subnet i uses table %p', (layout, count, tableIndexOfSubnet) => {
-    const synth = synthNetwork({ privateRouteTables: layout });
-    const privateTables = synth.exposed.privateRouteTableIds;
-    expect(privateTables).toHaveLength(count);
-    expect(new Set(privateTables).size).toBe(count);
-    expect(Object.keys(synth.resources('aws_route_table'))).toHaveLength(count + 1);
-    BASE.privateSubnets.forEach((cidr, i) => {
-      expect(routeTablesOf(synth, cidr)).toEqual([privateTables[tableIndexOfSubnet[i]]]);
-    });
-    expect(synth.exposed.privateSubnetRouteTableIds).toEqual(tableIndexOfSubnet.map((t) => privateTables[t]));
-    const publicTable = synth.exposed.publicRouteTableIds[0];
-    expect(privateTables).not.toContain(publicTable);
-  });
+  ] as const)(
+    'GIVEN %s over 2 zones and 3 private subnets THEN %d private tables and subnet i uses table %p',
+    (layout, count, tableIndexOfSubnet) => {
+      const synth = synthNetwork({ privateRouteTables: layout });
+      const privateTables = synth.exposed.privateRouteTableIds;
+      expect(privateTables).toHaveLength(count);
+      expect(new Set(privateTables).size).toBe(count);
+      expect(Object.keys(synth.resources('aws_route_table'))).toHaveLength(count + 1);
+      BASE.privateSubnets.forEach((cidr, i) => {
+        expect(routeTablesOf(synth, cidr)).toEqual([privateTables[tableIndexOfSubnet[i]]]);
+      });
+      expect(synth.exposed.privateSubnetRouteTableIds).toEqual(tableIndexOfSubnet.map((t) => privateTables[t]));
+      const publicTable = synth.exposed.publicRouteTableIds[0];
+      expect(privateTables).not.toContain(publicTable);
+    },
+  );
 });
 
 describe('Network with SSM endpoints', () => {
@@ -185,7 +188,9 @@ describe('Network with IPv6', () => {
 
   it('THEN every private route table sends ::/0 to the egress-only gateway', () => {
     for (const table of synth.exposed.privateRouteTableIds) {
-      expect(routesOf(synth, table)).toEqual([{ route_table_id: table, destination_ipv6_cidr_block: '::/0', egress_only_gateway_id: eigwId }]);
+      expect(routesOf(synth, table)).toEqual([
+        { route_table_id: table, destination_ipv6_cidr_block: '::/0', egress_only_gateway_id: eigwId },
+      ]);
     }
   });
 
@@ -225,24 +230,60 @@ describe('Network validation', () => {
     ['a VPC CIDR with host bits', { cidr: '10.0.0.1/16' }, "cidr: '10.0.0.1/16' has host bits set"],
     ['a malformed public subnet', { publicSubnets: ['10.0.0.0/24', 'nope'] }, "publicSubnets[1]: 'nope' is not an IPv4 CIDR block"],
     ['a private subnet with host bits', { privateSubnets: ['10.0.1.5/24'] }, "privateSubnets[0]: '10.0.1.5/24' has host bits set"],
-    ['a public subnet outside the VPC', { publicSubnets: ['10.1.0.0/24'] }, "'publicSubnets[0]' (10.1.0.0/24) is outside the VPC range 'cidr'"],
-    ['a private subnet wider than the VPC', { privateSubnets: ['10.0.0.0/8'] }, "'privateSubnets[0]' (10.0.0.0/8) is outside the VPC range"],
-    ['overlapping private subnets', { privateSubnets: ['10.0.1.0/24', '10.0.1.128/25'] }, "'privateSubnets[1]' (10.0.1.128/25) overlaps another subnet (10.0.1.0/24)"],
-    ['a private subnet overlapping a public one', { privateSubnets: ['10.0.0.0/23'] }, "'privateSubnets[0]' (10.0.0.0/23) overlaps another subnet (10.0.0.0/24)"],
+    [
+      'a public subnet outside the VPC',
+      { publicSubnets: ['10.1.0.0/24'] },
+      "'publicSubnets[0]' (10.1.0.0/24) is outside the VPC range 'cidr'",
+    ],
+    [
+      'a private subnet wider than the VPC',
+      { privateSubnets: ['10.0.0.0/8'] },
+      "'privateSubnets[0]' (10.0.0.0/8) is outside the VPC range",
+    ],
+    [
+      'overlapping private subnets',
+      { privateSubnets: ['10.0.1.0/24', '10.0.1.128/25'] },
+      "'privateSubnets[1]' (10.0.1.128/25) overlaps another subnet (10.0.1.0/24)",
+    ],
+    [
+      'a private subnet overlapping a public one',
+      { privateSubnets: ['10.0.0.0/23'] },
+      "'privateSubnets[0]' (10.0.0.0/23) overlaps another subnet (10.0.0.0/24)",
+    ],
     ['a VPC larger than AWS allows', { cidr: '10.0.0.0/8' }, "'cidr' (10.0.0.0/8) must be a /16 to /28 block"],
-    ['a VPC smaller than AWS allows', { cidr: '10.0.0.0/29', publicSubnets: ['10.0.0.0/29'], privateSubnets: ['10.0.0.0/30'] }, "'cidr' (10.0.0.0/29) must be a /16 to /28 block"],
-    ['a subnet smaller than AWS allows', { privateSubnets: ['10.0.1.0/24', '10.0.2.0/29'] }, "'privateSubnets[1]' (10.0.2.0/29) must be a /16 to /28 block"],
+    [
+      'a VPC smaller than AWS allows',
+      { cidr: '10.0.0.0/29', publicSubnets: ['10.0.0.0/29'], privateSubnets: ['10.0.0.0/30'] },
+      "'cidr' (10.0.0.0/29) must be a /16 to /28 block",
+    ],
+    [
+      'a subnet smaller than AWS allows',
+      { privateSubnets: ['10.0.1.0/24', '10.0.2.0/29'] },
+      "'privateSubnets[1]' (10.0.2.0/29) must be a /16 to /28 block",
+    ],
     ['no public subnets', { publicSubnets: [] }, "'publicSubnets' must contain at least one element"],
     ['no private subnets', { privateSubnets: [] }, "'privateSubnets' must contain at least one element"],
     ['an empty zone list', { azs: [] }, "'azs' must contain at least one element"],
     ['a zero zone count', { azs: undefined, azCount: 0 }, "'azCount' must be a whole number of at least 1"],
     ['a fractional zone count', { azs: undefined, azCount: 1.5 }, "'azCount' must be a whole number of at least 1"],
-    ['zones of two regions', { azs: ['eu-central-1a', 'eu-west-1b'] }, "'azs[1]' (eu-west-1b) is in region eu-west-1 but 'azs[0]' is in eu-central-1: all zones must be in one region"],
-    ['a region where a zone belongs', { azs: ['eu-central-1'] }, "'azs[0]' must be an availability-zone name like eu-central-1a, got 'eu-central-1'"],
+    [
+      'zones of two regions',
+      { azs: ['eu-central-1a', 'eu-west-1b'] },
+      "'azs[1]' (eu-west-1b) is in region eu-west-1 but 'azs[0]' is in eu-central-1: all zones must be in one region",
+    ],
+    [
+      'a region where a zone belongs',
+      { azs: ['eu-central-1'] },
+      "'azs[0]' must be an availability-zone name like eu-central-1a, got 'eu-central-1'",
+    ],
     ['an empty zone', { azs: ['eu-central-1a', ''] }, "'azs[1]' must be an availability-zone name like eu-central-1a, got ''"],
     ['a tag key starting with aws:', { tags: { 'aws:owner': 'me' } }, "'tags' key 'aws:owner' must not start with aws:"],
     ['50 tags (51 with Name)', { tags: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, 'v'])) }, "'tags' has 50 keys"],
-    ['an unknown route-table layout', { privateRouteTables: 'per-region' as never }, "'privateRouteTables' must be 'single', 'per-az' or 'per-subnet', got 'per-region'"],
+    [
+      'an unknown route-table layout',
+      { privateRouteTables: 'per-region' as never },
+      "'privateRouteTables' must be 'single', 'per-az' or 'per-subnet', got 'per-region'",
+    ],
   ])('GIVEN %s WHEN synthesized THEN it is rejected naming the prop', (_case, props, message) => {
     expect(reject(props)).toContain(message);
   });

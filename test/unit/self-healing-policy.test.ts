@@ -42,7 +42,9 @@ function appliedPolicies(mode: NatMode): Record<string, PolicyDocument> {
     ],
   };
   // The metrics policy, on the same role, has its own test (metrics-policy.test.ts).
-  const policies = (Object.values(synth.resources('aws_iam_policy')) as TfBlock[]).filter((policy) => !String(policy.name).endsWith('-metrics'));
+  const policies = (Object.values(synth.resources('aws_iam_policy')) as TfBlock[]).filter(
+    (policy) => !String(policy.name).endsWith('-metrics'),
+  );
   return Object.fromEntries(policies.map((policy) => [policy.name, JSON.parse(evaluateTerraformString(policy.policy, values))]));
 }
 

@@ -17,7 +17,13 @@ describe('generated settings documentation', () => {
 
   test('every table entry appears in the generated NatInstance documentation, with its rule in words', () => {
     const [nat] = generatedSections();
-    for (const phrase of ['`interfaceWaitSeconds`', 'a whole number from 0 to 3600', '`allow_any_client_source`', 'must not start with sg-', 'covering 2^25 addresses or more needs `allowAnySource`']) {
+    for (const phrase of [
+      '`interfaceWaitSeconds`',
+      'a whole number from 0 to 3600',
+      '`allow_any_client_source`',
+      'must not start with sg-',
+      'covering 2^25 addresses or more needs `allowAnySource`',
+    ]) {
       expect(nat.content).toContain(phrase);
     }
   });

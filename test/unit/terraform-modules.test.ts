@@ -22,7 +22,8 @@ import { AWS_PROVIDER_CONSTRAINT } from '../../stacks/supported-versions';
 
 const REPO = join(__dirname, '..', '..');
 const synthesized = synthesizeModuleStacks();
-const committedJson = (module: string) => JSON.parse(readFileSync(join(TERRAFORM_MODULES_DIR, module, MODULE_FILE), 'utf8')) as Record<string, any>;
+const committedJson = (module: string) =>
+  JSON.parse(readFileSync(join(TERRAFORM_MODULES_DIR, module, MODULE_FILE), 'utf8')) as Record<string, any>;
 const readme = (module: string) => readFileSync(join(TERRAFORM_MODULES_DIR, module, 'README.md'), 'utf8');
 
 /** The backticked names in the first column of the table under a `## <heading>`. */
@@ -38,7 +39,9 @@ test('GIVEN terraform/modules THEN it holds exactly the modules built from stack
 test('GIVEN a fresh synth WHEN the module files are rendered THEN every committed file equals it (else run npm run build:modules)', () => {
   const expected = expectedModuleFiles();
   expect(expected.size).toBe(2 * TERRAFORM_MODULES.length);
-  const drifted = [...expected].filter(([path, text]) => !existsSync(join(REPO, path)) || readFileSync(join(REPO, path), 'utf8') !== text).map(([path]) => path);
+  const drifted = [...expected]
+    .filter(([path, text]) => !existsSync(join(REPO, path)) || readFileSync(join(REPO, path), 'utf8') !== text)
+    .map(([path]) => path);
   expect(drifted).toEqual([]);
 });
 
@@ -121,7 +124,9 @@ test('GIVEN the docs and examples THEN every pinned release ref is the version i
       return [relative(REPO, join(TERRAFORM_MODULES_DIR, module.name, 'README.md')), ...examples];
     }),
   ];
-  const refs = documents.flatMap((path) => [...readFileSync(join(REPO, path), 'utf8').matchAll(/\?ref=v(\d+\.\d+\.\d+)/g)].map((match) => `${path}: ${match[1]}`));
+  const refs = documents.flatMap((path) =>
+    [...readFileSync(join(REPO, path), 'utf8').matchAll(/\?ref=v(\d+\.\d+\.\d+)/g)].map((match) => `${path}: ${match[1]}`),
+  );
   expect(refs.length).toBeGreaterThanOrEqual(documents.length);
   expect(refs.filter((ref) => !ref.endsWith(`: ${version}`))).toEqual([]);
 });
@@ -136,7 +141,13 @@ test('GIVEN CHANGELOG.md THEN it keeps an Unreleased section above the released 
 test('GIVEN nat-instance-self-healing THEN it takes the nat-instance variables that apply to a self-healing NAT, plus fallback_instance_types and spot, and builds a group of one (not an instance) in either mode', () => {
   const plain = committedJson('nat-instance');
   const healing = committedJson('nat-instance-self-healing');
-  const notApplicable = ['elastic_ip', 'eip_allocation_ids', 'public_ip_count', 'alarm_recover_on_system_failure', 'alarm_reboot_on_instance_failure'];
+  const notApplicable = [
+    'elastic_ip',
+    'eip_allocation_ids',
+    'public_ip_count',
+    'alarm_recover_on_system_failure',
+    'alarm_reboot_on_instance_failure',
+  ];
   expect(Object.keys(healing.variable).sort()).toEqual(
     [...Object.keys(plain.variable).filter((name) => !notApplicable.includes(name)), 'fallback_instance_types', 'spot'].sort(),
   );
@@ -144,7 +155,14 @@ test('GIVEN nat-instance-self-healing THEN it takes the nat-instance variables t
   for (const name of ['vpc_id', 'mode', 'route_table_ids', 'instance_type', 'additional_cidrs', 'port_forwards', 'tags']) {
     expect({ name, ...healing.variable[name], description: undefined }).toEqual({ name, ...plain.variable[name], description: undefined });
   }
-  expect(Object.keys(healing.output).sort()).toEqual(['autoscaling_group_name', 'forwarding_interface_id', 'launch_template_id', 'public_ip', 'role_name', 'security_group_id']);
+  expect(Object.keys(healing.output).sort()).toEqual([
+    'autoscaling_group_name',
+    'forwarding_interface_id',
+    'launch_template_id',
+    'public_ip',
+    'role_name',
+    'security_group_id',
+  ]);
   expect(healing.resource.aws_instance).toBeUndefined();
   expect(healing.resource.aws_route).toBeUndefined();
   expect(healing.resource.aws_eip_association).toBeUndefined();
@@ -164,9 +182,16 @@ test('GIVEN nat-instance-self-healing THEN it takes the nat-instance variables t
   const userData = Object.values<string>(healing.locals)[0];
   expect(userData).toContain('${(var.mode == "dual") ? "NAT_FORWARDING_INTERFACE_ID=${join("", aws_network_interface.');
   expect(userData).toContain('${(var.mode == "single") ? "NAT_DISABLE_SOURCE_DEST_CHECK=true" : ');
-  const policy = Object.values<any>(healing.resource.aws_iam_policy).find((candidate) => String(candidate.name).endsWith('-self-healing'))!.policy as string;
+  const policy = Object.values<any>(healing.resource.aws_iam_policy).find((candidate) => String(candidate.name).endsWith('-self-healing'))!
+    .policy as string;
   const [singleBranch, dualBranch] = policy.split(' : jsonencode(');
   expect(singleBranch.startsWith('${(var.mode == "single") ? jsonencode(')).toBe(true);
-  expect([singleBranch.includes('"OwnInterfaceSourceDestCheck"'), singleBranch.includes('"AttachOwnForwardingInterface"')]).toEqual([true, false]);
-  expect([dualBranch.includes('"OwnInterfaceSourceDestCheck"'), dualBranch.includes('"AttachOwnForwardingInterface"')]).toEqual([false, true]);
+  expect([singleBranch.includes('"OwnInterfaceSourceDestCheck"'), singleBranch.includes('"AttachOwnForwardingInterface"')]).toEqual([
+    true,
+    false,
+  ]);
+  expect([dualBranch.includes('"OwnInterfaceSourceDestCheck"'), dualBranch.includes('"AttachOwnForwardingInterface"')]).toEqual([
+    false,
+    true,
+  ]);
 });

@@ -164,7 +164,11 @@ const allowed = (action: string, resource: string, context: Context = {}) => dec
 
 async function expectDenied(action: string, resource: string, context: Context = {}): Promise<void> {
   expect(await decide(ALLOW_ALL, action, resource, context)).toBe('Allowed');
-  expect({ action, resource, decision: await allowed(action, resource, context) }).toEqual({ action, resource, decision: 'ImplicitlyDenied' });
+  expect({ action, resource, decision: await allowed(action, resource, context) }).toEqual({
+    action,
+    resource,
+    decision: 'ImplicitlyDenied',
+  });
 }
 
 const ours = { 'aws:ResourceTag/Stack': 'nat-example' };
@@ -178,7 +182,7 @@ describe('e2e build role policy: decided by an IAM evaluator', () => {
     expect(await allowed('ec2:RunInstances', ec2('instance', '*'), creatingOurs)).toBe('Allowed');
   });
 
-  test('refuses creates without the stack tag, or inside somebody else\'s VPC', async () => {
+  test("refuses creates without the stack tag, or inside somebody else's VPC", async () => {
     await expectDenied('ec2:CreateVpc', ec2('vpc', '*'));
     await expectDenied('ec2:CreateVpc', ec2('vpc', '*'), { 'aws:RequestTag/Stack': 'production' });
     await expectDenied('ec2:CreateSubnet', ec2('vpc', 'vpc-prod'), { 'aws:ResourceTag/Stack': 'production' });

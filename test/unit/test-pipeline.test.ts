@@ -57,7 +57,11 @@ describe('nat-test-pipeline stack', () => {
   });
 
   test('repository, branch and region come from the environment', () => {
-    const custom = synthPipelineStack({ NAT_PIPELINE_REPOSITORY: 'acme/nat', NAT_PIPELINE_BRANCH: 'release', NAT_PIPELINE_REGION: 'us-west-2' });
+    const custom = synthPipelineStack({
+      NAT_PIPELINE_REPOSITORY: 'acme/nat',
+      NAT_PIPELINE_BRANCH: 'release',
+      NAT_PIPELINE_REGION: 'us-west-2',
+    });
     const source = custom.only('aws_codepipeline').stage[0].action[0];
     expect(source.configuration.FullRepositoryId).toBe('acme/nat');
     expect(source.configuration.BranchName).toBe('release');

@@ -98,7 +98,14 @@ describe.each([
       additionalCidrs: ['172.16.0.0/16'],
       portForwards: [
         { publicPort: 8443, targetIp: '10.8.1.10', targetPort: 443, allowedCidrs: ['203.0.113.0/24'] },
-        { publicPort: 5353, protocol: 'udp', targetIp: '10.8.2.20', targetPort: 53, preserveClientIp: false, allowedCidrs: ['192.0.2.0/24', '198.51.100.7/32'] },
+        {
+          publicPort: 5353,
+          protocol: 'udp',
+          targetIp: '10.8.2.20',
+          targetPort: 53,
+          preserveClientIp: false,
+          allowedCidrs: ['192.0.2.0/24', '198.51.100.7/32'],
+        },
       ],
     } as Partial<NatInstanceProps>,
     [
@@ -158,13 +165,24 @@ describe.each([
       const start = raw.indexOf(`path: ${path}`);
       const end = raw.indexOf('\n  - path: ', start);
       const part = raw.slice(start, end === -1 ? undefined : end);
-      expect({ path, escaped: countOf(part, '$${'), directives: countOf(part, '%%{') }).toEqual({ path, escaped: countOf(shipped, '${'), directives: countOf(shipped, '%{') });
+      expect({ path, escaped: countOf(part, '$${'), directives: countOf(part, '%%{') }).toEqual({
+        path,
+        escaped: countOf(shipped, '${'),
+        directives: countOf(shipped, '%{'),
+      });
     }
   });
 
   it('THEN after Terraform evaluates it, it parses as YAML with the settings file, the per-boot script and the metrics publisher', () => {
     const files = writeFilesOf(evaluated);
-    expect(files.map((file) => file.path)).toEqual([SETTINGS_PATH, BOOT_SCRIPT_PATH, METRICS_SETTINGS_PATH, METRICS_SCRIPT_PATH, METRICS_SERVICE_PATH, METRICS_TIMER_PATH]);
+    expect(files.map((file) => file.path)).toEqual([
+      SETTINGS_PATH,
+      BOOT_SCRIPT_PATH,
+      METRICS_SETTINGS_PATH,
+      METRICS_SCRIPT_PATH,
+      METRICS_SERVICE_PATH,
+      METRICS_TIMER_PATH,
+    ]);
     expect(fileAt(files, METRICS_SCRIPT_PATH)).toMatchObject({ owner: 'root:root', permissions: '0755' });
     expect(fileAt(files, SETTINGS_PATH)).toMatchObject({ owner: 'root:root', permissions: '0644' });
     expect(fileAt(files, BOOT_SCRIPT_PATH)).toMatchObject({ owner: 'root:root', permissions: '0755' });
@@ -201,7 +219,11 @@ describe.each([
   it('THEN the metrics publisher arrives byte for byte, with its settings and a timer that cloud-init starts', () => {
     const files = writeFilesOf(evaluated);
     expect(fileAt(files, METRICS_SCRIPT_PATH).content).toBe(compactScript(readMetricsScript()).replace(/\n*$/, '\n'));
-    expect(fileAt(files, METRICS_SETTINGS_PATH).content.split('\n').filter((line) => line.startsWith('NAT_METRICS_'))).toEqual([
+    expect(
+      fileAt(files, METRICS_SETTINGS_PATH)
+        .content.split('\n')
+        .filter((line) => line.startsWith('NAT_METRICS_')),
+    ).toEqual([
       'NAT_METRICS_NAMESPACE=cdktf-nat-instance',
       'NAT_METRICS_NAME=nat-instance',
       'NAT_METRICS_PROBE_URL=https://checkip.amazonaws.com/',
@@ -229,19 +251,28 @@ describe('Terraform escaping of the boot script', () => {
   it('GIVEN a script with shell expansions and a template directive WHEN rendered and evaluated by Terraform THEN it comes back verbatim', () => {
     const customScript = '#!/bin/bash\nset -euo pipefail\necho "${HOME:-/root} ${#ARR[@]}" %{x}\n';
     const userData = renderNatUserData(
-      { mode: 'single', privateCidrs: ['10.0.1.0/24'], interfaceWaitSeconds: 120, conntrackMax: 262144, routeMode: 'terraform', routeTableIds: [], portForwards: [] },
+      {
+        mode: 'single',
+        privateCidrs: ['10.0.1.0/24'],
+        interfaceWaitSeconds: 120,
+        conntrackMax: 262144,
+        routeMode: 'terraform',
+        routeTableIds: [],
+        portForwards: [],
+      },
       customScript,
     );
     expect(fileAt(writeFilesOf(evaluateTerraformString(userData)), BOOT_SCRIPT_PATH).content).toBe(customScript);
   });
 
   it('GIVEN an unescaped shell expansion WHEN Terraform evaluates it THEN it fails (what the escaping prevents)', () => {
-    expect(() => evaluateTerraformString('SETTINGS_FILE=${NAT_SETTINGS_FILE:-/etc/nat-instance/settings}')).toThrow(/terraform could not evaluate/);
+    expect(() => evaluateTerraformString('SETTINGS_FILE=${NAT_SETTINGS_FILE:-/etc/nat-instance/settings}')).toThrow(
+      /terraform could not evaluate/,
+    );
   });
 });
 
 describe('NAT user data as EC2 receives it', () => {
-
   it('GIVEN a dual-mode NAT claiming its routes with port forwards WHEN Terraform compresses the document THEN EC2 gets at most 16 KB, which unzips to that document', () => {
     const synth = synthesize((stack) =>
       natOnExampleNetwork(

@@ -33,7 +33,9 @@ describe('validateStack', () => {
     });
 
     it('GIVEN a route without route_table_id WHEN validated THEN the required argument is reported', async () => {
-      expect(await findingsOf('missing-required')).toEqual([finding('aws_route.default', 'route_table_id', "missing required argument 'route_table_id'")]);
+      expect(await findingsOf('missing-required')).toEqual([
+        finding('aws_route.default', 'route_table_id', "missing required argument 'route_table_id'"),
+      ]);
     });
 
     it('GIVEN blocks and attributes in the wrong shape WHEN validated THEN each is reported', async () => {
@@ -82,7 +84,9 @@ describe('validateStack', () => {
     });
 
     it('GIVEN a shell ${VAR:-default} left unescaped in user data WHEN validated THEN the line is named', async () => {
-      expect(await findingsOf('unescaped-shell')).toEqual([finding('aws_instance.nat', 'user_data', "line 12 ('MODE=${NAT_MODE:-single}')")]);
+      expect(await findingsOf('unescaped-shell')).toEqual([
+        finding('aws_instance.nat', 'user_data', "line 12 ('MODE=${NAT_MODE:-single}')"),
+      ]);
     });
 
     it('GIVEN a shell ${HOME} left unescaped in user data WHEN validated THEN it is an undeclared reference', async () => {
@@ -92,7 +96,9 @@ describe('validateStack', () => {
 
   describe('user data check', () => {
     it('GIVEN write_files permissions as a YAML number WHEN validated THEN cloud-init schema rejects it', async () => {
-      expect(await findingsOf('bad-cloud-config')).toEqual([finding('aws_instance.nat', 'user_data', "write_files.1.permissions: 493 is not of type 'string'")]);
+      expect(await findingsOf('bad-cloud-config')).toEqual([
+        finding('aws_instance.nat', 'user_data', "write_files.1.permissions: 493 is not of type 'string'"),
+      ]);
     });
 
     it('GIVEN a boot script with unquoted expansions WHEN validated THEN shellcheck problems are reported per line', async () => {
@@ -134,10 +140,14 @@ describe('renderTemplateWithSamples', () => {
 
 describe('npm run validate (command line)', () => {
   it('GIVEN a fixture with findings WHEN run THEN it prints one line per finding, a summary, and exits 1', () => {
-    const result = spawnSync('npx', ['ts-node', '--transpile-only', 'scripts/validate/main.ts', '--stack-file', join(FIXTURES, 'missing-required.json')], {
-      cwd: join(__dirname, '..', '..'),
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      'npx',
+      ['ts-node', '--transpile-only', 'scripts/validate/main.ts', '--stack-file', join(FIXTURES, 'missing-required.json')],
+      {
+        cwd: join(__dirname, '..', '..'),
+        encoding: 'utf8',
+      },
+    );
     expect(result.stdout.trim().split('\n')).toEqual([
       "missing-required aws_route.default route_table_id: missing required argument 'route_table_id'",
       expect.stringMatching(/^validate: 1 stacks \(missing-required\), 2 resources and data sources, 1 findings \(/),

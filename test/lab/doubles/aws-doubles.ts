@@ -126,8 +126,12 @@ export class AwsDoubles {
 
   /** Route table → the ENI its 0.0.0.0/0 route targets now (null: no default route). */
   routeTargets(): Record<string, string | null> {
-    if (this.options.ec2Endpoint) throw new Error('the EC2 double was not started (ec2Endpoint is set): read the route tables from that API');
-    const state = JSON.parse(readFileSync(join(this.workDirectory, 'ec2.state'), 'utf8')) as Record<string, { defaultRoute: string | null }>;
+    if (this.options.ec2Endpoint)
+      throw new Error('the EC2 double was not started (ec2Endpoint is set): read the route tables from that API');
+    const state = JSON.parse(readFileSync(join(this.workDirectory, 'ec2.state'), 'utf8')) as Record<
+      string,
+      { defaultRoute: string | null }
+    >;
     return Object.fromEntries(Object.entries(state).map(([table, { defaultRoute }]) => [table, defaultRoute]));
   }
 
@@ -155,12 +159,29 @@ export class AwsDoubles {
       region: this.options.region,
       interfaces: this.options.interfaces,
     });
-    await this.startDouble('imds_double.py', ['--address', IMDS_ADDRESS, '--port', '80', '--config', imdsConfig, '--record', this.path('imds.record')]);
+    await this.startDouble('imds_double.py', [
+      '--address',
+      IMDS_ADDRESS,
+      '--port',
+      '80',
+      '--config',
+      imdsConfig,
+      '--record',
+      this.path('imds.record'),
+    ]);
     if (this.options.ec2Endpoint) return;
     const ec2Config = this.writeConfig('ec2.json', { routeTables: this.options.routeTables ?? {}, refusals: this.options.refusals ?? [] });
     const ready = await this.startDouble('ec2_api_double.py', [
-      '--address', '127.0.0.1', '--port', '0',
-      '--config', ec2Config, '--record', this.path('ec2.record'), '--state', this.path('ec2.state'),
+      '--address',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--config',
+      ec2Config,
+      '--record',
+      this.path('ec2.record'),
+      '--state',
+      this.path('ec2.state'),
     ]);
     this.ec2Port = Number(/:(\d+)$/.exec(ready)?.[1]);
   }

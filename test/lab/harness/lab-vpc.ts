@@ -141,7 +141,8 @@ const FRESH_NAT_KERNEL: Record<string, string> = {
 function namespaceEtcFiles(nameResolution: LabNameResolution): Record<string, string> {
   if (nameResolution === 'refused') {
     return {
-      'resolv.conf': '# Lab namespace: nothing listens on its loopback, so a lookup fails at once and nothing leaves.\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n',
+      'resolv.conf':
+        '# Lab namespace: nothing listens on its loopback, so a lookup fails at once and nothing leaves.\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n',
     };
   }
   return {
@@ -215,7 +216,9 @@ export class LabVpc {
     }));
     this.outsideHost = { node: 'outside', ip: hostAddress(LAB_ADDRESSES.outsideSubnet, 20), subnet: LAB_ADDRESSES.outsideSubnet };
     this.userData =
-      options.userData === undefined ? synthesizeNatUserData({ mode: this.mode, ...options.natProps }) : deliveredNatUserData(options.userData);
+      options.userData === undefined
+        ? synthesizeNatUserData({ mode: this.mode, ...options.natProps })
+        : deliveredNatUserData(options.userData);
     this.diskDirectory = mkdtempSync(join(diskBase(), `${this.prefix}-disk-`));
   }
 
@@ -246,7 +249,9 @@ export class LabVpc {
       this.startServer('internet', ['--http', String(LAB_ADDRESSES.internetHttpPort), '--udp', String(LAB_ADDRESSES.internetUdpPort)]),
       ...this.privateHosts
         .concat(this.outsideHost)
-        .map((host) => this.startServer(host.node, ['--http', String(LAB_ADDRESSES.hostHttpPort), '--udp', String(LAB_ADDRESSES.hostUdpPort)])),
+        .map((host) =>
+          this.startServer(host.node, ['--http', String(LAB_ADDRESSES.hostHttpPort), '--udp', String(LAB_ADDRESSES.hostUdpPort)]),
+        ),
     ]);
   }
 
@@ -294,9 +299,18 @@ export class LabVpc {
       })
       .join(' && ');
     return [
-      'ip', 'netns', 'exec', this.namespace('nat'),
-      'unshare', '--mount', '--propagation', 'private',
-      'bash', '-c', `${mounts} && { ${prelude}; } && exec "$0" "$@"`, ...argv,
+      'ip',
+      'netns',
+      'exec',
+      this.namespace('nat'),
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      'bash',
+      '-c',
+      `${mounts} && { ${prelude}; } && exec "$0" "$@"`,
+      ...argv,
     ];
   }
 
@@ -341,7 +355,19 @@ export class LabVpc {
    * replies to the private hosts leave by the other.
    */
   pointPrivateRouteTableAt(address: string): void {
-    this.ip('vpc', 'route', 'replace', 'default', 'via', address, 'dev', `s${this.subnetIndexOf(address)}`, 'onlink', 'table', PRIVATE_ROUTE_TABLE);
+    this.ip(
+      'vpc',
+      'route',
+      'replace',
+      'default',
+      'via',
+      address,
+      'dev',
+      `s${this.subnetIndexOf(address)}`,
+      'onlink',
+      'table',
+      PRIVATE_ROUTE_TABLE,
+    );
   }
 
   /**
@@ -351,7 +377,19 @@ export class LabVpc {
    */
   routeInternetToNatPublicInterface(destination: string): void {
     this.ip('vpc', 'rule', 'add', 'pref', '50', 'iif', 'igw', 'to', destination, 'lookup', THROUGH_NAT_TABLE);
-    this.ip('vpc', 'route', 'replace', 'default', 'via', LAB_ADDRESSES.natPublicSubnetIp, 'dev', 's0', 'onlink', 'table', THROUGH_NAT_TABLE);
+    this.ip(
+      'vpc',
+      'route',
+      'replace',
+      'default',
+      'via',
+      LAB_ADDRESSES.natPublicSubnetIp,
+      'dev',
+      's0',
+      'onlink',
+      'table',
+      THROUGH_NAT_TABLE,
+    );
   }
 
   /** What left for destinations outside the lab's address plan (counted and dropped at the internet edge). */
@@ -453,7 +491,22 @@ export class LabVpc {
 
   /** A veth pair from `node`'s `ifname` to a port of the subnet's bridge in the VPC router. */
   private plugIntoSubnet(node: LabNode, ifname: string, port: string, subnetIndex: number): void {
-    run(['ip', 'link', 'add', 'name', ifname, 'netns', this.namespace(node), 'type', 'veth', 'peer', 'name', port, 'netns', this.namespace('vpc')]);
+    run([
+      'ip',
+      'link',
+      'add',
+      'name',
+      ifname,
+      'netns',
+      this.namespace(node),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      port,
+      'netns',
+      this.namespace('vpc'),
+    ]);
     this.ip('vpc', 'link', 'set', port, 'master', `s${subnetIndex}`, 'up');
   }
 
@@ -472,7 +525,22 @@ export class LabVpc {
       this.ip('vpc', 'address', 'add', `${hostAddress(subnet, 1)}/24`, 'dev', `s${i}`);
       this.ip('vpc', 'link', 'set', `s${i}`, 'up');
     });
-    run(['ip', 'link', 'add', 'name', 'igw', 'netns', this.namespace('vpc'), 'type', 'veth', 'peer', 'name', 'vpc', 'netns', this.namespace('igw')]);
+    run([
+      'ip',
+      'link',
+      'add',
+      'name',
+      'igw',
+      'netns',
+      this.namespace('vpc'),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'vpc',
+      'netns',
+      this.namespace('igw'),
+    ]);
     this.ip('vpc', 'address', 'add', '100.64.0.1/30', 'dev', 'igw');
     this.ip('vpc', 'link', 'set', 'igw', 'up');
     // Public route table: 0.0.0.0/0 → IGW. Private route table (subnets 1…4): 0.0.0.0/0 → the NAT.
@@ -503,7 +571,22 @@ export class LabVpc {
     this.sysctl('igw', 'net.ipv4.ip_forward', '1');
     this.ip('igw', 'address', 'add', '100.64.0.2/30', 'dev', 'vpc');
     this.ip('igw', 'link', 'set', 'vpc', 'up');
-    run(['ip', 'link', 'add', 'name', 'internet', 'netns', this.namespace('igw'), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.namespace('internet')]);
+    run([
+      'ip',
+      'link',
+      'add',
+      'name',
+      'internet',
+      'netns',
+      this.namespace('igw'),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      this.namespace('internet'),
+    ]);
     this.ip('igw', 'address', 'add', '198.51.100.1/24', 'dev', 'internet');
     this.ip('igw', 'link', 'set', 'internet', 'up');
     this.ip('igw', 'route', 'add', LAB_LAYOUT.vpcCidr, 'via', '100.64.0.1');
@@ -574,10 +657,20 @@ export class LabVpc {
   }
 
   /** One ENI: named and aliased as on AL2023, with the default route amazon-ec2-net-utils gives it. */
-  private attachNatInterface(ifname: string, port: string, subnetIndex: number, address: string, deviceNumber: number, metric: number): void {
+  private attachNatInterface(
+    ifname: string,
+    port: string,
+    subnetIndex: number,
+    address: string,
+    deviceNumber: number,
+    metric: number,
+  ): void {
     const subnet = subnetIndex === 0 ? LAB_LAYOUT.publicSubnet : LAB_LAYOUT.privateSubnets[subnetIndex - 1];
     this.plugIntoSubnet('nat', ifname, port, subnetIndex);
-    const eni = `eni-0${this.prefix.replace(/[^0-9a-f]/g, '0').padEnd(15, '0').slice(0, 15)}${deviceNumber}`;
+    const eni = `eni-0${this.prefix
+      .replace(/[^0-9a-f]/g, '0')
+      .padEnd(15, '0')
+      .slice(0, 15)}${deviceNumber}`;
     this.ip('nat', 'link', 'property', 'add', 'dev', ifname, 'altname', `device-number-${deviceNumber}.0`, 'altname', eni);
     this.ip('nat', 'address', 'add', `${address}/24`, 'dev', ifname);
     // An ENI keeps its MAC across reboots: so does the lab's, or the VPC router's ARP cache would
@@ -657,6 +750,8 @@ export function teardownLabs(): void {
     if (record && record.packets > 0) escaped.push(`lab ${lab.prefix}: ${record.packets} packet(s) to ${record.destinations.join(', ')}`);
   }
   if (escaped.length > 0) {
-    throw new Error(`packets headed for destinations outside the lab's address plan (${LAB_ADDRESS_PLAN.join(', ')}), dropped at its edge:\n${escaped.join('\n')}`);
+    throw new Error(
+      `packets headed for destinations outside the lab's address plan (${LAB_ADDRESS_PLAN.join(', ')}), dropped at its edge:\n${escaped.join('\n')}`,
+    );
   }
 }

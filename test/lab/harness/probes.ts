@@ -38,7 +38,8 @@ export function observeSourceIp(lab: LabVpc, probe: SourceIpProbe): ProbeOutcome
 }
 
 function describe(probe: SourceIpProbe, outcome: ProbeOutcome): string {
-  const seen = outcome.observed ?? `no answer (exit ${outcome.result.code}: ${outcome.result.stderr.trim() || outcome.result.stdout.trim()})`;
+  const seen =
+    outcome.observed ?? `no answer (exit ${outcome.result.code}: ${outcome.result.stderr.trim() || outcome.result.stdout.trim()})`;
   return `[${probe.scenario}] from ${probe.from}: ${outcome.result.command}\n  observed: ${seen}`;
 }
 

@@ -35,7 +35,8 @@ export function run(argv: readonly string[], options: RunOptions = {}): CommandR
     command: formatCommand(argv),
     code: result.status,
     stdout: result.stdout ?? '',
-    stderr: (result.stderr ?? '') + (timedOut ? `\n(killed: no exit within ${timeoutMs} ms)` : result.error ? `\n${result.error.message}` : ''),
+    stderr:
+      (result.stderr ?? '') + (timedOut ? `\n(killed: no exit within ${timeoutMs} ms)` : result.error ? `\n${result.error.message}` : ''),
   };
   if ((options.check ?? true) && outcome.code !== 0) {
     const how = timedOut ? `timed out after ${timeoutMs} ms` : `exit ${outcome.code}`;
@@ -60,7 +61,12 @@ export function runAsync(argv: readonly string[], options: { timeoutMs?: number 
     }, timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ command: formatCommand(argv), code, stdout, stderr: timedOut ? `${stderr}\n(killed: no exit within ${timeoutMs} ms)` : stderr });
+      resolve({
+        command: formatCommand(argv),
+        code,
+        stdout,
+        stderr: timedOut ? `${stderr}\n(killed: no exit within ${timeoutMs} ms)` : stderr,
+      });
     });
   });
 }

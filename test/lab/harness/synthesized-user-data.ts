@@ -54,7 +54,10 @@ export function synthesizeNatUserData(props: LabNatProps = {}): SynthesizedNatUs
     routeTableIds: network.privateRouteTableIds,
     ...props,
   });
-  const json = JSON.parse(Testing.synth(stack, true)) as { locals?: Record<string, unknown>; resource?: Record<string, Record<string, InstanceBlock>> };
+  const json = JSON.parse(Testing.synth(stack, true)) as {
+    locals?: Record<string, unknown>;
+    resource?: Record<string, Record<string, InstanceBlock>>;
+  };
   const instances = Object.values(json.resource?.aws_instance ?? {});
   if (instances.length !== 1) throw new Error(`expected one aws_instance in the synthesized stack, found ${instances.length}`);
   const raw = userDataOf(json, instances[0]);

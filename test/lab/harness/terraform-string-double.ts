@@ -57,10 +57,15 @@ function evaluateExpression(expression: string, values: Record<string, string>):
   if (REFERENCE.test(expression)) return values[expression] ?? sampleValue(expression);
   const join = /^join\(\s*"([^"]*)"\s*,\s*\[([^\]]*)\]\s*\)$/.exec(expression);
   if (join) {
-    const items = join[2].split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+    const items = join[2]
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0);
     return items.map((item) => evaluateExpression(item, values)).join(join[1]);
   }
-  throw new Error(`Terraform would reject the interpolation '\${${expression}}': not a resource reference (escape shell expansions as $\${…})`);
+  throw new Error(
+    `Terraform would reject the interpolation '\${${expression}}': not a resource reference (escape shell expansions as $\${…})`,
+  );
 }
 
 function closingBrace(text: string, from: number): number {

@@ -24,7 +24,8 @@ export interface VariablePlanner {
 export function variablePlanner(variables: Record<string, unknown>): VariablePlanner {
   const dir = mkdtempSync(join(tmpdir(), 'module-vars-'));
   const env = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
-  const run = (args: string[]) => execFileSync(TERRAFORM_BINARY, args, { cwd: dir, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = (args: string[]) =>
+    execFileSync(TERRAFORM_BINARY, args, { cwd: dir, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
   // Pretty-printed, so Terraform's echo of a failing line is that line alone.
   writeFileSync(join(dir, 'variables.tf.json'), JSON.stringify({ variable: variables }, null, 2));
   run(['init', '-input=false', '-no-color']);
