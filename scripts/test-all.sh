@@ -7,15 +7,15 @@ cd "$(dirname "$0")/.."
 export CHECKPOINT_DISABLE=1
 echo "== type check"
 npx tsc --noEmit -p .
-echo "== lint (ESLint with the TypeScript rules)"
+echo "== lint (ESLint with the TypeScript rules, Prettier)"
 npm run --silent lint
 echo "== unit and lab tests"
 npx jest --selectProjects unit lab --ci
 echo "== the npm package: packed, installed offline by a fresh cdktf project, synthesized"
 npx jest --selectProjects package --ci
 echo "== the real Terraform CLI and AWS provider against the emulated AWS API"
-# Several test files at once: each has its own emulator, and most of their time is Terraform
-# waiting on the provider's pollers (a dual-mode NAT's interface detach alone waits 2.5 minutes).
+# Several test files at once: each has its own emulator, and much of their time is Terraform
+# waiting on the provider's pollers.
 npm run --silent test:terraform -- --ci
 echo "== offline validation of every synthesized stack"
 npm run --silent validate
