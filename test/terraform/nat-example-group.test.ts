@@ -190,7 +190,7 @@ describe('read back through the emulated API', () => {
     for (const table of tables) expect(table.Routes.filter((route: any) => route.DestinationCidrBlock === '0.0.0.0/0')).toEqual([]);
   });
 
-  test('the heartbeat parameters say "starting", and each NAT’s role holds its agent policy', () => {
+  test('the heartbeat parameters say "starting", and each NAT’s role holds its agent and metrics policies', () => {
     const parameters = awsCli(moto.clientEnv, [
       'ssm',
       'get-parameters',
@@ -212,6 +212,7 @@ describe('read back through the emulated API', () => {
       expect(attached.map((policy: any) => policy.PolicyName).sort()).toEqual(
         [
           `nat-example-${letter}-agent`,
+          `nat-example-${letter}-metrics`,
           `nat-example-${letter}-route-claim`,
           `nat-example-${letter}-self-healing`,
           'AmazonSSMManagedInstanceCore',
