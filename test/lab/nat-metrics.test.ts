@@ -45,15 +45,11 @@ afterAll(async () => {
 
 /** One run of the publisher, as its systemd service runs it. */
 function publish(): ReturnType<typeof run> {
-  const prelude = 'mount -t tmpfs tmpfs /run';
   const environment = { ...doubles.scriptEnvironment(), AWS_ENDPOINT_URL_CLOUDWATCH: moto.endpoint };
-  return run(
-    ['env', ...Object.entries(environment).map(([key, value]) => `${key}=${value}`), ...lab.natCommand([METRICS_SCRIPT_PATH], prelude)],
-    {
-      timeoutMs: 60_000,
-      check: false,
-    },
-  );
+  return run(['env', ...Object.entries(environment).map(([key, value]) => `${key}=${value}`), ...lab.natCommand([METRICS_SCRIPT_PATH])], {
+    timeoutMs: 60_000,
+    check: false,
+  });
 }
 
 /** The AWS CLI against the emulated CloudWatch, from the lab internet (where it serves). */

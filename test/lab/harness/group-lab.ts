@@ -27,6 +27,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { HealthCheckSettings, heartbeatParameterName, METRICS_NAMESPACE, NatGroup, natGroupMembersByZone } from '../../../modules/nat';
 import { Network } from '../../../modules/vpc';
 import { run, runAsync, CommandResult, sleep } from './shell';
+import { buildRegistered } from './build-registered';
 import { evaluateTerraformString } from './terraform-string-double';
 import { parseCloudConfigFiles, CloudConfigFile } from './synthesized-user-data';
 
@@ -628,16 +629,7 @@ function gateway(addressOrCidr: string): string {
 
 /** Builds a group lab (cleaned up on a build failure); register teardown with `teardownGroupLabs`. */
 export async function createGroupLab(healthCheck: HealthCheckSettings = LAB_HEALTH_CHECK): Promise<GroupLab> {
-  const lab = new GroupLab(healthCheck);
-  liveGroupLabs.add(lab);
-  try {
-    await lab.build();
-  } catch (error) {
-    lab.teardown();
-    liveGroupLabs.delete(lab);
-    throw error;
-  }
-  return lab;
+  return buildRegistered(new GroupLab(healthCheck), liveGroupLabs);
 }
 
 export function teardownGroupLabs(): void {

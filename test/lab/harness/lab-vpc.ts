@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { CommandResult, formatCommand, run, runAsync, RunOptions, waitForReadyLine, waitUntil } from './shell';
+import { buildRegistered } from './build-registered';
 import { deliveredNatUserData, LAB_LAYOUT, LabNatProps, synthesizeNatUserData, SynthesizedNatUserData } from './synthesized-user-data';
 
 /** The namespaces of a lab VPC. `h1`…`h3` are private hosts in the NAT's private subnets. */
@@ -288,10 +289,9 @@ export class LabVpc {
 
   /**
    * The argv that runs a program of the NAT (e.g. one the user data installed) in its namespace,
-   * with the disk mounted over /etc and /var; `prelude`, a shell snippet, runs first in that mount
-   * namespace (e.g. a tmpfs on /run holding a state file).
+   * with the disk mounted over /etc and /var.
    */
-  natCommand(argv: string[], prelude = 'true'): string[] {
+  natCommand(argv: string[]): string[] {
     const mounts = ['etc', 'var']
       .map((dir) => {
         const base = join(this.diskDirectory, dir);
@@ -309,7 +309,7 @@ export class LabVpc {
       'private',
       'bash',
       '-c',
-      `${mounts} && { ${prelude}; } && exec "$0" "$@"`,
+      `${mounts} && exec "$0" "$@"`,
       ...argv,
     ];
   }
@@ -719,16 +719,7 @@ const liveLabs = new Set<LabVpc>();
  * building still gets cleaned up.
  */
 export async function createLabVpc(options: LabVpcOptions = {}): Promise<LabVpc> {
-  const lab = new LabVpc(options);
-  liveLabs.add(lab);
-  try {
-    await lab.build();
-  } catch (error) {
-    lab.teardown();
-    liveLabs.delete(lab);
-    throw error;
-  }
-  return lab;
+  return buildRegistered(new LabVpc(options), liveLabs);
 }
 
 /**
